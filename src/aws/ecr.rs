@@ -1,0 +1,437 @@
+//! The registry port on Amazon ECR.
+
+use super::error_text;
+use crate::event::{Digest, ImageRef};
+use crate::findings::{Finding, FindingsTally, FixState};
+use crate::ports::{Change, Registry, RegistryError, ScanFindings};
+use crate::severity::{Counts, Severity};
+use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
+use aws_sdk_ecr::Client;
+use std::collections::HashMap;
+
+/// Every manifest type ECR stores, so BatchGetImage never converts one (Docker v2 schema 2,
+/// OCI manifest, manifest list, OCI index).
+const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// Safety stop for a registry that keeps answering with a next page.
+const MAX_PAGES: usize = 10_000;
+
+#[derive(Clone, Debug)]
+pub struct EcrRegistry {
+    client: Client,
+    /// The quarantine prefix, for the advice in the immutable-tags error.
+    quarantine_prefix: String,
+}
+
+impl EcrRegistry {
+    pub fn new(client: Client, quarantine_prefix: &str) -> Self {
+        EcrRegistry {
+            client,
+            quarantine_prefix: quarantine_prefix.to_string(),
+        }
+    }
+}
+
+fn image_id(image: &ImageRef) -> ImageIdentifier {
+    match image {
+        ImageRef::Digest(d) => ImageIdentifier::builder().image_digest(d.as_str()).build(),
+        ImageRef::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
+    }
+}
+
+fn call_error(operation: &'static str, repository: &str, message: String) -> RegistryError {
+    RegistryError::Call {
+        operation,
+        repository: repository.to_string(),
+        message,
+    }
+}
+
+impl Registry for EcrRegistry {
+    async fn scan_findings(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+        tally: &mut FindingsTally<'_>,
+    ) -> Result<ScanFindings, RegistryError> {
+        const OP: &str = "DescribeImageScanFindings";
+        let mut token: Option<String> = None;
+        let mut result: Option<ScanFindings> = None;
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                // Judging part of a scan would be unsafe.
+                return Err(RegistryError::BadResponse {
+                    operation: OP,
+                    repository: repository.to_string(),
+                    problem: format!("more than {MAX_PAGES} pages of findings"),
+                });
+            }
+            let out = self
+                .client
+                .describe_image_scan_findings()
+                .repository_name(repository)
+                .image_id(image_id(image))
+                .max_results(1000)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    let missing = |what| (repository.to_string(), format!("{image}{what}"));
+                    match e.as_service_error() {
+                        Some(se) if se.is_repository_not_found_exception() => {
+                            RegistryError::RepositoryNotFound {
+                                repository: repository.to_string(),
+                            }
+                        }
+                        Some(se) if se.is_image_not_found_exception() => {
+                            let (repository, image) = missing("");
+                            RegistryError::ImageNotFound { repository, image }
+                        }
+                        Some(se) if se.is_scan_not_found_exception() => {
+                            let (repository, image) = missing("");
+                            RegistryError::ScanNotFound { repository, image }
+                        }
+                        _ => call_error(OP, repository, error_text(&e)),
+                    }
+                })?;
+            if result.is_none() {
+                let digest = match (out.image_id().and_then(|i| i.image_digest()), image) {
+                    (Some(d), _) => Digest::parse(d).map_err(|p| RegistryError::BadResponse {
+                        operation: OP,
+                        repository: repository.to_string(),
+                        problem: format!("imageId.imageDigest {p}"),
+                    })?,
+                    (None, ImageRef::Digest(d)) => d.clone(),
+                    (None, ImageRef::Tag(_)) => {
+                        return Err(RegistryError::BadResponse {
+                            operation: OP,
+                            repository: repository.to_string(),
+                            problem: "no imageId.imageDigest for an image asked for by tag"
+                                .to_string(),
+                        })
+                    }
+                };
+                let status = out.image_scan_status();
+                result = Some(ScanFindings {
+                    digest,
+                    status: status
+                        .and_then(|s| s.status())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|| "UNKNOWN".to_string()),
+                    description: status.and_then(|s| s.description()).map(str::to_string),
+                    reported: out
+                        .image_scan_findings()
+                        .and_then(|f| f.finding_severity_counts())
+                        .map(reported_counts),
+                });
+            }
+            if let Some(findings) = out.image_scan_findings() {
+                for f in findings.findings() {
+                    tally.add(basic_finding(f), true);
+                }
+                for f in findings.enhanced_findings() {
+                    let active = f.status().is_none_or(|s| s == "ACTIVE");
+                    tally.add(enhanced_finding(f), active);
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => {
+                    if token.as_deref() == Some(next) {
+                        return Err(RegistryError::BadResponse {
+                            operation: OP,
+                            repository: repository.to_string(),
+                            problem:
+                                "the same nextToken came back twice; pagination does not advance"
+                                    .to_string(),
+                        });
+                    }
+                    token = Some(next.to_string());
+                }
+                _ => break,
+            }
+        }
+        result.ok_or_else(|| RegistryError::BadResponse {
+            operation: OP,
+            repository: repository.to_string(),
+            problem: "no page was read".to_string(),
+        })
+    }
+
+    async fn image_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<String>, RegistryError> {
+        const OP: &str = "DescribeImages";
+        let out = self
+            .client
+            .describe_images()
+            .repository_name(repository)
+            .image_ids(image_id(&ImageRef::Digest(digest.clone())))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
+                    repository: repository.to_string(),
+                    image: digest.to_string(),
+                },
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                _ => call_error(OP, repository, error_text(&e)),
+            })?;
+        let detail = out
+            .image_details()
+            .iter()
+            .find(|d| d.image_digest() == Some(digest.as_str()))
+            .ok_or_else(|| RegistryError::ImageNotFound {
+                repository: repository.to_string(),
+                image: digest.to_string(),
+            })?;
+        Ok(detail.image_tags().to_vec())
+    }
+
+    async fn add_tag(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<Change, RegistryError> {
+        let got = self
+            .client
+            .batch_get_image()
+            .repository_name(repository)
+            .image_ids(image_id(&ImageRef::Digest(digest.clone())))
+            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                _ => call_error("BatchGetImage", repository, error_text(&e)),
+            })?;
+        let Some(image) = got
+            .images()
+            .iter()
+            .find(|i| i.image_id().and_then(|i| i.image_digest()) == Some(digest.as_str()))
+        else {
+            return Err(RegistryError::ImageNotFound {
+                repository: repository.to_string(),
+                image: digest.to_string(),
+            });
+        };
+        let manifest = image
+            .image_manifest()
+            .ok_or_else(|| RegistryError::BadResponse {
+                operation: "BatchGetImage",
+                repository: repository.to_string(),
+                problem: format!("no manifest for {digest}"),
+            })?;
+        let put = self
+            .client
+            .put_image()
+            .repository_name(repository)
+            .image_manifest(manifest)
+            .set_image_manifest_media_type(image.image_manifest_media_type().map(str::to_string))
+            .image_digest(digest.as_str())
+            .image_tag(tag)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Change::Done),
+            Err(e) => match e.as_service_error() {
+                // Our tag on our digest: a redelivered event.
+                Some(se) if se.is_image_already_exists_exception() => Ok(Change::AlreadyDone),
+                Some(se) if se.is_image_tag_already_exists_exception() => {
+                    Err(self.immutable_or(repository, e.to_string()).await)
+                }
+                _ => Err(call_error("PutImage", repository, error_text(&e))),
+            },
+        }
+    }
+
+    async fn remove_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tags: &[String],
+    ) -> Result<Vec<String>, RegistryError> {
+        if tags.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only tags that are on this digest now; then delete by tag alone (a request naming
+        // the digest deletes the whole image on some implementations).
+        let current = self.image_tags(repository, digest).await?;
+        let wanted: Vec<&String> = tags.iter().filter(|t| current.contains(t)).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        if wanted.len() >= current.len() {
+            return Err(RegistryError::BadResponse {
+                operation: "BatchDeleteImage",
+                repository: repository.to_string(),
+                problem: format!(
+                    "refusing to remove every tag of {digest}: the image would be deleted"
+                ),
+            });
+        }
+        let out = self
+            .client
+            .batch_delete_image()
+            .repository_name(repository)
+            .set_image_ids(Some(
+                wanted
+                    .iter()
+                    .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| call_error("BatchDeleteImage", repository, error_text(&e)))?;
+        let removed: Vec<String> = out
+            .image_ids()
+            .iter()
+            .filter_map(|i| i.image_tag())
+            .filter(|t| wanted.iter().any(|w| w.as_str() == *t))
+            .map(str::to_string)
+            .collect();
+        let failures: Vec<String> = out
+            .failures()
+            .iter()
+            .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.image_id().and_then(|i| i.image_tag()).unwrap_or("?"),
+                    f.failure_reason().unwrap_or("unknown failure")
+                )
+            })
+            .collect();
+        if !failures.is_empty() {
+            return Err(call_error(
+                "BatchDeleteImage",
+                repository,
+                failures.join("; "),
+            ));
+        }
+        Ok(removed)
+    }
+}
+
+impl EcrRegistry {
+    /// PutImage refused a new tag: say how to fix an immutable repository, else pass it on.
+    async fn immutable_or(&self, repository: &str, message: String) -> RegistryError {
+        let described = self
+            .client
+            .describe_repositories()
+            .repository_names(repository)
+            .send()
+            .await;
+        let mutability = described.ok().and_then(|o| {
+            o.repositories()
+                .first()
+                .and_then(|r| r.image_tag_mutability().map(|m| m.as_str().to_string()))
+        });
+        match mutability.as_deref() {
+            Some(m) if m.starts_with("IMMUTABLE") => RegistryError::ImmutableTags {
+                repository: repository.to_string(),
+                prefix: self.quarantine_prefix.clone(),
+            },
+            _ => call_error("PutImage", repository, message),
+        }
+    }
+}
+
+fn reported_counts(map: &HashMap<aws_sdk_ecr::types::FindingSeverity, i32>) -> Counts {
+    let mut counts = Counts::default();
+    for (sev, n) in map {
+        if let Some(s) = Severity::parse(sev.as_str()) {
+            counts.add(s, (*n).max(0) as u64);
+        }
+    }
+    counts
+}
+
+fn severity(s: Option<&str>) -> Severity {
+    // A severity AWS adds later is judged as UNDEFINED rather than dropped.
+    s.and_then(Severity::parse).unwrap_or(Severity::Undefined)
+}
+
+/// Basic scanning: package and version are in `attributes`, no fix information.
+pub fn basic_finding(f: &ImageScanFinding) -> Finding {
+    let attr = |key: &str| {
+        f.attributes()
+            .iter()
+            .find(|a| a.key() == key)
+            .and_then(|a| a.value())
+            .map(str::to_string)
+    };
+    Finding {
+        id: f.name().unwrap_or("unnamed finding").to_string(),
+        severity: severity(f.severity().map(|s| s.as_str())),
+        package: attr("package_name"),
+        installed_version: attr("package_version"),
+        fixed_version: None,
+        fix_available: FixState::Unknown,
+        score: attr("CVSS3_SCORE")
+            .or_else(|| attr("CVSS2_SCORE"))
+            .and_then(|s| s.parse().ok()),
+        link: f.uri().map(str::to_string),
+    }
+}
+
+/// Enhanced scanning (Inspector): the first vulnerable package stands for the finding.
+pub fn enhanced_finding(f: &EnhancedImageScanFinding) -> Finding {
+    let details = f.package_vulnerability_details();
+    let package = details.and_then(|d| d.vulnerable_packages().first());
+    let fixed = package
+        .and_then(|p| p.fixed_in_version())
+        .filter(|v| !v.is_empty() && *v != "NotAvailable")
+        .map(str::to_string);
+    let fix_available = match f.fix_available() {
+        Some("YES") => FixState::Yes,
+        Some("NO") => FixState::No,
+        Some("PARTIAL") => FixState::Partial,
+        _ if fixed.is_some() => FixState::Yes,
+        _ => FixState::Unknown,
+    };
+    let score = f.score();
+    Finding {
+        id: details
+            .and_then(|d| d.vulnerability_id())
+            .or(f.title())
+            .unwrap_or("unnamed finding")
+            .to_string(),
+        severity: severity(f.severity()),
+        package: package.and_then(|p| p.name()).map(str::to_string),
+        installed_version: package
+            .and_then(|p| p.version())
+            .map(|v| match p_release(package) {
+                Some(r) => format!("{v}-{r}"),
+                None => v.to_string(),
+            }),
+        fixed_version: fixed,
+        fix_available,
+        score: (score > 0.0).then_some(score),
+        link: details
+            .and_then(|d| d.source_url())
+            .or_else(|| details.and_then(|d| d.reference_urls().first().map(String::as_str)))
+            .map(str::to_string),
+    }
+}
+
+fn p_release(p: Option<&aws_sdk_ecr::types::VulnerablePackage>) -> Option<&str> {
+    p.and_then(|p| p.release()).filter(|r| !r.is_empty())
+}

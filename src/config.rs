@@ -1,0 +1,286 @@
+//! Configuration from the environment (SPEC section 9), read once at start. Any problem stops
+//! the function with a message that names the variable.
+
+use crate::handler::{validate_prefix, Settings};
+use crate::policy::{Policy, PolicyError};
+use crate::ports::{ParameterError, Parameters};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{first} and {second} are both set: set only one policy source")]
+    TwoPolicySources {
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("{variable} {problem}")]
+    Invalid {
+        variable: &'static str,
+        problem: String,
+    },
+    #[error("cannot read the policy file {path}: {message}")]
+    PolicyFile { path: String, message: String },
+    #[error("cannot read the policy: {0}")]
+    PolicyParameter(#[from] ParameterError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// No source set: the design's default policy.
+    Default,
+    /// `GATE_POLICY`: the JSON document itself.
+    Inline(String),
+    /// `GATE_POLICY_FILE`: a path.
+    File(PathBuf),
+    /// `GATE_POLICY_PARAMETER`: an SSM parameter name.
+    Parameter(String),
+}
+
+/// Where the Slack webhook URL comes from. The URL is a secret: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SlackSource {
+    None,
+    /// `SLACK_WEBHOOK_PARAMETER`: an SSM SecureString name.
+    Parameter(String),
+    /// `SLACK_WEBHOOK_URL`: the URL itself, for local use.
+    Url(String),
+}
+
+impl std::fmt::Debug for SlackSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlackSource::None => f.write_str("None"),
+            SlackSource::Parameter(p) => write!(f, "Parameter({p:?})"),
+            SlackSource::Url(_) => f.write_str("Url(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub policy_source: PolicySource,
+    pub settings: Settings,
+    pub sns_topic_arn: Option<String>,
+    pub slack: SlackSource,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let sources = [
+            ("GATE_POLICY", get("GATE_POLICY").map(PolicySource::Inline)),
+            (
+                "GATE_POLICY_FILE",
+                get("GATE_POLICY_FILE").map(|p| PolicySource::File(p.into())),
+            ),
+            (
+                "GATE_POLICY_PARAMETER",
+                get("GATE_POLICY_PARAMETER").map(PolicySource::Parameter),
+            ),
+        ];
+        let set: Vec<_> = sources
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        let policy_source = match set.as_slice() {
+            [] => PolicySource::Default,
+            [(_, only)] => only.clone(),
+            [(first, _), (second, _), ..] => {
+                return Err(ConfigError::TwoPolicySources { first, second })
+            }
+        };
+        let quarantine_prefix =
+            get("QUARANTINE_TAG_PREFIX").unwrap_or_else(|| Settings::default().quarantine_prefix);
+        validate_prefix(&quarantine_prefix).map_err(|problem| ConfigError::Invalid {
+            variable: "QUARANTINE_TAG_PREFIX",
+            problem,
+        })?;
+        let dry_run = match get("DRY_RUN")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "DRY_RUN",
+                    problem: format!(
+                        "must be true or false, got {:?}",
+                        crate::event::truncate(other, 40)
+                    ),
+                })
+            }
+        };
+        let slack = match (get("SLACK_WEBHOOK_PARAMETER"), get("SLACK_WEBHOOK_URL")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    variable: "SLACK_WEBHOOK_URL",
+                    problem: "is set together with SLACK_WEBHOOK_PARAMETER: set only one"
+                        .to_string(),
+                })
+            }
+            (Some(p), None) => SlackSource::Parameter(p),
+            (None, Some(url)) => SlackSource::Url(url),
+            (None, None) => SlackSource::None,
+        };
+        Ok(Config {
+            policy_source,
+            settings: Settings {
+                quarantine_prefix,
+                dry_run,
+            },
+            sns_topic_arn: get("SNS_TOPIC_ARN"),
+            slack,
+        })
+    }
+
+    /// Whether the policy needs SSM (so `main` builds the SSM client only then).
+    pub fn needs_ssm(&self) -> bool {
+        matches!(self.policy_source, PolicySource::Parameter(_))
+            || matches!(self.slack, SlackSource::Parameter(_))
+    }
+}
+
+/// Reads and validates the policy once, at start.
+pub async fn load_policy(
+    source: &PolicySource,
+    parameters: Option<&impl Parameters>,
+) -> Result<Policy, ConfigError> {
+    match source {
+        PolicySource::Default => Ok(Policy::default()),
+        PolicySource::Inline(text) => {
+            Ok(Policy::from_json(text).map_err(|e| e.from_source("GATE_POLICY"))?)
+        }
+        PolicySource::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::PolicyFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(Policy::from_json(&text)
+                .map_err(|e| e.from_source(&format!("GATE_POLICY_FILE={}", path.display())))?)
+        }
+        PolicySource::Parameter(name) => {
+            let Some(parameters) = parameters else {
+                return Err(ConfigError::Invalid {
+                    variable: "GATE_POLICY_PARAMETER",
+                    problem: "is set but no parameter store is available".to_string(),
+                });
+            };
+            let text = parameters.get(name).await?;
+            Ok(Policy::from_json(&text)
+                .map_err(|e| e.from_source(&format!("GATE_POLICY_PARAMETER={name}")))?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.policy_source, PolicySource::Default);
+        assert_eq!(c.settings, Settings::default());
+        assert_eq!(c.sns_topic_arn, None);
+        assert_eq!(c.slack, SlackSource::None);
+        assert!(!c.needs_ssm());
+    }
+
+    #[test]
+    fn one_policy_source_only() {
+        let e = cfg(&[("GATE_POLICY", "{}"), ("GATE_POLICY_FILE", "/p.json")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GATE_POLICY and GATE_POLICY_FILE are both set: set only one policy source"
+        );
+        assert_eq!(
+            cfg(&[("GATE_POLICY_PARAMETER", "/gate/policy")])
+                .unwrap()
+                .policy_source,
+            PolicySource::Parameter("/gate/policy".into())
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert!(cfg(&[("DRY_RUN", "maybe")])
+            .unwrap_err()
+            .to_string()
+            .starts_with("DRY_RUN must be true or false"));
+        assert!(cfg(&[("QUARANTINE_TAG_PREFIX", "-bad")])
+            .unwrap_err()
+            .to_string()
+            .starts_with("QUARANTINE_TAG_PREFIX"));
+        assert!(cfg(&[("QUARANTINE_TAG_PREFIX", &"q".repeat(65))]).is_err());
+        assert!(cfg(&[("DRY_RUN", "TRUE")]).unwrap().settings.dry_run);
+    }
+
+    #[test]
+    fn webhook_url_is_never_in_debug_output() {
+        let c = cfg(&[(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/secret",
+        )])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    struct NoStore;
+    impl Parameters for NoStore {
+        async fn get(&self, name: &str) -> Result<String, ParameterError> {
+            Err(ParameterError {
+                name: name.into(),
+                message: "parameter not found".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn policy_errors_name_their_source() {
+        let e = load_policy(
+            &PolicySource::Inline("{\"fail\": {\"BAD\": 1}}".into()),
+            None::<&NoStore>,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("GATE_POLICY") && e.to_string().contains("fail.BAD"),
+            "{e}"
+        );
+        let e = load_policy(
+            &PolicySource::File("/nonexistent/p.json".into()),
+            None::<&NoStore>,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/p.json"), "{e}");
+        let e = load_policy(
+            &PolicySource::Parameter("/gate/policy".into()),
+            Some(&NoStore),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("/gate/policy") && e.to_string().contains("not found"),
+            "{e}"
+        );
+    }
+}

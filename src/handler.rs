@@ -1,0 +1,625 @@
+//! The gate: one input in, one decision out, actions carried out.
+//!
+//! Order of work: parse → decide (fast path on the event's counts, else every finding) → plan
+//! the actions → run the registry chain (quarantine, then strip; or release) beside the alerts →
+//! report. Every action is idempotent, so a redelivered event repeats nothing but the alert.
+
+use crate::event::{self, Digest, EventError, EventScanStatus, ImageRef, ScanEvent, Trigger};
+use crate::findings::{FindingsReport, FindingsTally};
+use crate::policy::{glob_match, OnScanFailure, Policy};
+use crate::ports::{Change, Notifier, Registry, RegistryError};
+use crate::severity::{Counts, Severity};
+use crate::verdict::{judge, Verdict};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("could not read the scan of {image} in {repository}: {source}")]
+    Findings {
+        repository: String,
+        image: String,
+        source: RegistryError,
+    },
+    #[error("{verdict} for {repository}@{digest}: {} failed: {}", .failures.len(), .failures.join("; "))]
+    Actions {
+        verdict: Verdict,
+        repository: String,
+        digest: String,
+        failures: Vec<String>,
+    },
+}
+
+impl GateError {
+    /// A short machine-readable kind, for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GateError::Event(_) => "InvalidEvent",
+            GateError::Findings { .. } => "FindingsUnavailable",
+            GateError::Actions { .. } => "ActionsFailed",
+        }
+    }
+}
+
+/// Settings that come from the environment (SPEC section 9), read once at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub quarantine_prefix: String,
+    pub dry_run: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            quarantine_prefix: "quarantine-".to_string(),
+            dry_run: false,
+        }
+    }
+}
+
+/// Longest prefix that still leaves room for the 64 hex digits in a 128-character tag.
+pub const MAX_PREFIX_LEN: usize = 64;
+
+/// A quarantine prefix must make valid tags: letters, digits, `_`, `.`, `-`, starting with a
+/// letter, digit or `_`, at most 64 characters.
+pub fn validate_prefix(prefix: &str) -> Result<(), String> {
+    let first_ok = prefix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok
+        || prefix.len() > MAX_PREFIX_LEN
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(format!(
+            "must be 1 to {MAX_PREFIX_LEN} characters of letters, digits, `_`, `.`, `-`, starting with a letter, digit or `_`; got {:?}",
+            event::truncate(prefix, 80)
+        ));
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// The quarantine tag of a digest: the prefix and the digest's 64 hex digits, so it is the
+    /// same on every delivery and names the image it blocks.
+    pub fn quarantine_tag(&self, digest: &Digest) -> String {
+        format!("{}{}", self.quarantine_prefix, digest.hex())
+    }
+}
+
+/// What the decision rested on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The event's counts passed every threshold: no finding was read (fast path).
+    EventCounts,
+    /// Every finding was read and judged.
+    Findings,
+    /// The scan did not complete.
+    ScanStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Decided but not yet carried out.
+    Planned,
+    Done,
+    /// Found already in place (a redelivered event).
+    AlreadyDone,
+    /// `DRY_RUN`: would have been done.
+    DryRun,
+    /// Deliberately not done; the reason says why.
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Add the quarantine tag to the digest.
+    Quarantine {
+        tag: String,
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+    /// Remove deployable tags (policy `strip_tags`) after the quarantine tag is in place.
+    Strip {
+        tags: Vec<String>,
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+    /// Remove the quarantine tag from an image that no longer fails.
+    Release {
+        tag: String,
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+    /// Send the alert on one channel.
+    Alert {
+        channel: String,
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+}
+
+impl Action {
+    pub fn status(&self) -> &ActionStatus {
+        match self {
+            Action::Quarantine { status, .. }
+            | Action::Strip { status, .. }
+            | Action::Release { status, .. }
+            | Action::Alert { status, .. } => status,
+        }
+    }
+
+    fn status_mut(&mut self) -> &mut ActionStatus {
+        match self {
+            Action::Quarantine { status, .. }
+            | Action::Strip { status, .. }
+            | Action::Release { status, .. }
+            | Action::Alert { status, .. } => status,
+        }
+    }
+
+    /// Short human form for alerts and logs: `quarantine quarantine-ab12… (done)`.
+    pub fn describe(&self) -> String {
+        let status = match self.status() {
+            ActionStatus::Planned => "planned".to_string(),
+            ActionStatus::Done => "done".to_string(),
+            ActionStatus::AlreadyDone => "already in place".to_string(),
+            ActionStatus::DryRun => "dry run, not done".to_string(),
+            ActionStatus::Skipped { reason } => format!("skipped: {reason}"),
+            ActionStatus::Failed { error } => format!("FAILED: {error}"),
+        };
+        match self {
+            Action::Quarantine { tag, .. } => format!("quarantine tag {tag} ({status})"),
+            Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
+            Action::Release { tag, .. } => format!("release: remove tag {tag} ({status})"),
+            Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
+        }
+    }
+}
+
+/// The decision about one image, with what was done about it. It is the function's response,
+/// the log line and the alert's content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    pub repository: String,
+    /// Unknown only when an operator named a tag that does not exist.
+    pub digest: Option<Digest>,
+    pub tags: Vec<String>,
+    pub trigger: Trigger,
+    /// Findings that count, by severity, after the policy.
+    pub counts: Counts,
+    pub highest_severity: Option<Severity>,
+    pub reasons: Vec<String>,
+    pub basis: Basis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<FindingsReport>,
+    pub actions: Vec<Action>,
+    pub dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl Evaluation {
+    /// `repository:tag`, or `repository@sha256:abcdef…` for an untagged image.
+    pub fn image_name(&self, quarantine_prefix: &str) -> String {
+        match self.tags.iter().find(|t| !t.starts_with(quarantine_prefix)) {
+            Some(tag) => format!("{}:{tag}", self.repository),
+            None => match &self.digest {
+                Some(d) => format!("{}@{}", self.repository, d.short()),
+                None => self.repository.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Response {
+    Evaluated(Box<Evaluation>),
+    Ignored { reason: String },
+}
+
+pub struct Gate<R> {
+    pub registry: R,
+    pub notifiers: Vec<Box<dyn Notifier>>,
+    pub policy: Policy,
+    pub settings: Settings,
+}
+
+impl<R: Registry> Gate<R> {
+    pub fn new(registry: R, policy: Policy, settings: Settings) -> Self {
+        Gate {
+            registry,
+            notifiers: Vec::new(),
+            policy,
+            settings,
+        }
+    }
+
+    pub fn with_notifier(mut self, notifier: Box<dyn Notifier>) -> Self {
+        self.notifiers.push(notifier);
+        self
+    }
+
+    /// Handles one input. `today` (`YYYY-MM-DD`, UTC) decides allowlist expiry.
+    pub async fn handle(&self, input: &Value, today: &str) -> Result<Response, GateError> {
+        let event = match event::parse(input)? {
+            event::Event::Ignored(reason) => return Ok(Response::Ignored { reason }),
+            event::Event::Scan(e) => e,
+        };
+        let mut evaluation = self.decide(&event, today).await?;
+        self.plan(&mut evaluation, &event).await?;
+        self.act(&mut evaluation).await?;
+        Ok(Response::Evaluated(Box::new(evaluation)))
+    }
+
+    /// Decides the verdict; reads the registry only when the event cannot decide alone.
+    pub async fn decide(&self, event: &ScanEvent, today: &str) -> Result<Evaluation, GateError> {
+        let thresholds = self.policy.thresholds_for(&event.repository);
+        let event_digest = match &event.image {
+            ImageRef::Digest(d) => Some(d.clone()),
+            ImageRef::Tag(_) => None,
+        };
+        let mut ev = Evaluation {
+            verdict: Verdict::Error,
+            repository: event.repository.clone(),
+            digest: event_digest,
+            tags: event.tags.clone(),
+            trigger: event.trigger.clone(),
+            counts: Counts::default(),
+            highest_severity: None,
+            reasons: Vec::new(),
+            basis: Basis::ScanStatus,
+            scan_status: None,
+            findings: None,
+            actions: Vec::new(),
+            dry_run: self.settings.dry_run,
+            region: event.region.clone(),
+        };
+
+        if let EventScanStatus::NotComplete(status) = &event.status {
+            ev.scan_status = Some(status.clone());
+            // The event does not say why; the registry's description usually does. Best effort:
+            // the verdict is ERROR whatever it answers.
+            let mut scratch = FindingsTally::new(&self.policy, &event.repository, today);
+            let detail = match self
+                .registry
+                .scan_findings(&event.repository, &event.image, &mut scratch)
+                .await
+            {
+                Ok(scan) => scan.description,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the description of the failed scan");
+                    None
+                }
+            };
+            ev.reasons
+                .push(scan_not_complete_reason(status, detail.as_deref()));
+            return Ok(ev);
+        }
+
+        if let Some(counts) = &event.counts {
+            let (verdict, reasons) = judge(&thresholds, counts);
+            if verdict == Verdict::Pass {
+                ev.verdict = verdict;
+                ev.counts = *counts;
+                ev.highest_severity = counts.highest();
+                ev.reasons = reasons;
+                ev.basis = Basis::EventCounts;
+                ev.scan_status = Some("COMPLETE".to_string());
+                return Ok(ev);
+            }
+        }
+
+        let mut tally = FindingsTally::new(&self.policy, &event.repository, today);
+        let scan = match self
+            .registry
+            .scan_findings(&event.repository, &event.image, &mut tally)
+            .await
+        {
+            Ok(scan) => scan,
+            Err(e) if e.is_missing() => {
+                ev.reasons.push(e.to_string());
+                return Ok(ev);
+            }
+            Err(source) => {
+                return Err(GateError::Findings {
+                    repository: event.repository.clone(),
+                    image: event.image.to_string(),
+                    source,
+                })
+            }
+        };
+        ev.digest = Some(scan.digest.clone());
+        ev.scan_status = Some(scan.status.clone());
+        if !scan.is_complete() {
+            ev.reasons.push(scan_not_complete_reason(
+                &scan.status,
+                scan.description.as_deref(),
+            ));
+            return Ok(ev);
+        }
+        let report = tally.finish(scan.reported.as_ref());
+        let (verdict, mut reasons) = judge(&thresholds, &report.counts);
+        if let Trigger::EnhancedFinding {
+            vulnerability_id,
+            severity,
+        } = &event.trigger
+        {
+            let sev = severity.map(|s| format!(" ({s})")).unwrap_or_default();
+            reasons.push(format!(
+                "re-evaluated after Inspector reported {vulnerability_id}{sev}"
+            ));
+        }
+        for e in &report.allowlist.expired {
+            reasons.push(format!(
+                "allowlist entry {} expired on {} and no longer applies ({} finding{})",
+                e.id,
+                e.expires.as_deref().unwrap_or("?"),
+                e.findings,
+                if e.findings == 1 { "" } else { "s" }
+            ));
+        }
+        if report.unlisted.total() > 0 {
+            reasons.push(format!(
+                "the registry counted findings it did not list ({}); they count as reported",
+                report.unlisted.summary()
+            ));
+        }
+        ev.verdict = verdict;
+        ev.counts = report.counts;
+        ev.highest_severity = report.counts.highest();
+        ev.reasons = reasons;
+        ev.basis = Basis::Findings;
+        ev.findings = Some(report);
+        Ok(ev)
+    }
+
+    /// Decides the actions. Reads the image's current tags only when a release may be due.
+    async fn plan(&self, ev: &mut Evaluation, event: &ScanEvent) -> Result<(), GateError> {
+        let Some(digest) = ev.digest.clone() else {
+            self.plan_alerts(ev);
+            return Ok(());
+        };
+        let tag = self.settings.quarantine_tag(&digest);
+        let blocks = match ev.verdict {
+            Verdict::Fail => true,
+            Verdict::Error => self.policy.on_scan_failure == OnScanFailure::Block,
+            Verdict::Pass | Verdict::Warn => false,
+        };
+        if blocks {
+            ev.actions.push(Action::Quarantine {
+                tag,
+                status: ActionStatus::Planned,
+            });
+            if !self.policy.strip_tags.is_empty() {
+                // The tags to strip are known only once the quarantine tag is in place.
+                ev.actions.push(Action::Strip {
+                    tags: Vec::new(),
+                    status: ActionStatus::Planned,
+                });
+            }
+        } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
+            // Events list the tags at scan time; an operator's invoke lists none, so ask.
+            let maybe_quarantined =
+                ev.tags.contains(&tag) || event.trigger == Trigger::DirectInvoke;
+            if maybe_quarantined {
+                let current = self
+                    .registry
+                    .image_tags(&ev.repository, &digest)
+                    .await
+                    .map_err(|source| GateError::Findings {
+                        repository: ev.repository.clone(),
+                        image: digest.to_string(),
+                        source,
+                    })?;
+                if current.contains(&tag) {
+                    let status = if current.len() == 1 {
+                        ActionStatus::Skipped {
+                            reason:
+                                "it is the image's only tag: removing it would delete the image; \
+                                     tag the image again, then re-evaluate"
+                                    .to_string(),
+                        }
+                    } else {
+                        ActionStatus::Planned
+                    };
+                    ev.actions.push(Action::Release { tag, status });
+                }
+                ev.tags = current;
+            }
+        }
+        self.plan_alerts(ev);
+        Ok(())
+    }
+
+    fn plan_alerts(&self, ev: &mut Evaluation) {
+        let released = ev.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Release {
+                    status: ActionStatus::Planned,
+                    ..
+                }
+            )
+        });
+        if self.policy.notifies(ev.verdict) || released {
+            for n in &self.notifiers {
+                ev.actions.push(Action::Alert {
+                    channel: n.channel().to_string(),
+                    status: ActionStatus::Planned,
+                });
+            }
+        }
+    }
+
+    /// Carries out the planned actions: the registry chain and the alerts run concurrently;
+    /// a failure of one does not stop the others, and fails the invocation afterwards.
+    async fn act(&self, ev: &mut Evaluation) -> Result<(), GateError> {
+        if self.settings.dry_run {
+            for a in &mut ev.actions {
+                if *a.status() == ActionStatus::Planned {
+                    *a.status_mut() = ActionStatus::DryRun;
+                }
+            }
+            return Ok(());
+        }
+        let alert = ev.clone();
+        let registry_chain =
+            self.registry_chain(ev.repository.clone(), ev.digest.clone(), ev.actions.clone());
+        let alerts = futures_util::future::join_all(
+            self.notifiers
+                .iter()
+                .filter(|n| {
+                    alert.actions.iter().any(
+                        |a| matches!(a, Action::Alert { channel, .. } if channel == n.channel()),
+                    )
+                })
+                .map(|n| async { (n.channel(), n.notify(&alert).await) }),
+        );
+        let (registry_actions, alert_results) = tokio::join!(registry_chain, alerts);
+        let mut actions = registry_actions;
+        for a in &mut actions {
+            if let Action::Alert { channel, status } = a {
+                if let Some((_, result)) = alert_results.iter().find(|(c, _)| c == channel) {
+                    *status = match result {
+                        Ok(()) => ActionStatus::Done,
+                        Err(e) => ActionStatus::Failed {
+                            error: e.message.clone(),
+                        },
+                    };
+                }
+            }
+        }
+        ev.actions = actions;
+        let failures: Vec<String> = ev
+            .actions
+            .iter()
+            .filter(|a| matches!(a.status(), ActionStatus::Failed { .. }))
+            .map(Action::describe)
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(GateError::Actions {
+                verdict: ev.verdict,
+                repository: ev.repository.clone(),
+                digest: ev
+                    .digest
+                    .as_ref()
+                    .map(Digest::to_string)
+                    .unwrap_or_default(),
+                failures,
+            })
+        }
+    }
+
+    /// Quarantine, then strip (only once the quarantine tag is in place); or release.
+    async fn registry_chain(
+        &self,
+        repository: String,
+        digest: Option<Digest>,
+        mut actions: Vec<Action>,
+    ) -> Vec<Action> {
+        let Some(digest) = digest else {
+            return actions;
+        };
+        let mut quarantined = false;
+        for a in &mut actions {
+            match a {
+                Action::Quarantine { tag, status } => {
+                    *status = match self.registry.add_tag(&repository, &digest, tag).await {
+                        Ok(Change::Done) => ActionStatus::Done,
+                        Ok(Change::AlreadyDone) => ActionStatus::AlreadyDone,
+                        Err(e) => ActionStatus::Failed {
+                            error: e.to_string(),
+                        },
+                    };
+                    quarantined = matches!(status, ActionStatus::Done | ActionStatus::AlreadyDone);
+                }
+                Action::Strip { tags, status } => {
+                    if !quarantined {
+                        *status = ActionStatus::Skipped {
+                            reason: "the quarantine tag is not in place, so no tag is removed"
+                                .to_string(),
+                        };
+                        continue;
+                    }
+                    let current = match self.registry.image_tags(&repository, &digest).await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            *status = ActionStatus::Failed {
+                                error: e.to_string(),
+                            };
+                            continue;
+                        }
+                    };
+                    let prefix = &self.settings.quarantine_prefix;
+                    let doomed: Vec<String> = current
+                        .iter()
+                        .filter(|t| !t.starts_with(prefix.as_str()))
+                        .filter(|t| self.policy.strip_tags.iter().any(|g| glob_match(g, t)))
+                        .cloned()
+                        .collect();
+                    if doomed.is_empty() {
+                        *status = ActionStatus::AlreadyDone;
+                        continue;
+                    }
+                    *status = match self
+                        .registry
+                        .remove_tags(&repository, &digest, &doomed)
+                        .await
+                    {
+                        Ok(removed) => {
+                            *tags = removed;
+                            ActionStatus::Done
+                        }
+                        Err(e) => {
+                            *tags = doomed;
+                            ActionStatus::Failed {
+                                error: e.to_string(),
+                            }
+                        }
+                    };
+                }
+                Action::Release { tag, status } if *status == ActionStatus::Planned => {
+                    *status = match self
+                        .registry
+                        .remove_tags(&repository, &digest, std::slice::from_ref(tag))
+                        .await
+                    {
+                        Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
+                        Ok(_) => ActionStatus::Done,
+                        Err(e) => ActionStatus::Failed {
+                            error: e.to_string(),
+                        },
+                    };
+                }
+                _ => {}
+            }
+        }
+        actions
+    }
+}
+
+fn scan_not_complete_reason(status: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("scan status {status}: {}", event::truncate(d, 500)),
+        _ => format!("scan status {status}: the image could not be judged"),
+    }
+}

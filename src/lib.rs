@@ -1,0 +1,15 @@
+//! ecr-scan-gate: the deployment gate for container images in Amazon ECR.
+//!
+//! The core (`event`, `policy`, `findings`, `verdict`, `handler`) knows nothing of AWS; the
+//! adapters in `aws` implement the ports of `ports` with the AWS SDK.
+
+pub mod aws;
+pub mod config;
+pub mod event;
+pub mod findings;
+pub mod handler;
+pub mod lambda;
+pub mod policy;
+pub mod ports;
+pub mod severity;
+pub mod verdict;

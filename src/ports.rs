@@ -1,0 +1,136 @@
+//! The outside world as the core sees it: the registry and the notifiers. Adapters in
+//! `crate::aws` (and `crate::slack`) implement these; tests pass fakes or the emulator.
+
+use crate::event::{Digest, ImageRef};
+use crate::findings::FindingsTally;
+use crate::severity::Counts;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The scan of one image as the registry reports it; findings went into the tally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanFindings {
+    pub digest: Digest,
+    /// `COMPLETE`, `ACTIVE` (continuous enhanced scanning), `FAILED`, `IN_PROGRESS`, ...
+    pub status: String,
+    pub description: Option<String>,
+    /// The registry's own per-severity counts, when it gives them.
+    pub reported: Option<Counts>,
+}
+
+impl ScanFindings {
+    /// Findings can be judged: the scan finished (basic) or is continuously active (enhanced).
+    pub fn is_complete(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETE" | "ACTIVE")
+    }
+}
+
+/// Whether a tag change did something or found it already done (at-least-once delivery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    AlreadyDone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("repository {repository} does not exist")]
+    RepositoryNotFound { repository: String },
+    #[error("image {image} does not exist in repository {repository}")]
+    ImageNotFound { repository: String, image: String },
+    #[error("no scan result for image {image} in repository {repository} (was it scanned?)")]
+    ScanNotFound { repository: String, image: String },
+    #[error(
+        "repository {repository} has immutable tags, so the quarantine tag cannot be added: set \
+         image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\" with an exclusion filter \"{prefix}*\" (or MUTABLE)"
+    )]
+    ImmutableTags { repository: String, prefix: String },
+    #[error("ECR {operation} on {repository} failed: {message}")]
+    Call {
+        operation: &'static str,
+        repository: String,
+        message: String,
+    },
+    #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]
+    BadResponse {
+        operation: &'static str,
+        repository: String,
+        problem: String,
+    },
+}
+
+impl RegistryError {
+    /// The image or its scan is not there: retrying will not help, the verdict is ERROR.
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::RepositoryNotFound { .. }
+                | RegistryError::ImageNotFound { .. }
+                | RegistryError::ScanNotFound { .. }
+        )
+    }
+}
+
+/// The container registry (ECR).
+pub trait Registry: Send + Sync {
+    /// Reads the scan status and every page of findings of one image into `tally`.
+    fn scan_findings(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+        tally: &mut FindingsTally<'_>,
+    ) -> impl Future<Output = Result<ScanFindings, RegistryError>> + Send;
+
+    /// The tags the image carries now.
+    fn image_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
+
+    /// Adds `tag` to the image with the same manifest, so the image itself is unchanged.
+    fn add_tag(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> impl Future<Output = Result<Change, RegistryError>> + Send;
+
+    /// Removes `tags` from this digest only; returns the tags that were removed.
+    fn remove_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tags: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{channel}: {message}")]
+pub struct NotifyError {
+    pub channel: &'static str,
+    pub message: String,
+}
+
+/// An alert channel (SNS, Slack). Object-safe so a gate can hold any set of them.
+pub trait Notifier: Send + Sync {
+    fn channel(&self) -> &'static str;
+    fn notify<'a>(
+        &'a self,
+        alert: &'a crate::handler::Evaluation,
+    ) -> BoxFuture<'a, Result<(), NotifyError>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SSM parameter {name}: {message}")]
+pub struct ParameterError {
+    pub name: String,
+    pub message: String,
+}
+
+/// A parameter store (SSM). Values may be secrets: implementations never log them.
+pub trait Parameters: Send + Sync {
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+}
