@@ -1,0 +1,92 @@
+# The gate: a Rust function on the OS-only runtime, arm64, built by cargo-lambda
+# (`make deploy` -> scripts/deploy.sh builds the zip, then applies).
+
+locals {
+  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../target/lambda-arm64/ecr-scan-gate/bootstrap.zip")
+
+  # SPEC section 9. No secret here: the webhook URL stays in SSM.
+  function_environment = merge(
+    {
+      SNS_TOPIC_ARN         = aws_sns_topic.alerts.arn
+      GATE_POLICY_PARAMETER = aws_ssm_parameter.gate_policy.name
+      QUARANTINE_TAG_PREFIX = var.quarantine_tag_prefix
+      DRY_RUN               = var.dry_run ? "true" : "false"
+      RUST_LOG              = var.rust_log
+      # Not read by the code: a new policy changes it, so Lambda replaces the
+      # warm execution environments, which read the policy at cold start.
+      GATE_POLICY_REVISION = substr(sha256(local.gate_policy_json), 0, 16)
+    },
+    var.slack_webhook_enabled ? { SLACK_WEBHOOK_PARAMETER = local.slack_webhook_parameter_name } : {},
+  )
+}
+
+resource "aws_cloudwatch_log_group" "gate" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "gate" {
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the SQS dead-letter queue through the on-failure destination of aws_lambda_function_event_invoke_config.gate, whose record also carries the error.
+  #checkov:skip=CKV_AWS_117:The function calls only public AWS APIs and Slack; a VPC would add a NAT gateway and nothing to protect.
+  #checkov:skip=CKV_AWS_272:The zip is built locally by cargo-lambda; code signing needs an AWS Signer profile that is outside this project.
+  #checkov:skip=CKV_AWS_173:The environment holds names and ARNs only; the one secret (Slack webhook URL) stays in an SSM SecureString encrypted with the module's key.
+  #checkov:skip=CKV_AWS_50:The code is not instrumented for X-Ray; decisions are in structured logs and EMF metrics. Set tracing_mode = "Active" to trace.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is a variable (default: none), since a reservation fails on accounts that cannot keep 100 unreserved executions.
+  function_name = var.name
+  description   = "Gates ECR images on their scan findings: quarantine tag, SNS and Slack alerts, EMF metrics"
+  role          = aws_iam_role.gate.arn
+
+  runtime       = "provided.al2023"
+  architectures = ["arm64"]
+  handler       = "bootstrap"
+
+  filename         = local.lambda_zip_path
+  source_code_hash = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
+
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+
+  environment {
+    variables = local.function_environment
+  }
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.gate.name
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip_path)
+      error_message = "The function zip is missing. Build it with `make deploy` (scripts/deploy.sh), or `cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64`, or set lambda_zip_path."
+    }
+  }
+
+  depends_on = [
+    aws_iam_role_policy.gate,
+    aws_cloudwatch_log_group.gate,
+  ]
+}
+
+# Asynchronous invocations (EventBridge invokes the function asynchronously):
+# bounded retries, then the dead-letter queue.
+resource "aws_lambda_function_event_invoke_config" "gate" {
+  function_name                = aws_lambda_function.gate.function_name
+  maximum_retry_attempts       = var.async_maximum_retry_attempts
+  maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dlq.arn
+    }
+  }
+}

@@ -1,0 +1,44 @@
+# Shared lookups and names. Each concern has its own file:
+#   ecr.tf      the design's repositories (sections 2-4)
+#   lambda.tf   the function, its log group and asynchronous invocation settings
+#   events.tf   EventBridge rules and targets
+#   sns.tf      alert topic, e-mail subscriptions
+#   chatbot.tf  optional AWS Chatbot Slack channel
+#   ssm.tf      policy and Slack webhook parameters
+#   sqs.tf      dead-letter queue
+#   kms.tf      customer-managed key (topic, queue, logs, webhook)
+#   iam.tf      the function's role
+#   alarms.tf   CloudWatch alarms
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  # Repositories created here (design) plus existing ones, name => ARN.
+  existing_repository_arns = {
+    for name in var.existing_repository_names :
+    name => "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${name}"
+  }
+  gated_repository_arns  = merge(local.existing_repository_arns, { for name, repo in aws_ecr_repository.this : name => repo.arn })
+  gated_repository_names = sort(concat(var.repository_names, var.existing_repository_names))
+
+  gate_policy_parameter_name   = coalesce(var.gate_policy_parameter_name, "/${var.name}/policy")
+  slack_webhook_parameter_name = coalesce(var.slack_webhook_parameter_name, "/${var.name}/slack-webhook-url")
+  slack_webhook_parameter_arn  = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(local.slack_webhook_parameter_name, "/")}"
+
+  log_group_name = "/aws/lambda/${var.name}"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+
+  # EventBridge rule ARNs, known before the rules exist (the key policy needs them).
+  event_rule_arn_pattern = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}-*"
+
+  # Namespace of the CloudWatch Embedded Metric Format metrics the function emits.
+  metrics_namespace = "ECRScanGate"
+}

@@ -1,0 +1,101 @@
+# Design section 7: the repository's URL and ARN. With several repositories in
+# var.repository_names, these name the first; the maps below name them all.
+
+output "ecr_repository_url" {
+  description = "ECR Repository URL (the first of repository_names; design: demo-api)"
+  value       = length(var.repository_names) > 0 ? aws_ecr_repository.this[var.repository_names[0]].repository_url : null
+}
+
+output "ecr_repository_arn" {
+  description = "ECR Repository ARN (the first of repository_names; design: demo-api)"
+  value       = length(var.repository_names) > 0 ? aws_ecr_repository.this[var.repository_names[0]].arn : null
+}
+
+output "ecr_repository_urls" {
+  description = "URL of every repository this module created, by name"
+  value       = { for name, repo in aws_ecr_repository.this : name => repo.repository_url }
+}
+
+output "ecr_repository_arns" {
+  description = "ARN of every repository this module created, by name"
+  value       = { for name, repo in aws_ecr_repository.this : name => repo.arn }
+}
+
+output "gated_repository_names" {
+  description = "Every repository the gate watches (created here or existing)"
+  value       = local.gated_repository_names
+}
+
+output "function_name" {
+  description = "Name of the gate function (for `aws lambda invoke` of a re-evaluation: {\"repository\": ..., \"digest\": ...})"
+  value       = aws_lambda_function.gate.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the gate function"
+  value       = aws_lambda_function.gate.arn
+}
+
+output "function_role_arn" {
+  description = "ARN of the function's execution role"
+  value       = aws_iam_role.gate.arn
+}
+
+output "log_group_name" {
+  description = "Log group of the function: one JSON line per decision, and the EMF metrics"
+  value       = aws_cloudwatch_log_group.gate.name
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the alert topic (function alerts and alarms); subscribe more endpoints to it"
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue (events that could not be evaluated)"
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue"
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer-managed key of the topic, queue, logs and webhook parameter (use it with `aws ssm put-parameter --key-id` for a webhook parameter created outside Terraform)"
+  value       = aws_kms_key.this.arn
+}
+
+output "gate_policy_parameter_name" {
+  description = "Name of the SSM String parameter holding the policy (GATE_POLICY_PARAMETER)"
+  value       = aws_ssm_parameter.gate_policy.name
+}
+
+# The name only: the URL itself is never an output.
+output "slack_webhook_parameter_name" {
+  description = "Name of the SSM SecureString holding the Slack webhook URL (SLACK_WEBHOOK_PARAMETER); null when Slack is off"
+  value       = var.slack_webhook_enabled ? local.slack_webhook_parameter_name : null
+}
+
+output "event_rule_arns" {
+  description = "ARN of each EventBridge rule that triggers the gate, by key"
+  value       = { for key, rule in aws_cloudwatch_event_rule.gate : key => rule.arn }
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms (function errors, dead-letter messages)"
+  value = {
+    function_errors = aws_cloudwatch_metric_alarm.function_errors.arn
+    dlq_messages    = aws_cloudwatch_metric_alarm.dlq_messages.arn
+  }
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the function's EMF metrics (dimension Repository), for dashboards and the Datadog module"
+  value       = local.metrics_namespace
+}
+
+output "chatbot_configuration_arn" {
+  description = "ARN of the AWS Chatbot Slack channel configuration; null when not configured"
+  value       = local.chatbot_enabled ? aws_chatbot_slack_channel_configuration.alerts[0].chat_configuration_arn : null
+}

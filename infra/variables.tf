@@ -1,0 +1,473 @@
+###############################################################################
+# General
+###############################################################################
+
+variable "name" {
+  description = "Name of the function and prefix of every other resource of the gate (topic, queue, rules, key alias, SSM parameters)."
+  type        = string
+  default     = "ecr-scan-gate"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits, '-' or '_', starting with a letter or digit (it prefixes names limited to 64 characters)."
+  }
+}
+
+variable "environment" {
+  description = "Value of the `Environment` tag of the ECR repositories (design section 2.2: `poc`)."
+  type        = string
+  default     = "poc"
+
+  validation {
+    condition     = length(var.environment) > 0 && length(var.environment) <= 256
+    error_message = "environment must be 1-256 characters (an AWS tag value)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags. The ECR repositories also get `Name` and `Environment` (design section 2.2)."
+  type        = map(string)
+  default     = {}
+}
+
+###############################################################################
+# ECR (design sections 2-4)
+###############################################################################
+
+variable "repository_names" {
+  description = "ECR repositories this module creates exactly as the design has them (MUTABLE, scan on push, AES256, lifecycle policy) and gates. The first one is the repository of the outputs `ecr_repository_url` / `ecr_repository_arn`. Add names to gate more repositories."
+  type        = list(string)
+  default     = ["demo-api"]
+
+  validation {
+    condition = alltrue([
+      for n in var.repository_names :
+      length(n) >= 2 && length(n) <= 256 && can(regex("^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", n))
+    ])
+    error_message = "Each repository name must match ECR's pattern: 2-256 characters, lowercase letters, digits, and '.', '_', '-' or '/' as separators (not at the start or end, not repeated)."
+  }
+
+  validation {
+    condition     = length(distinct(var.repository_names)) == length(var.repository_names)
+    error_message = "repository_names must not repeat a name."
+  }
+}
+
+variable "existing_repository_names" {
+  description = "ECR repositories that already exist (created elsewhere) in this account and region, to gate as well. The module does not manage them; it only subscribes the gate to their scan events and grants it access to them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for n in var.existing_repository_names :
+      length(n) >= 2 && length(n) <= 256 && can(regex("^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", n))
+    ])
+    error_message = "Each repository name must match ECR's pattern: 2-256 characters, lowercase letters, digits, and '.', '_', '-' or '/' as separators."
+  }
+
+  validation {
+    condition     = length(distinct(var.existing_repository_names)) == length(var.existing_repository_names)
+    error_message = "existing_repository_names must not repeat a name."
+  }
+
+  validation {
+    condition     = length(setintersection(var.existing_repository_names, var.repository_names)) == 0
+    error_message = "A repository is either created here (repository_names) or existing (existing_repository_names), not both."
+  }
+
+  validation {
+    condition     = length(var.repository_names) + length(var.existing_repository_names) > 0
+    error_message = "The gate needs at least one repository: set repository_names or existing_repository_names."
+  }
+}
+
+variable "untagged_image_expiry_days" {
+  description = "Lifecycle rule 1 (design section 3): untagged images expire this many days after push."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.untagged_image_expiry_days >= 1 && floor(var.untagged_image_expiry_days) == var.untagged_image_expiry_days
+    error_message = "untagged_image_expiry_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "enable_tagged_image_count_rule" {
+  description = "Lifecycle rule 2 (design section 3, optional, recommended for production): keep only the newest `tagged_image_count` images whose tag starts with one of `tagged_image_prefixes`."
+  type        = bool
+  default     = false
+}
+
+variable "tagged_image_count" {
+  description = "Lifecycle rule 2: number of matching tagged images to keep (design: 30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.tagged_image_count >= 1 && floor(var.tagged_image_count) == var.tagged_image_count
+    error_message = "tagged_image_count must be a whole number, at least 1."
+  }
+}
+
+variable "tagged_image_prefixes" {
+  description = "Lifecycle rule 2: tag prefixes of the images it counts (design: [\"v\"], release tags such as v1.0.0)."
+  type        = list(string)
+  default     = ["v"]
+
+  validation {
+    condition     = length(var.tagged_image_prefixes) > 0 && alltrue([for p in var.tagged_image_prefixes : can(regex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", p))])
+    error_message = "tagged_image_prefixes must hold at least one prefix made of the characters of an image tag."
+  }
+}
+
+variable "ecs_execution_role_arns" {
+  description = "Repository policy (design section 4, optional): IAM roles, typically the ECS task execution role, allowed to pull (GetDownloadUrlForLayer, BatchGetImage, BatchCheckLayerAvailability). Empty: no repository policy."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.ecs_execution_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])
+    error_message = "Each entry must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)."
+  }
+}
+
+###############################################################################
+# Function
+###############################################################################
+
+variable "lambda_zip_path" {
+  description = "Path of the zip written by `cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64`. Null: `<repository root>/target/lambda-arm64/ecr-scan-gate/bootstrap.zip`, resolved from this module's directory."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_zip_path == null || can(regex("\\.zip$", var.lambda_zip_path))
+    error_message = "lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB. CPU grows with it; at 128 MB the first TLS handshake dominates a cold start, hence 256."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout of the function in seconds: a few AWS calls, SNS and Slack (with bounded retries on 429/5xx)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 1 and 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the function. -1: no reservation (the account's unreserved pool). A small number (e.g. 5) caps parallel Slack posts; it needs the account to keep 100 unreserved."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions must be -1 (no reservation) or a whole number >= 1 (0 would stop the gate)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group (its decisions, one JSON line each, and the EMF metrics)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of the function: `PassThrough` (default; the code is not instrumented) or `Active` (adds the X-Ray write permissions)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "rust_log" {
+  description = "RUST_LOG of the function (tracing filter), e.g. `info` or `info,ecr_scan_gate=debug`."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_:=,.\\[\\]{}-]+$", var.rust_log))
+    error_message = "rust_log must be a tracing filter such as info or info,ecr_scan_gate=debug."
+  }
+}
+
+variable "dry_run" {
+  description = "DRY_RUN of the function: true decides and reports in the logs, but tags nothing and sends nothing."
+  type        = bool
+  default     = false
+}
+
+variable "quarantine_tag_prefix" {
+  description = "QUARANTINE_TAG_PREFIX: prefix of the image tag that marks a failing digest (the suffix is derived from the digest)."
+  type        = string
+  default     = "quarantine-"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$", var.quarantine_tag_prefix))
+    error_message = "quarantine_tag_prefix must be 1-64 characters valid in an image tag (letters, digits, '.', '_', '-'; not starting with '.' or '-')."
+  }
+}
+
+variable "async_maximum_retry_attempts" {
+  description = "Asynchronous invocations: retries after a failed invocation (0-2) before the event goes to the dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.async_maximum_retry_attempts)
+    error_message = "async_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "async_maximum_event_age_seconds" {
+  description = "Asynchronous invocations: an event older than this (60-21600 s) is not retried but sent to the dead-letter queue."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.async_maximum_event_age_seconds >= 60 && var.async_maximum_event_age_seconds <= 21600
+    error_message = "async_maximum_event_age_seconds must be between 60 and 21600."
+  }
+}
+
+###############################################################################
+# Policy (SPEC section 9)
+###############################################################################
+
+variable "gate_policy" {
+  description = "The gate's policy document (SPEC section 9), stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
+  type        = any
+  default = {
+    fail            = { CRITICAL = 1 }
+    warn            = { HIGH = 1 }
+    allowlist       = []
+    ignore_unfixed  = false
+    on_scan_failure = "alert"
+    notify          = ["FAIL", "ERROR"]
+    strip_tags      = []
+    repositories    = []
+  }
+
+  validation {
+    condition     = can(keys(var.gate_policy)) && alltrue([for k in keys(var.gate_policy) : contains(["fail", "warn", "allowlist", "ignore_unfixed", "on_scan_failure", "notify", "strip_tags", "repositories"], k)])
+    error_message = "gate_policy must be an object whose keys are among fail, warn, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories."
+  }
+
+  validation {
+    condition = alltrue([
+      for section in ["fail", "warn"] :
+      alltrue([
+        for sev, n in try(var.gate_policy[section], {}) :
+        contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "UNTRIAGED"], sev) && try(n >= 1, false)
+      ])
+    ])
+    error_message = "gate_policy.fail and gate_policy.warn map severities (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED) to counts >= 1."
+  }
+
+  validation {
+    condition     = contains(["alert", "block"], try(var.gate_policy.on_scan_failure, "alert"))
+    error_message = "gate_policy.on_scan_failure must be \"alert\" or \"block\"."
+  }
+
+  validation {
+    condition     = alltrue([for v in try(var.gate_policy.notify, []) : contains(["PASS", "WARN", "FAIL", "ERROR"], v)])
+    error_message = "gate_policy.notify may only list PASS, WARN, FAIL, ERROR."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.gate_policy)) <= 4096
+    error_message = "gate_policy must encode to at most 4096 characters (an SSM Standard parameter)."
+  }
+}
+
+variable "gate_policy_parameter_name" {
+  description = "Name of the SSM String parameter that holds the policy (GATE_POLICY_PARAMETER). Null: `/<name>/policy`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gate_policy_parameter_name == null || can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.gate_policy_parameter_name))
+    error_message = "gate_policy_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
+  }
+}
+
+###############################################################################
+# Alerts: SNS, e-mail, Slack
+###############################################################################
+
+variable "alert_email_addresses" {
+  description = "E-mail addresses subscribed to the alert topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "Each alert_email_addresses entry must be an e-mail address."
+  }
+}
+
+variable "slack_webhook_enabled" {
+  description = "Send alerts to a Slack incoming webhook whose URL is read from an SSM SecureString (SLACK_WEBHOOK_PARAMETER)."
+  type        = bool
+  default     = false
+}
+
+variable "create_slack_webhook_parameter" {
+  description = "With slack_webhook_enabled: true creates the SecureString from `slack_webhook_url` (write-only: never in plan, state or outputs); false uses a parameter created outside Terraform under `slack_webhook_parameter_name`."
+  type        = bool
+  default     = true
+}
+
+variable "slack_webhook_url" {
+  description = "The Slack incoming-webhook URL (a secret). Only with slack_webhook_enabled and create_slack_webhook_parameter; pass it on every plan/apply, e.g. TF_VAR_slack_webhook_url from a secret store. Ephemeral and write-only: it never reaches the plan, the state or an output."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = var.slack_webhook_url == null || can(regex("^https://hooks\\.slack\\.com/", var.slack_webhook_url))
+    error_message = "slack_webhook_url must be a Slack incoming-webhook URL (https://hooks.slack.com/...)."
+  }
+}
+
+variable "slack_webhook_url_version" {
+  description = "Version of `slack_webhook_url`: increase it to write a new URL (rotation). Terraform cannot see a write-only value change by itself."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.slack_webhook_url_version >= 1 && floor(var.slack_webhook_url_version) == var.slack_webhook_url_version
+    error_message = "slack_webhook_url_version must be a whole number, at least 1."
+  }
+}
+
+variable "slack_webhook_parameter_name" {
+  description = "Name of the SSM SecureString that holds the Slack webhook URL (SLACK_WEBHOOK_PARAMETER). Null: `/<name>/slack-webhook-url`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_webhook_parameter_name == null || can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.slack_webhook_parameter_name))
+    error_message = "slack_webhook_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
+  }
+}
+
+variable "chatbot_slack" {
+  description = "Optional AWS Chatbot Slack channel subscribed to the alert topic (the workspace must first be authorized in the Chatbot console). `guardrail_policy_arns` null: CloudWatchReadOnlyAccess, never the AdministratorAccess that Chatbot applies when none is given."
+  type = object({
+    team_id               = string
+    channel_id            = string
+    guardrail_policy_arns = optional(list(string))
+    logging_level         = optional(string, "ERROR")
+  })
+  default = null
+
+  validation {
+    condition = var.chatbot_slack == null || (
+      can(regex("^[A-Za-z0-9]+$", var.chatbot_slack.team_id)) &&
+      can(regex("^[A-Za-z0-9]+$", var.chatbot_slack.channel_id)) &&
+      contains(["ERROR", "INFO", "NONE"], var.chatbot_slack.logging_level)
+    )
+    error_message = "chatbot_slack needs the Slack team_id (workspace ID, e.g. T07EA123LEP) and channel_id (e.g. C07EZ1ABC23), and logging_level ERROR, INFO or NONE."
+  }
+
+  validation {
+    condition = var.chatbot_slack == null || alltrue([
+      for a in coalesce(try(var.chatbot_slack.guardrail_policy_arns, null), []) :
+      can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a)) && !can(regex("AdministratorAccess$", a))
+    ])
+    error_message = "chatbot_slack.guardrail_policy_arns must be IAM policy ARNs, and not AdministratorAccess."
+  }
+}
+
+###############################################################################
+# Events
+###############################################################################
+
+variable "enable_enhanced_scanning" {
+  description = "Also gate on Amazon Inspector (enhanced scanning) events, `Inspector2 Scan` and `Inspector2 Finding`, and grant `inspector2:ListFindings`, which ECR's DescribeImageScanFindings needs on an enhanced-scanning registry."
+  type        = bool
+  default     = true
+}
+
+variable "event_target_maximum_retry_attempts" {
+  description = "EventBridge target retry policy: attempts to deliver an event to the function (0-185) before the dead-letter queue."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.event_target_maximum_retry_attempts >= 0 && var.event_target_maximum_retry_attempts <= 185
+    error_message = "event_target_maximum_retry_attempts must be between 0 and 185."
+  }
+}
+
+variable "event_target_maximum_event_age_seconds" {
+  description = "EventBridge target retry policy: how long (60-86400 s) EventBridge keeps trying to deliver an event."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.event_target_maximum_event_age_seconds >= 60 && var.event_target_maximum_event_age_seconds <= 86400
+    error_message = "event_target_maximum_event_age_seconds must be between 60 and 86400."
+  }
+}
+
+###############################################################################
+# Dead-letter queue, alarms, key
+###############################################################################
+
+variable "dlq_message_retention_seconds" {
+  description = "How long the dead-letter queue keeps a failed event (60 s to 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
+    error_message = "dlq_message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of the CloudWatch alarms (function errors, messages in the dead-letter queue)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 900, 3600], var.alarm_period_seconds)
+    error_message = "alarm_period_seconds must be 60, 300, 900 or 3600."
+  }
+}
+
+variable "kms_key_deletion_window_days" {
+  description = "Waiting period before the customer-managed KMS key (topic, queue, logs, webhook parameter) is deleted."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30
+    error_message = "kms_key_deletion_window_days must be between 7 and 30."
+  }
+}

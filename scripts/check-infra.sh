@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Offline checks of the Terraform in infra/:
+#   terraform fmt -check -recursive infra
+#   checkov -d infra --skip-download   (no failed check; skips are inline, with reasons)
+#   pytest tests/infra                 (design values, IAM == AWS calls of src/aws/*.rs)
+# Providers cannot be downloaded here, so `terraform init/validate` are not run.
+#
+# Self-contained and idempotent: creates .venv-infra/ at the repository root with
+# pinned tools on first use (about a minute), reuses it afterwards. Needs python3
+# (3.11) with pip and terraform (>= 1.11) on PATH. Works from any directory.
+#
+# Two virtual environments, because checkov's HCL parser (bc-python-hcl2) and
+# python-hcl2 both install the Python package `hcl2`:
+#   .venv-infra/checkov  checkov
+#   .venv-infra/tests    python-hcl2 + pytest
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+ROOT="$(pwd)"
+
+CHECKOV_REQUIREMENTS="checkov==3.3.30"
+TEST_REQUIREMENTS="python-hcl2==8.1.4 pytest==9.2.0"
+
+VENV_ROOT="$ROOT/.venv-infra"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf '\ncheck-infra: %s\n' "$*" >&2; exit 1; }
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 with pip and venv."
+command -v terraform >/dev/null 2>&1 || die "terraform not found on PATH: install Terraform >= 1.11."
+
+# ensure_venv DIR "REQUIREMENTS": (re)create DIR when missing or when the pinned
+# requirements changed since it was made.
+ensure_venv() {
+    local dir="$1" requirements="$2" stamp="$1/.requirements"
+    if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$requirements" ]]; then
+        return 0
+    fi
+    say "Creating $dir ($requirements)"
+    rm -rf "$dir"
+    "$PYTHON" -m venv "$dir" || die "could not create a virtual environment in $dir (is python3-venv installed?)"
+    # shellcheck disable=SC2086 # word splitting of the requirement list is intended
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check $requirements \
+        || { rm -rf "$dir"; die "pip could not install: $requirements"; }
+    printf '%s' "$requirements" >"$stamp"
+}
+
+mkdir -p "$VENV_ROOT"
+ensure_venv "$VENV_ROOT/checkov" "$CHECKOV_REQUIREMENTS"
+ensure_venv "$VENV_ROOT/tests" "$TEST_REQUIREMENTS"
+
+# The machine's TF_CLI_CONFIG_FILE may point at a missing file: use an empty one.
+TF_CLI_CONFIG_FILE="$(mktemp "${TMPDIR:-/tmp}/check-infra-tfrc.XXXXXX")"
+export TF_CLI_CONFIG_FILE
+trap 'rm -f "$TF_CLI_CONFIG_FILE"' EXIT
+
+failed=()
+
+say "terraform fmt -check -recursive infra"
+if terraform fmt -check -recursive -diff infra; then
+    echo "fmt: clean"
+else
+    failed+=("terraform fmt (run: terraform fmt -recursive infra)")
+fi
+
+say "checkov -d infra --skip-download --quiet --compact"
+if "$VENV_ROOT/checkov/bin/checkov" -d infra --skip-download --quiet --compact; then
+    echo "checkov: no failed check"
+else
+    failed+=("checkov")
+fi
+
+say "pytest tests/infra"
+if "$VENV_ROOT/tests/bin/python" -m pytest -q -p no:cacheprovider tests/infra; then
+    :
+else
+    failed+=("pytest tests/infra")
+fi
+
+if ((${#failed[@]})); then
+    printf '\ncheck-infra: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2
+    exit 1
+fi
+printf '\ncheck-infra: all infra checks passed\n'

@@ -1,0 +1,174 @@
+"""Helpers of the infra tests: parse the Terraform files with python-hcl2 and
+extract the AWS operations the Rust adapters call."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import hcl2
+from hcl2 import SerializationOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INFRA_DIR = REPO_ROOT / "infra"
+RUST_AWS_DIR = REPO_ROOT / "src" / "aws"
+
+# Services whose actions must equal the code's calls (file stem of src/aws/*.rs).
+COMPARED_SERVICES = ("ecr", "sns", "ssm")
+
+_OPTIONS = SerializationOptions(
+    strip_string_quotes=True,
+    explicit_blocks=False,
+    with_comments=False,
+)
+
+
+def load_module(directory: Path = INFRA_DIR) -> dict:
+    """Parse every .tf file of one module directory (not sub-directories) into
+    {"resource": {type: {name: body}}, "data": {...}, "variable": {name: body},
+     "output": {name: body}, "locals": {name: value}, "module": {...}, "terraform": [...]}."""
+    merged: dict = {"resource": {}, "data": {}, "variable": {}, "output": {}, "locals": {}, "module": {}, "terraform": []}
+    files = sorted(directory.glob("*.tf"))
+    if not files:
+        raise AssertionError(f"no .tf file in {directory}")
+    for path in files:
+        with path.open(encoding="utf-8") as handle:
+            parsed = hcl2.load(handle, serialization_options=_OPTIONS)
+        for kind in ("resource", "data"):
+            for entry in parsed.get(kind, []):
+                for type_name, by_name in entry.items():
+                    merged[kind].setdefault(type_name, {}).update(by_name)
+        for kind in ("variable", "output", "module"):
+            for entry in parsed.get(kind, []):
+                merged[kind].update(entry)
+        for entry in parsed.get("locals", []):
+            merged["locals"].update(entry)
+        merged["terraform"].extend(parsed.get("terraform", []))
+    return merged
+
+
+def resource(module: dict, type_name: str, name: str) -> dict:
+    try:
+        return module["resource"][type_name][name]
+    except KeyError as err:
+        raise AssertionError(f"resource {type_name}.{name} is missing") from err
+
+
+def data_source(module: dict, type_name: str, name: str) -> dict:
+    try:
+        return module["data"][type_name][name]
+    except KeyError as err:
+        raise AssertionError(f"data {type_name}.{name} is missing") from err
+
+
+def block(body: dict, name: str) -> dict:
+    """The single nested block `name` of a resource body."""
+    value = body.get(name)
+    assert isinstance(value, list) and len(value) == 1, f"expected one `{name}` block, got {value!r}"
+    return value[0]
+
+
+_VAR_REF = re.compile(r"^\$\{var\.([A-Za-z0-9_]+)\}$")
+
+
+def resolve(value, module: dict):
+    """A literal stays as it is; `${var.x}` becomes the default of variable x."""
+    if isinstance(value, str):
+        match = _VAR_REF.match(value)
+        if match:
+            variable = module["variable"].get(match.group(1))
+            assert variable is not None, f"variable {match.group(1)} is not declared"
+            assert "default" in variable, f"variable {match.group(1)} has no default"
+            return variable["default"]
+    return value
+
+
+# --- IAM of the function role -------------------------------------------------
+
+_DOC_REF = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json")
+_ROLE_REF = re.compile(r"aws_iam_role\.([A-Za-z0-9_]+)\.(?:id|name|arn)")
+
+
+def _statements(document: dict) -> list[dict]:
+    statements = list(document.get("statement", []))
+    for dynamic in document.get("dynamic", []):
+        if "statement" in dynamic:
+            statements.extend(dynamic["statement"].get("content", []))
+    return statements
+
+
+def function_role_name(module: dict) -> str:
+    function = resource(module, "aws_lambda_function", "gate")
+    match = _ROLE_REF.search(function["role"])
+    assert match, f"aws_lambda_function.gate.role does not reference a role of this module: {function['role']!r}"
+    return match.group(1)
+
+
+def function_role_statements(module: dict) -> list[dict]:
+    """Every statement granted to the function's role by the module's policy documents."""
+    role = function_role_name(module)
+    statements: list[dict] = []
+    attached = 0
+    for name, body in module["resource"].get("aws_iam_role_policy", {}).items():
+        role_match = _ROLE_REF.search(str(body.get("role", "")))
+        if not role_match or role_match.group(1) != role:
+            continue
+        doc_match = _DOC_REF.search(str(body.get("policy", "")))
+        assert doc_match, f"aws_iam_role_policy.{name} must take its policy from an aws_iam_policy_document"
+        statements.extend(_statements(data_source(module, "aws_iam_policy_document", doc_match.group(1))))
+        attached += 1
+    assert attached > 0, f"no aws_iam_role_policy attached to aws_iam_role.{role}"
+    for name, body in module["resource"].get("aws_iam_role_policy_attachment", {}).items():
+        role_match = _ROLE_REF.search(str(body.get("role", "")))
+        assert not role_match or role_match.group(1) != role, (
+            f"aws_iam_role_policy_attachment.{name} attaches a managed policy to the function role; "
+            "its actions cannot be compared with the code: use the inline policy document"
+        )
+    return statements
+
+
+def granted_actions(module: dict) -> set[str]:
+    actions: set[str] = set()
+    for statement in function_role_statements(module):
+        assert statement.get("effect", "Allow") == "Allow", "the function role has only Allow statements"
+        value = statement.get("actions", [])
+        assert isinstance(value, list), f"actions must be a literal list, got {value!r}"
+        actions.update(value)
+    return actions
+
+
+def compared_actions(actions: set[str]) -> set[str]:
+    return {a for a in actions if a.split(":", 1)[0] in COMPARED_SERVICES}
+
+
+# --- AWS operations the Rust code calls ----------------------------------------
+
+# An SDK call is `client` then `.<snake_case_operation>()`, possibly split across
+# lines by rustfmt (`self.client\n    .put_image()`).
+OPERATION_CALL = re.compile(r"client\s*\.\s*([a-z0-9_]+)\s*\(\)")
+
+# Methods of a client that are not AWS operations.
+NOT_OPERATIONS = frozenset({"clone", "config", "as_ref", "to_owned", "borrow"})
+
+_FULL_LINE_COMMENT = re.compile(r"^\s*//.*$", re.M)
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+def snake_to_pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def extract_operations(rust_source: str) -> set[str]:
+    """PascalCase names of the SDK operations called in a Rust source file."""
+    source = _BLOCK_COMMENT.sub("", _FULL_LINE_COMMENT.sub("", rust_source))
+    return {snake_to_pascal(m) for m in OPERATION_CALL.findall(source) if m not in NOT_OPERATIONS}
+
+
+def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
+    """`service:Operation` for every SDK call in src/aws/<service>.rs (service = file stem)."""
+    actions: set[str] = set()
+    for service in COMPARED_SERVICES:
+        path = aws_dir / f"{service}.rs"
+        if path.exists():
+            actions.update(f"{service}:{op}" for op in extract_operations(path.read_text(encoding="utf-8")))
+    return actions

@@ -1,0 +1,260 @@
+"""Layout, variables, outputs, function, events, alerts and checks of infra/."""
+
+import re
+
+import pytest
+
+from hcl_helpers import INFRA_DIR, block, data_source, load_module, resource
+
+DATADOG_DIR = INFRA_DIR / "modules" / "datadog-monitor"
+EXAMPLE_DIR = INFRA_DIR / "examples" / "design-single-repo"
+
+
+@pytest.fixture(scope="module")
+def module():
+    return load_module()
+
+
+@pytest.fixture(scope="module")
+def datadog():
+    return load_module(DATADOG_DIR)
+
+
+# --- layout ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "versions.tf",
+        "variables.tf",
+        "outputs.tf",
+        "ecr.tf",
+        "lambda.tf",
+        "events.tf",
+        "sns.tf",
+        "iam.tf",
+        "alarms.tf",
+        "ssm.tf",
+        "README.md",
+        "modules/datadog-monitor/versions.tf",
+        "modules/datadog-monitor/variables.tf",
+        "modules/datadog-monitor/main.tf",
+        "modules/datadog-monitor/outputs.tf",
+        "examples/design-single-repo/main.tf",
+        "examples/design-single-repo/terraform.tfvars.example",
+    ],
+)
+def test_file_exists(relative):
+    assert (INFRA_DIR / relative).is_file(), relative
+
+
+def test_main_module_needs_no_datadog_provider(module):
+    providers = module["terraform"][0]["required_providers"]
+    names = set().union(*[p.keys() for p in providers]) if isinstance(providers, list) else set(providers)
+    assert "aws" in names and "datadog" not in names
+    assert not any("datadog_" in t for t in module["resource"])
+
+
+def test_required_versions(module):
+    terraform = module["terraform"][0]
+    assert terraform["required_version"] == ">= 1.11.0"
+
+
+def test_example_uses_the_module_with_the_design_repository():
+    example = load_module(EXAMPLE_DIR)
+    call = example["module"]["ecr_scan_gate"]
+    assert call["source"] == "../.."
+    assert call["repository_names"] == ["demo-api"]
+    assert call["environment"] == "poc"
+
+
+# --- variables and outputs ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR])
+def test_every_variable_has_description_and_type(directory):
+    for name, body in load_module(directory)["variable"].items():
+        assert body.get("description"), f"variable {name} has no description"
+        assert body.get("type"), f"variable {name} has no type"
+
+
+@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR])
+def test_every_output_has_description(directory):
+    for name, body in load_module(directory)["output"].items():
+        assert body.get("description"), f"output {name} has no description"
+
+
+@pytest.mark.parametrize(
+    ("variable", "fragment"),
+    [
+        ("repository_names", "[a-z0-9]+(?:[._-][a-z0-9]+)*"),
+        ("memory_size", "var.memory_size >= 128 && var.memory_size <= 10240"),
+        ("timeout", "var.timeout <= 900"),
+        ("log_retention_days", "contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365"),
+        ("quarantine_tag_prefix", "regex("),
+        ("gate_policy", "on_scan_failure"),
+        ("slack_webhook_url", "hooks"),
+        ("tracing_mode", "PassThrough"),
+    ],
+)
+def test_validation(module, variable, fragment):
+    conditions = [v["condition"] for v in module["variable"][variable].get("validation", [])]
+    assert any(fragment in c for c in conditions), f"{variable}: no validation with {fragment!r} in {conditions}"
+
+
+def test_webhook_url_is_secret_and_never_output(module):
+    url = module["variable"]["slack_webhook_url"]
+    assert url["sensitive"] is True
+    assert url["ephemeral"] is True
+    for name, body in module["output"].items():
+        assert "slack_webhook_url" not in str(body["value"]).replace("slack_webhook_url_version", ""), name
+        assert "aws_ssm_parameter.slack_webhook" not in str(body["value"]), name
+    parameter = resource(module, "aws_ssm_parameter", "slack_webhook")
+    assert parameter["type"] == "SecureString"
+    assert parameter["value_wo"] == "${var.slack_webhook_url}"
+    assert "value" not in parameter
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "ecr_repository_url",
+        "ecr_repository_arn",
+        "function_name",
+        "function_arn",
+        "sns_topic_arn",
+        "dead_letter_queue_url",
+        "slack_webhook_parameter_name",
+        "gate_policy_parameter_name",
+    ],
+)
+def test_output_exists(module, output):
+    assert output in module["output"]
+
+
+# --- function ------------------------------------------------------------------
+
+
+def test_function_runtime_and_architecture(module):
+    function = resource(module, "aws_lambda_function", "gate")
+    assert function["runtime"] == "provided.al2023"
+    assert function["architectures"] == ["arm64"]
+    assert function["handler"] == "bootstrap"
+    assert function["memory_size"] == "${var.memory_size}"
+    assert function["timeout"] == "${var.timeout}"
+    assert "target/lambda-arm64/ecr-scan-gate/bootstrap.zip" in module["locals"]["lambda_zip_path"]
+
+
+def test_function_environment_contract(module):
+    environment = module["locals"]["function_environment"]
+    for key in ("SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "SLACK_WEBHOOK_PARAMETER"):
+        assert re.search(rf"\b{key}\s*=", environment), f"{key} missing from the function environment"
+    assert module["variable"]["quarantine_tag_prefix"]["default"] == "quarantine-"
+    assert module["variable"]["rust_log"]["default"] == "info"
+    assert module["variable"]["dry_run"]["default"] is False
+    policy = resource(module, "aws_ssm_parameter", "gate_policy")
+    assert policy["type"] == "String"
+    assert module["locals"]["gate_policy_json"] == "${jsonencode(var.gate_policy)}"
+    default = module["variable"]["gate_policy"]["default"]
+    assert default["fail"] == {"CRITICAL": 1} and default["warn"] == {"HIGH": 1}
+
+
+def test_function_log_group_and_async_failures(module):
+    logs = resource(module, "aws_cloudwatch_log_group", "gate")
+    assert logs["retention_in_days"] == "${var.log_retention_days}"
+    invoke = resource(module, "aws_lambda_function_event_invoke_config", "gate")
+    assert invoke["maximum_retry_attempts"] == "${var.async_maximum_retry_attempts}"
+    assert invoke["maximum_event_age_in_seconds"] == "${var.async_maximum_event_age_seconds}"
+    on_failure = block(block(invoke, "destination_config"), "on_failure")
+    assert on_failure["destination"] == "${aws_sqs_queue.dlq.arn}"
+
+
+# --- events --------------------------------------------------------------------
+
+
+def test_event_patterns(module):
+    scan = module["locals"]["ecr_image_scan_pattern"]
+    assert scan["source"] == ["aws.ecr"] and scan["detail-type"] == ["ECR Image Scan"]
+    assert scan["detail"]["repository-name"] == "${local.gated_repository_names}"
+
+    inspector_scan = module["locals"]["inspector2_scan_pattern"]
+    assert inspector_scan["source"] == ["aws.inspector2"] and inspector_scan["detail-type"] == ["Inspector2 Scan"]
+    assert "gated_repository_arns" in inspector_scan["resources"]
+
+    finding = module["locals"]["inspector2_finding_pattern"]
+    assert finding["detail-type"] == ["Inspector2 Finding"]
+    assert finding["detail"]["status"] == ["ACTIVE"]
+    assert finding["detail"]["resources"]["type"] == ["AWS_ECR_CONTAINER_IMAGE"]
+    assert finding["detail"]["resources"]["details"]["awsEcrContainerImage"]["repositoryName"] == "${local.gated_repository_names}"
+
+
+def test_event_targets_retry_and_dead_letter(module):
+    target = resource(module, "aws_cloudwatch_event_target", "gate")
+    retry = block(target, "retry_policy")
+    assert retry["maximum_retry_attempts"] == "${var.event_target_maximum_retry_attempts}"
+    assert block(target, "dead_letter_config")["arn"] == "${aws_sqs_queue.dlq.arn}"
+    permission = resource(module, "aws_lambda_permission", "events")
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["source_arn"] == "${each.value.arn}"
+
+
+# --- alerts, key, alarms ---------------------------------------------------------
+
+
+def test_topic_uses_customer_managed_key_usable_by_alarms(module):
+    topic = resource(module, "aws_sns_topic", "alerts")
+    assert topic["kms_master_key_id"] == "${aws_kms_key.this.arn}"
+    assert resource(module, "aws_kms_key", "this")["enable_key_rotation"] is True
+    services = set()
+    for statement in data_source(module, "aws_iam_policy_document", "kms")["statement"]:
+        for principal in statement.get("principals", []):
+            if principal["type"] == "Service":
+                services.update(principal["identifiers"])
+    assert {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services
+
+
+def test_chatbot_has_explicit_guardrail(module):
+    chatbot = resource(module, "aws_chatbot_slack_channel_configuration", "alerts")
+    assert chatbot["guardrail_policy_arns"] == "${local.chatbot_guardrail_policy_arns}"
+    assert "CloudWatchReadOnlyAccess" in module["locals"]["chatbot_guardrail_policy_arns"]
+
+
+def test_alarms_notify_the_topic(module):
+    errors = resource(module, "aws_cloudwatch_metric_alarm", "function_errors")
+    assert errors["namespace"] == "AWS/Lambda" and errors["metric_name"] == "Errors"
+    dlq = resource(module, "aws_cloudwatch_metric_alarm", "dlq_messages")
+    assert dlq["namespace"] == "AWS/SQS" and dlq["metric_name"] == "ApproximateNumberOfMessagesVisible"
+    for alarm in (errors, dlq):
+        assert alarm["alarm_actions"] == ["${aws_sns_topic.alerts.arn}"]
+
+
+# --- Datadog module --------------------------------------------------------------
+
+
+def test_datadog_monitor_critical_at_least_one(datadog):
+    assert datadog["variable"]["critical_threshold"]["default"] == 1
+    assert datadog["variable"]["metric_name"]["default"] == "ecrscan_gate.critical_findings"
+    query = datadog["locals"]["query"]
+    assert "max:${var.metric_name}" in query and "by {${var.repository_tag}}" in query
+    assert query.endswith(">= ${var.critical_threshold}")
+    monitor = resource(datadog, "datadog_monitor", "critical_findings")
+    assert monitor["type"] == "metric alert"
+    assert block(monitor, "monitor_thresholds")["critical"] == "${var.critical_threshold}"
+
+
+# --- checkov skips ------------------------------------------------------------------
+
+SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
+
+
+def test_every_checkov_skip_has_a_reason():
+    skips = []
+    for path in INFRA_DIR.rglob("*.tf"):
+        if ".terraform" in path.parts:
+            continue
+        for match in SKIP.finditer(path.read_text(encoding="utf-8")):
+            skips.append(match.group(1))
+            assert match.group(2) and len(match.group(2).strip()) >= 20, f"{path.name}: {match.group(1)} skipped without a reason"
+    # The design's own choices are skipped with their reason.
+    assert {"CKV_AWS_51", "CKV_AWS_136"} <= set(skips)
