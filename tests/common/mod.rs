@@ -66,7 +66,12 @@ fn wait_ready(url: &str) {
 }
 
 /// Minimal HTTP/1.1 client for the emulator's own API (no extra dependency for tests).
-pub fn http(base: &str, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, String)> {
+pub fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     let hostport = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(hostport)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -78,21 +83,34 @@ pub fn http(base: &str, method: &str, path: &str, body: Option<&Value>) -> std::
     )?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw)?;
-    let status = raw.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 /// A unique, valid repository name for one test.
 pub fn unique_repo(stem: &str) -> String {
-    format!("{stem}-{}-{}", std::process::id(), NAMES.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{stem}-{}-{}",
+        std::process::id(),
+        NAMES.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .load()
         .await
 }
@@ -307,7 +325,13 @@ pub fn enhanced_sample_findings() -> Value {
 }
 
 /// An `ECR Image Scan` event for this image, as EventBridge delivers it.
-pub fn ecr_scan_event(repo: &str, digest: &str, tags: &[&str], counts: Value, status: &str) -> Value {
+pub fn ecr_scan_event(
+    repo: &str,
+    digest: &str,
+    tags: &[&str],
+    counts: Value,
+    status: &str,
+) -> Value {
     json!({
         "version": "0",
         "id": "85fc3613-e913-7fc4-a80c-a3753e4aa9ae",
