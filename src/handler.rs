@@ -103,6 +103,16 @@ pub enum Basis {
     ScanStatus,
 }
 
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::EventCounts => "event_counts",
+            Basis::Findings => "findings",
+            Basis::ScanStatus => "scan_status",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ActionStatus {

@@ -4,6 +4,7 @@
 use crate::handler::{Gate, GateError, Response};
 use crate::policy::today_utc;
 use crate::ports::Registry;
+use crate::severity::Severity;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -30,18 +31,29 @@ pub async fn invoke<R: Registry>(
 /// One JSON line per decision: what was decided and done, never a secret.
 pub fn log_outcome(request_id: &str, result: &Result<Response, GateError>) {
     match result {
-        Ok(Response::Evaluated(ev)) => tracing::info!(
-            request_id,
-            repository = %ev.repository,
-            digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
-            verdict = %ev.verdict,
-            basis = ?ev.basis,
-            counts = %serde_json::to_string(&ev.counts).unwrap_or_default(),
-            reasons = %serde_json::to_string(&ev.reasons).unwrap_or_default(),
-            actions = %serde_json::to_string(&ev.actions).unwrap_or_default(),
-            dry_run = ev.dry_run,
-            "decision"
-        ),
+        Ok(Response::Evaluated(ev)) => {
+            let c = &ev.counts;
+            let actions: Vec<String> = ev.actions.iter().map(|a| a.describe()).collect();
+            tracing::info!(
+                request_id,
+                repository = %ev.repository,
+                digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
+                tags = %ev.tags.join(","),
+                verdict = %ev.verdict,
+                basis = ev.basis.as_str(),
+                critical = c.get(Severity::Critical),
+                high = c.get(Severity::High),
+                medium = c.get(Severity::Medium),
+                low = c.get(Severity::Low),
+                informational = c.get(Severity::Informational),
+                undefined = c.get(Severity::Undefined),
+                untriaged = c.get(Severity::Untriaged),
+                reasons = %ev.reasons.join("; "),
+                actions = %actions.join("; "),
+                dry_run = ev.dry_run,
+                "decision"
+            )
+        }
         Ok(Response::Ignored { reason }) => tracing::info!(request_id, reason = %reason, "ignored"),
         Err(e) => {
             tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")

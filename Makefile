@@ -1,0 +1,54 @@
+# ecr-scan-gate — the verbs a user types. Every target installs what it needs itself
+# (.venv with moto and cargo-lambda, .venv-infra with checkov): a fresh clone needs only Rust
+# and Python 3.
+SHELL := bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+EVENT ?= events/ecr-scan-clean.json
+
+.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: ## install moto and cargo-lambda into .venv (once)
+	@bash scripts/venv.sh
+
+demo: venv ## the whole gate on a local AWS emulator: verdict, quarantine tag, SNS message, Slack payload
+	@$(PY) scripts/demo.py
+
+test: venv test-rust smoke check-infra ## every test: Rust (unit, moto, mocks), the events smoke, the Terraform checks
+
+test-rust: venv ## cargo test (starts its own moto server on loopback)
+	cargo test --all-targets
+
+smoke: venv ## every file of events/ through cargo lambda watch + invoke, checked against events/expected.json
+	@$(PY) scripts/smoke.py
+
+check-infra: ## terraform fmt, checkov, and the tests of infra/
+	@bash scripts/check-infra.sh
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+fmt: ## format Rust and Terraform
+	cargo fmt
+	terraform fmt -recursive infra
+
+watch: venv ## serve the function locally on port 9000 (set AWS_ENDPOINT_URL for an emulator)
+	AWS_REGION=$${AWS_REGION:-us-east-1} cargo lambda watch
+
+invoke: venv ## invoke the watched function: make invoke EVENT=events/ecr-scan-critical.json
+	cargo lambda invoke ecr-scan-gate --data-file $(EVENT)
+
+build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.zip
+	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64
+
+deploy: venv ## build the zip, then terraform apply in infra/ (see infra/README.md)
+	@bash scripts/deploy.sh
+
+clean: ## remove build output and the virtual environments
+	cargo clean
+	rm -rf $(VENV) .venv-infra

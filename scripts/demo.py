@@ -1,0 +1,164 @@
+"""The demo: ecr-scan-gate end to end on a local AWS emulator, no AWS account needed.
+
+Creates the design's `demo-api` repository in a moto server, pushes an image with Critical
+findings, runs the function through `cargo lambda watch` + `cargo lambda invoke` on the
+matching `ECR Image Scan` event, and shows the verdict, the image's tags before and after, the
+SNS message (read from a subscribed SQS queue) and the Slack payload (from a loopback receiver).
+Everything it starts is stopped at the end."""
+
+import hashlib
+import json
+import textwrap
+import urllib.request
+
+import boto3
+
+from harness import REGION, ROOT, Services, SlackReceiver, aws_env, die, invoke
+
+REPO = "demo-api"
+GIT_SHA = "3f2a9c1e7b5d4a6f8e0c2b4d6f8a0c2e4b6d8f0a"
+
+
+def fake_digest(seed):
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
+def finding(cve, severity, package, version, score):
+    return {
+        "name": cve,
+        "uri": f"https://security-tracker.debian.org/tracker/{cve}",
+        "severity": severity,
+        "attributes": [
+            {"key": "package_version", "value": version},
+            {"key": "package_name", "value": package},
+            {"key": "CVSS3_SCORE", "value": score},
+        ],
+    }
+
+
+def main():
+    out_dir = ROOT / "target" / "demo"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    slack = SlackReceiver()
+    with Services() as services:
+        endpoint = services.moto()
+        print(f"[1] local AWS emulator (moto server) on {endpoint}")
+        session = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=REGION)
+        ecr = session.client("ecr", endpoint_url=endpoint)
+        sns = session.client("sns", endpoint_url=endpoint)
+        sqs = session.client("sqs", endpoint_url=endpoint)
+
+        # The design's repository (ecr-design.ja.md section 2).
+        ecr.create_repository(
+            repositoryName=REPO,
+            imageTagMutability="MUTABLE",
+            imageScanningConfiguration={"scanOnPush": True},
+            encryptionConfiguration={"encryptionType": "AES256"},
+            tags=[{"Key": "Name", "Value": REPO}, {"Key": "Environment", "Value": "poc"}],
+        )
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469,
+                       "digest": fake_digest("demo-config")},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3370706,
+                        "digest": fake_digest("demo-layer")}],
+        })
+        pushed = ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=GIT_SHA)
+        digest = pushed["image"]["imageId"]["imageDigest"]
+        findings = [
+            finding("CVE-2024-45491", "CRITICAL", "expat", "2.5.0-1", "9.8"),
+            finding("CVE-2023-38545", "CRITICAL", "curl", "7.88.1-10", "9.8"),
+            finding("CVE-2024-2961", "HIGH", "glibc", "2.36-9+deb12u4", "8.8"),
+            finding("CVE-2019-5188", "MEDIUM", "e2fsprogs", "1.44.1-1ubuntu1.1", "4.6"),
+        ]
+        seed = {
+            "registryId": "123456789012", "repositoryName": REPO, "imageId": {"imageDigest": digest},
+            "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+            "imageScanFindings": {"findings": findings,
+                                  "findingSeverityCounts": {"CRITICAL": 2, "HIGH": 1, "MEDIUM": 1}},
+        }
+        req = urllib.request.Request(endpoint + "/moto-api/static/ecr/scan-finding-results",
+                                     data=json.dumps({"results": [seed], "region": REGION}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req).read()
+        ecr.start_image_scan(repositoryName=REPO, imageId={"imageDigest": digest})
+        # The CI workflow of the design tags the same image `latest` too.
+        ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag="latest")
+        print(f"[2] pushed {REPO}:{GIT_SHA[:12]}… and {REPO}:latest -> {digest}")
+        print("    seeded ECR basic scan result: CRITICAL 2, HIGH 1, MEDIUM 1")
+
+        topic = sns.create_topic(Name="ecr-scan-gate-alerts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="ecr-scan-gate-alerts-demo")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        print(f"[3] SNS topic {topic} -> SQS queue (stands in for e-mail); Slack webhook -> loopback receiver")
+
+        def tags():
+            d = ecr.describe_images(repositoryName=REPO, imageIds=[{"imageDigest": digest}])["imageDetails"][0]
+            return sorted(d.get("imageTags", []))
+
+        print(f"[4] tags before: {', '.join(tags())}")
+
+        event = {
+            "version": "0", "id": "5d1e0a4c-demo-4f7e-9a1b-3c5d7e9f1a2b", "detail-type": "ECR Image Scan",
+            "source": "aws.ecr", "account": "123456789012", "time": "2026-11-27T09:00:00Z", "region": REGION,
+            "resources": [f"arn:aws:ecr:{REGION}:123456789012:repository/{REPO}"],
+            "detail": {"scan-status": "COMPLETE", "repository-name": REPO,
+                       "finding-severity-counts": {"CRITICAL": 2, "HIGH": 1, "MEDIUM": 1},
+                       "image-digest": digest, "image-tags": [GIT_SHA, "latest"]},
+        }
+        event_file = out_dir / "ecr-image-scan.json"
+        event_file.write_text(json.dumps(event, indent=2) + "\n")
+
+        print("[5] starting `cargo lambda watch` (the first run builds the function)...")
+        port = services.watch({
+            **aws_env(endpoint),
+            "SNS_TOPIC_ARN": topic,
+            "SLACK_WEBHOOK_URL": slack.url,
+            "GATE_POLICY": json.dumps({"strip_tags": ["latest"]}),
+        })
+        rel = event_file.relative_to(ROOT)
+        print(f"    cargo lambda invoke ecr-scan-gate --data-file {rel}")
+        rc, out, err = invoke(port, data_file=str(rel))
+        if rc != 0:
+            die(f"the invocation failed:\n{err}")
+        response = json.loads(out)
+        print(f"\n    verdict: {response['verdict']}")
+        for r in response["reasons"]:
+            print(f"      - {r}")
+        print("    actions:")
+        for a in response["actions"]:
+            what = a.get("tag") or ", ".join(a.get("tags", [])) or a.get("channel", "")
+            print(f"      - {a['action']} {what}: {a['status']}" + (f" ({a.get('error') or a.get('reason')})" if a.get("error") or a.get("reason") else ""))
+        (out_dir / "response.json").write_text(json.dumps(response, indent=2) + "\n")
+        print(f"    full response: {(out_dir / 'response.json').relative_to(ROOT)}")
+
+        print(f"\n[6] tags after: {', '.join(tags())}")
+
+        print("\n[7] SNS message (as the subscribed queue received it):")
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not msgs:
+            print("    (none)")
+        for m in msgs:
+            envelope = json.loads(m["Body"])
+            print(f"    Subject: {envelope.get('Subject')}")
+            attrs = {k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()}
+            print(f"    MessageAttributes: {json.dumps(attrs)}")
+            print(textwrap.indent(envelope.get("Message", ""), "    | ")[:4000])
+
+        print("\n[8] Slack payload (as the loopback webhook received it):")
+        if not slack.received:
+            print("    (none)")
+        for payload in slack.received:
+            text = json.dumps(payload, indent=2, ensure_ascii=False)
+            (out_dir / "slack.json").write_text(text + "\n")
+            print(textwrap.indent(text[:4000], "    "))
+            if len(text) > 4000:
+                print(f"    … (full payload: {(out_dir / 'slack.json').relative_to(ROOT)})")
+    slack.close()
+    print("\ndemo: done; the emulator and cargo lambda watch are stopped.")
+
+
+if __name__ == "__main__":
+    main()
