@@ -40,13 +40,14 @@ pub fn moto_endpoint() -> String {
              while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; kill $m",
             parent = std::process::id()
         );
-        Command::new("bash")
+        let mut watcher = Command::new("bash")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
+        std::thread::spawn(move || watcher.wait());
         let url = format!("http://127.0.0.1:{port}");
         wait_ready(&url);
         url
