@@ -44,7 +44,7 @@ invoke: venv ## invoke the watched function: make invoke EVENT=events/ecr-scan-c
 	cargo lambda invoke ecr-scan-gate --data-file $(EVENT)
 
 build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.zip
-	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64
+	cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64
 
 deploy: venv ## build the zip, then terraform apply in infra/ (see infra/README.md)
 	@bash scripts/deploy.sh

@@ -36,8 +36,8 @@ if [[ "${SKIP_BUILD:-0}" != "1" ]]; then
     fi
     export PATH="$ROOT/.venv/bin:$PATH"
 
-    echo "deploy: cargo lambda build --release --arm64 --output-format zip --lambda-dir $LAMBDA_DIR"
-    cargo lambda build --release --arm64 --output-format zip --lambda-dir "$LAMBDA_DIR"
+    echo "deploy: cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir $LAMBDA_DIR"
+    cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir "$LAMBDA_DIR"
 fi
 
 [[ -f "$ZIP" ]] || die "the function zip $ZIP is missing (build it, or unset SKIP_BUILD)."

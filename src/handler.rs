@@ -344,6 +344,7 @@ impl<R: Registry> Gate<R> {
         {
             Ok(scan) => scan,
             Err(e) if e.is_missing() => {
+                ev.scan_status = e.missing_status().map(str::to_string);
                 ev.reasons.push(e.to_string());
                 return Ok(ev);
             }

@@ -4,6 +4,7 @@
 //! adapters in `aws` implement the ports of `ports` with the AWS SDK.
 
 pub mod aws;
+pub mod check;
 pub mod config;
 pub mod event;
 pub mod findings;

@@ -64,12 +64,17 @@ pub enum RegistryError {
 impl RegistryError {
     /// The image or its scan is not there: retrying will not help, the verdict is ERROR.
     pub fn is_missing(&self) -> bool {
-        matches!(
-            self,
-            RegistryError::RepositoryNotFound { .. }
-                | RegistryError::ImageNotFound { .. }
-                | RegistryError::ScanNotFound { .. }
-        )
+        self.missing_status().is_some()
+    }
+
+    /// What is missing, as the scan status the response reports.
+    pub fn missing_status(&self) -> Option<&'static str> {
+        match self {
+            RegistryError::RepositoryNotFound { .. } => Some("REPOSITORY_NOT_FOUND"),
+            RegistryError::ImageNotFound { .. } => Some("IMAGE_NOT_FOUND"),
+            RegistryError::ScanNotFound { .. } => Some("SCAN_NOT_FOUND"),
+            _ => None,
+        }
     }
 }
 

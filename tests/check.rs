@@ -1,0 +1,302 @@
+//! `ecr-scan-gate-check`, the deploy pipeline's command, run as a process against the moto
+//! server: every exit code, the wait, and the quarantine state.
+
+mod common;
+
+use common::{basic_finding, basic_findings, Emulator, ManifestKind};
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn run(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecr-scan-gate-check"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", common::REGION)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("GATE_POLICY")
+        .env_remove("GATE_POLICY_FILE")
+        .env_remove("GATE_POLICY_PARAMETER")
+        .env_remove("QUARANTINE_TAG_PREFIX")
+        .output()
+        .expect("run ecr-scan-gate-check")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn image(emu: &Emulator, stem: &str, findings: Option<Value>) -> (String, String) {
+    let repo = common::unique_repo(stem);
+    emu.create_repo(&repo).await;
+    let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
+    if let Some(f) = findings {
+        emu.seed(&repo, &digest, "COMPLETE", f);
+        emu.start_scan(&repo, &digest).await;
+    }
+    (repo, digest)
+}
+
+fn medium() -> Value {
+    basic_findings(vec![basic_finding(
+        "CVE-2019-5188",
+        "MEDIUM",
+        "e2fsprogs",
+        "1.44.1",
+    )])
+}
+
+fn critical() -> Value {
+    basic_findings(vec![basic_finding(
+        "CVE-2024-0001",
+        "CRITICAL",
+        "openssl",
+        "3.0.1",
+    )])
+}
+
+#[tokio::test]
+async fn a_clean_image_is_deployable_exit_0() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-clean", Some(medium())).await;
+    let o = run(&emu.endpoint, &[&repo, "--digest", &digest]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).starts_with(&format!("DEPLOYABLE: {repo}:v1")),
+        "{}",
+        text(&o)
+    );
+}
+
+#[tokio::test]
+async fn a_critical_image_is_blocked_exit_1_and_named_by_tag() {
+    let emu = Emulator::start().await;
+    let (repo, _) = image(&emu, "chk-crit", Some(critical())).await;
+    let o = run(&emu.endpoint, &[&repo, "--tag", "v1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("BLOCKED") && t.contains("1 CRITICAL finding"),
+        "{t}"
+    );
+    assert!(
+        t.contains("CRITICAL CVE-2024-0001 openssl 3.0.1 -> no fix"),
+        "{t}"
+    );
+}
+
+#[tokio::test]
+async fn a_quarantined_image_stays_blocked_even_if_the_policy_passes_it() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-quar", Some(medium())).await;
+    let qtag = format!("quarantine-{}", digest.trim_start_matches("sha256:"));
+    emu.add_tag(&repo, &digest, &qtag).await;
+    let o = run(
+        &emu.endpoint,
+        &[&repo, "--digest", &digest, "--output", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["decision"], "blocked");
+    assert_eq!(report["exit_code"], 1);
+    assert!(
+        report["message"].as_str().unwrap().contains(&qtag),
+        "{report}"
+    );
+    assert_eq!(report["evaluation"]["verdict"], "PASS");
+}
+
+#[tokio::test]
+async fn no_scan_and_no_wait_is_undecided_exit_2() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-noscan", None).await;
+    let o = run(&emu.endpoint, &[&repo, "--digest", &digest]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("the scan is not complete (status SCAN_NOT_FOUND)"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[tokio::test]
+async fn waiting_for_a_scan_that_never_comes_times_out_exit_2() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-timeout", None).await;
+    let o = run(
+        &emu.endpoint,
+        &[
+            &repo,
+            "--digest",
+            &digest,
+            "--wait",
+            "1s",
+            "--poll-interval",
+            "200ms",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["decision"], "undecided");
+    assert!(
+        report["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("timed out after 1s waiting for the scan"),
+        "{report}"
+    );
+    assert!(
+        report["waited_seconds"].as_f64().unwrap() >= 0.8,
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn waiting_sees_a_scan_that_completes_meanwhile() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-wait", None).await;
+    let endpoint = emu.endpoint.clone();
+    let (r, d) = (repo.clone(), digest.clone());
+    let checker = std::thread::spawn(move || {
+        run(
+            &endpoint,
+            &[
+                &r,
+                "--digest",
+                &d,
+                "--wait",
+                "60s",
+                "--poll-interval",
+                "200ms",
+            ],
+        )
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    emu.seed(&repo, &digest, "COMPLETE", critical());
+    emu.start_scan(&repo, &digest).await;
+    let o = checker.join().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn a_policy_file_is_applied() {
+    let emu = Emulator::start().await;
+    let (repo, digest) = image(&emu, "chk-policy", Some(critical())).await;
+    let dir = std::env::temp_dir().join(format!("gate-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{repo}.json"));
+    std::fs::write(
+        &file,
+        r#"{"allowlist": [{"id": "CVE-2024-0001", "reason": "not reachable"}]}"#,
+    )
+    .unwrap();
+    let o = run(
+        &emu.endpoint,
+        &[
+            &repo,
+            "--digest",
+            &digest,
+            "--policy-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(&file, r#"{"fail": {"CRTICAL": 1}}"#).unwrap();
+    let o = run(
+        &emu.endpoint,
+        &[
+            &repo,
+            "--digest",
+            &digest,
+            "--policy-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("fail.CRTICAL"), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn a_failed_scan_is_undecided_or_blocked_when_failing_closed() {
+    let emu = Emulator::start().await;
+    let repo = common::unique_repo("chk-failed");
+    emu.create_repo(&repo).await;
+    let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
+    emu.seed(&repo, &digest, "FAILED", Value::Null);
+    emu.start_scan(&repo, &digest).await;
+    let o = run(&emu.endpoint, &[&repo, "--digest", &digest]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("scan status FAILED"), "{}", text(&o));
+    // Asked the same way again (moto keeps one seeded result per way of asking).
+    let dir = std::env::temp_dir().join(format!("gate-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{repo}.json"));
+    std::fs::write(&file, r#"{"on_scan_failure": "block"}"#).unwrap();
+    let o = run(
+        &emu.endpoint,
+        &[
+            &repo,
+            "--digest",
+            &digest,
+            "--policy-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn bad_arguments_are_undecided_with_a_message() {
+    let emu = Emulator::start().await;
+    let o = run(&emu.endpoint, &["demo-api", "--digest", "sha256:1234"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("--digest must be `sha256:` followed by 64"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&emu.endpoint, &["Not A Repo", "--tag", "v1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("repository is not a valid ECR repository name"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &emu.endpoint,
+        &["demo-api", "--tag", "v1", "--wait", "soon"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "clap's usage error is exit 2 too: {}",
+        text(&o)
+    );
+}
+
+#[test]
+fn the_deploy_workflow_checks_between_push_and_deploy() {
+    let wf = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.github/workflows/deploy.yml"
+    ))
+    .unwrap();
+    let at = |needle: &str| {
+        wf.find(needle)
+            .unwrap_or_else(|| panic!("deploy.yml lacks {needle:?}"))
+    };
+    let push = at("docker push $ECR_REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG");
+    let check = at("run: ecr-scan-gate-check \"$ECR_REPOSITORY\" --tag \"$IMAGE_TAG\" --wait");
+    let latest = at("docker push $ECR_REGISTRY/$ECR_REPOSITORY:latest");
+    let deploy = at("aws ecs update-service");
+    assert!(
+        push < check && check < latest && latest < deploy,
+        "order: push {push}, check {check}, latest {latest}, deploy {deploy}"
+    );
+}
