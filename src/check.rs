@@ -7,7 +7,7 @@
 use crate::event::{EventScanStatus, ImageRef, ScanEvent, Trigger};
 use crate::handler::{Evaluation, Gate};
 use crate::policy::OnScanFailure;
-use crate::ports::Registry;
+use crate::ports::{Deadline, Registry};
 use crate::verdict::Verdict;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -83,7 +83,7 @@ pub async fn check<R: Registry>(
             evaluation,
         };
     loop {
-        let ev = match gate.decide(&event, today).await {
+        let ev = match gate.decide(&event, today, Deadline::none()).await {
             Ok(ev) => ev,
             Err(e) => return report(Decision::Undecided, format!("could not decide: {e}"), None),
         };

@@ -7,7 +7,7 @@
 use crate::event::{self, Digest, EventError, EventScanStatus, ImageRef, ScanEvent, Trigger};
 use crate::findings::{FindingsReport, FindingsTally};
 use crate::policy::{glob_match, OnScanFailure, Policy};
-use crate::ports::{Change, Notifier, Registry, RegistryError};
+use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
 use crate::severity::{Counts, Severity};
 use crate::verdict::{judge, Verdict};
 use serde::Serialize;
@@ -37,6 +37,10 @@ impl GateError {
     pub fn kind(&self) -> &'static str {
         match self {
             GateError::Event(_) => "InvalidEvent",
+            GateError::Findings {
+                source: RegistryError::OutOfTime { .. },
+                ..
+            } => "DeadlineReached",
             GateError::Findings { .. } => "FindingsUnavailable",
             GateError::Actions { .. } => "ActionsFailed",
         }
@@ -268,18 +272,43 @@ impl<R: Registry> Gate<R> {
 
     /// Handles one input. `today` (`YYYY-MM-DD`, UTC) decides allowlist expiry.
     pub async fn handle(&self, input: &Value, today: &str) -> Result<Response, GateError> {
+        self.handle_until(input, today, Deadline::none()).await
+    }
+
+    /// As [`Gate::handle`], within the Lambda invocation's deadline.
+    pub async fn handle_until(
+        &self,
+        input: &Value,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Response, GateError> {
         let event = match event::parse(input)? {
             event::Event::Ignored(reason) => return Ok(Response::Ignored { reason }),
             event::Event::Scan(e) => e,
         };
-        let mut evaluation = self.decide(&event, today).await?;
+        let mut evaluation = self.decide(&event, today, deadline).await?;
+        if self.may_release_on_event_counts(&evaluation) {
+            // An event's counts may be older than the registry's scan (redelivery, out of
+            // order): a release is decided on the registry's current findings only.
+            let fresh = ScanEvent {
+                counts: None,
+                ..event.clone()
+            };
+            evaluation = self.decide(&fresh, today, deadline).await?;
+            evaluation.tags = event.tags.clone();
+        }
         self.plan(&mut evaluation, &event).await?;
-        self.act(&mut evaluation).await?;
+        self.act(&mut evaluation, deadline).await?;
         Ok(Response::Evaluated(Box::new(evaluation)))
     }
 
     /// Decides the verdict; reads the registry only when the event cannot decide alone.
-    pub async fn decide(&self, event: &ScanEvent, today: &str) -> Result<Evaluation, GateError> {
+    pub async fn decide(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
         let thresholds = self.policy.thresholds_for(&event.repository);
         let event_digest = match &event.image {
             ImageRef::Digest(d) => Some(d.clone()),
@@ -309,7 +338,7 @@ impl<R: Registry> Gate<R> {
             let mut scratch = FindingsTally::new(&self.policy, &event.repository, today);
             let detail = match self
                 .registry
-                .scan_findings(&event.repository, &event.image, &mut scratch)
+                .scan_findings(&event.repository, &event.image, &mut scratch, deadline)
                 .await
             {
                 Ok(scan) => scan.description,
@@ -339,7 +368,7 @@ impl<R: Registry> Gate<R> {
         let mut tally = FindingsTally::new(&self.policy, &event.repository, today);
         let scan = match self
             .registry
-            .scan_findings(&event.repository, &event.image, &mut tally)
+            .scan_findings(&event.repository, &event.image, &mut tally, deadline)
             .await
         {
             Ok(scan) => scan,
@@ -399,6 +428,14 @@ impl<R: Registry> Gate<R> {
         ev.basis = Basis::Findings;
         ev.findings = Some(report);
         Ok(ev)
+    }
+
+    fn may_release_on_event_counts(&self, ev: &Evaluation) -> bool {
+        ev.basis == Basis::EventCounts
+            && ev
+                .digest
+                .as_ref()
+                .is_some_and(|d| ev.tags.contains(&self.settings.quarantine_tag(d)))
     }
 
     /// Decides the actions. Reads the image's current tags only when a release may be due.
@@ -481,7 +518,7 @@ impl<R: Registry> Gate<R> {
 
     /// Carries out the planned actions: the registry chain and the alerts run concurrently;
     /// a failure of one does not stop the others, and fails the invocation afterwards.
-    async fn act(&self, ev: &mut Evaluation) -> Result<(), GateError> {
+    async fn act(&self, ev: &mut Evaluation, deadline: Deadline) -> Result<(), GateError> {
         if self.settings.dry_run {
             for a in &mut ev.actions {
                 if *a.status() == ActionStatus::Planned {
@@ -491,8 +528,12 @@ impl<R: Registry> Gate<R> {
             return Ok(());
         }
         let alert = ev.clone();
-        let registry_chain =
-            self.registry_chain(ev.repository.clone(), ev.digest.clone(), ev.actions.clone());
+        let registry_chain = self.registry_chain(
+            ev.repository.clone(),
+            ev.digest.clone(),
+            ev.actions.clone(),
+            deadline,
+        );
         let alerts = futures_util::future::join_all(
             self.notifiers
                 .iter()
@@ -546,12 +587,27 @@ impl<R: Registry> Gate<R> {
         repository: String,
         digest: Option<Digest>,
         mut actions: Vec<Action>,
+        deadline: Deadline,
     ) -> Vec<Action> {
         let Some(digest) = digest else {
             return actions;
         };
         let mut quarantined = false;
         for a in &mut actions {
+            let is_change = matches!(
+                a,
+                Action::Quarantine { .. } | Action::Strip { .. } | Action::Release { .. }
+            );
+            if is_change
+                && *a.status() == ActionStatus::Planned
+                && !deadline.allows(Deadline::CHANGE_RESERVE)
+            {
+                // Not started rather than cut off half-way; the failure makes Lambda retry.
+                *a.status_mut() = ActionStatus::Failed {
+                    error: format!("not started: {}", deadline.describe_left()),
+                };
+                continue;
+            }
             match a {
                 Action::Quarantine { tag, status } => {
                     *status = match self.registry.add_tag(&repository, &digest, tag).await {

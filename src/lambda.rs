@@ -3,10 +3,11 @@
 
 use crate::handler::{Gate, GateError, Response};
 use crate::policy::today_utc;
-use crate::ports::Registry;
+use crate::ports::{Deadline, Registry};
 use crate::severity::Severity;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 impl From<GateError> for Diagnostic {
     fn from(e: GateError) -> Diagnostic {
@@ -23,9 +24,21 @@ pub async fn invoke<R: Registry>(
     event: LambdaEvent<Value>,
 ) -> Result<Response, GateError> {
     let request_id = event.context.request_id.clone();
-    let result = gate.handle(&event.payload, &today_utc()).await;
+    let result = gate
+        .handle_until(&event.payload, &today_utc(), deadline_of(&event.context))
+        .await;
     log_outcome(&request_id, &result);
     result
+}
+
+/// The invocation's deadline (milliseconds since the epoch) as an `Instant`.
+pub fn deadline_of(context: &lambda_runtime::Context) -> Deadline {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = context.deadline.saturating_sub(now_ms);
+    Deadline::at(Instant::now() + Duration::from_millis(left))
 }
 
 /// One JSON line per decision: what was decided and done, never a secret.

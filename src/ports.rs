@@ -6,6 +6,7 @@ use crate::findings::FindingsTally;
 use crate::severity::Counts;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -24,6 +25,47 @@ impl ScanFindings {
     /// Findings can be judged: the scan finished (basic) or is continuously active (enhanced).
     pub fn is_complete(&self) -> bool {
         matches!(self.status.as_str(), "COMPLETE" | "ACTIVE")
+    }
+}
+
+/// The Lambda invocation's deadline. Work that cannot finish in the time left is not started:
+/// the invocation fails instead and the event is retried, so nothing is ever cut off half-way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// Time kept in hand to read one more page of findings.
+    pub const PAGE_RESERVE: Duration = Duration::from_secs(3);
+    /// Time kept in hand to start a tag change (with the SDK's own retries).
+    pub const CHANGE_RESERVE: Duration = Duration::from_secs(5);
+
+    pub fn none() -> Deadline {
+        Deadline(None)
+    }
+
+    pub fn at(instant: Instant) -> Deadline {
+        Deadline(Some(instant))
+    }
+
+    /// Time left, or `None` when there is no deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether at least `reserve` is left.
+    pub fn allows(&self, reserve: Duration) -> bool {
+        self.remaining().is_none_or(|left| left >= reserve)
+    }
+
+    /// `1.2 s` left, for messages.
+    pub fn describe_left(&self) -> String {
+        match self.remaining() {
+            Some(left) => format!(
+                "{:.1} s left before the Lambda deadline",
+                left.as_secs_f64()
+            ),
+            None => "no deadline".to_string(),
+        }
     }
 }
 
@@ -53,6 +95,12 @@ pub enum RegistryError {
         repository: String,
         message: String,
     },
+    #[error("stopped reading the findings of {repository} after {pages} page(s): {left}; the event will be retried")]
+    OutOfTime {
+        repository: String,
+        pages: usize,
+        left: String,
+    },
     #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]
     BadResponse {
         operation: &'static str,
@@ -80,12 +128,14 @@ impl RegistryError {
 
 /// The container registry (ECR).
 pub trait Registry: Send + Sync {
-    /// Reads the scan status and every page of findings of one image into `tally`.
+    /// Reads the scan status and every page of findings of one image into `tally`; stops with
+    /// `OutOfTime` rather than start a page the deadline leaves no time for.
     fn scan_findings(
         &self,
         repository: &str,
         image: &ImageRef,
         tally: &mut FindingsTally<'_>,
+        deadline: Deadline,
     ) -> impl Future<Output = Result<ScanFindings, RegistryError>> + Send;
 
     /// The tags the image carries now.

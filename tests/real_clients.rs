@@ -23,7 +23,12 @@ async fn clients_from_load_defaults_reach_the_endpoint_of_aws_endpoint_url() {
     let mut tally = FindingsTally::new(&policy, "x", common::TODAY);
     let digest = Digest::parse(&format!("sha256:{}", "0".repeat(64))).unwrap();
     let err = registry
-        .scan_findings("never-created", &ImageRef::Digest(digest), &mut tally)
+        .scan_findings(
+            "never-created",
+            &ImageRef::Digest(digest),
+            &mut tally,
+            ecr_scan_gate::ports::Deadline::none(),
+        )
         .await
         .unwrap_err();
     // A typed answer from the emulator proves the request went over HTTP and came back.

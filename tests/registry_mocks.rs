@@ -73,6 +73,7 @@ async fn read(
             "demo-api",
             &ImageRef::Digest(Digest::parse(DIGEST).unwrap()),
             &mut tally,
+            ecr_scan_gate::ports::Deadline::none(),
         )
         .await;
     (result, tally.finish(None))

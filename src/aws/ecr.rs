@@ -3,7 +3,7 @@
 use super::error_text;
 use crate::event::{Digest, ImageRef};
 use crate::findings::{Finding, FindingsTally, FixState};
-use crate::ports::{Change, Registry, RegistryError, ScanFindings};
+use crate::ports::{Change, Deadline, Registry, RegistryError, ScanFindings};
 use crate::severity::{Counts, Severity};
 use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
 use aws_sdk_ecr::Client;
@@ -58,6 +58,7 @@ impl Registry for EcrRegistry {
         repository: &str,
         image: &ImageRef,
         tally: &mut FindingsTally<'_>,
+        deadline: Deadline,
     ) -> Result<ScanFindings, RegistryError> {
         const OP: &str = "DescribeImageScanFindings";
         let mut token: Option<String> = None;
@@ -71,6 +72,13 @@ impl Registry for EcrRegistry {
                     operation: OP,
                     repository: repository.to_string(),
                     problem: format!("more than {MAX_PAGES} pages of findings"),
+                });
+            }
+            if !deadline.allows(Deadline::PAGE_RESERVE) {
+                return Err(RegistryError::OutOfTime {
+                    repository: repository.to_string(),
+                    pages: pages - 1,
+                    left: deadline.describe_left(),
                 });
             }
             let out = self

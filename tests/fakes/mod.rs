@@ -5,7 +5,7 @@ use ecr_scan_gate::event::{Digest, ImageRef};
 use ecr_scan_gate::findings::FindingsTally;
 use ecr_scan_gate::handler::Evaluation;
 use ecr_scan_gate::ports::{
-    BoxFuture, Change, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
+    BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,7 @@ impl Registry for EmptyRegistry {
         repository: &str,
         _: &ImageRef,
         _: &mut FindingsTally<'_>,
+        _: Deadline,
     ) -> Result<ScanFindings, RegistryError> {
         Err(self.missing(repository))
     }

@@ -1,0 +1,230 @@
+//! A loopback HTTP proxy in front of the emulator (or any HTTP server) that counts requests by
+//! operation and answers faults on demand: throttling, 5xx, slow responses, dropped connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// `ThrottlingException` (JSON protocols: ECR, SSM) or `Throttling` (query protocol: SNS).
+    Throttle,
+    /// HTTP 500 with an `InternalFailure` body.
+    ServerError,
+    /// HTTP 503 with no body (as a load balancer answers).
+    Unavailable,
+    /// Wait, then forward.
+    Slow(Duration),
+    /// Close the connection without answering.
+    Drop,
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    operation: Option<String>,
+    fault: Fault,
+    remaining: usize,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    counts: HashMap<String, usize>,
+    faults_served: usize,
+}
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
+    pub async fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let state = shared.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, state).await;
+                });
+            }
+        });
+        FaultProxy { endpoint, state }
+    }
+
+    /// The next `times` requests for `operation` (all operations when `None`) get `fault`.
+    pub fn inject(&self, operation: Option<&str>, fault: Fault, times: usize) {
+        self.state.lock().unwrap().rules.push(Rule {
+            operation: operation.map(str::to_string),
+            fault,
+            remaining: times,
+        });
+    }
+
+    pub fn clear(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+
+    /// Requests that reached the proxy for an operation (faulted or forwarded).
+    pub fn count(&self, operation: &str) -> usize {
+        self.state.lock().unwrap().counts.get(operation).copied().unwrap_or(0)
+    }
+
+    pub fn counts(&self) -> HashMap<String, usize> {
+        self.state.lock().unwrap().counts.clone()
+    }
+
+    pub fn total(&self) -> usize {
+        self.state.lock().unwrap().counts.values().sum()
+    }
+
+    pub fn reset_counts(&self) {
+        self.state.lock().unwrap().counts.clear();
+    }
+
+    pub fn faults_served(&self) -> usize {
+        self.state.lock().unwrap().faults_served
+    }
+}
+
+/// The AWS operation of a request: `X-Amz-Target: Service.Operation` (JSON protocols) or
+/// `Action=Operation` in a form body (query protocol, SNS). Else the method and path.
+pub fn operation_of(head: &str, body: &[u8]) -> String {
+    for line in head.lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("x-amz-target") {
+                let v = value.trim();
+                return v.rsplit('.').next().unwrap_or(v).to_string();
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    for pair in text.split('&') {
+        if let Some(action) = pair.strip_prefix("Action=") {
+            return action.to_string();
+        }
+    }
+    let first = head.lines().next().unwrap_or("");
+    let mut parts = first.split_whitespace();
+    format!("{} {}", parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+}
+
+async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let length = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case("content-length")))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < length {
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Some((head, body)))
+}
+
+async fn serve(mut client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+    // One request per connection: the proxy answers `Connection: close`.
+    let Some((head, body)) = read_request(&mut client).await? else {
+        return Ok(());
+    };
+    let operation = operation_of(&head, &body);
+    let fault = {
+        let mut st = state.lock().unwrap();
+        *st.counts.entry(operation.clone()).or_default() += 1;
+        let hit = st
+            .rules
+            .iter_mut()
+            .find(|r| r.remaining > 0 && r.operation.as_deref().is_none_or(|o| o == operation));
+        let fault = hit.map(|r| {
+            r.remaining -= 1;
+            r.fault.clone()
+        });
+        if fault.is_some() {
+            st.faults_served += 1;
+        }
+        fault
+    };
+    let query_protocol = String::from_utf8_lossy(&body).contains("Action=");
+    match fault {
+        Some(Fault::Drop) => return Ok(()),
+        Some(Fault::Throttle) => {
+            let (content_type, body) = if query_protocol {
+                (
+                    "text/xml",
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>".to_string(),
+                )
+            } else {
+                (
+                    "application/x-amz-json-1.1",
+                    r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+                )
+            };
+            return respond(&mut client, 400, content_type, &body).await;
+        }
+        Some(Fault::ServerError) => {
+            let body = if query_protocol {
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>"
+            } else {
+                r#"{"__type":"InternalFailure","message":"injected"}"#
+            };
+            return respond(&mut client, 500, if query_protocol { "text/xml" } else { "application/x-amz-json-1.1" }, body).await;
+        }
+        Some(Fault::Unavailable) => return respond(&mut client, 503, "text/plain", "").await,
+        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
+    let mut up = TcpStream::connect(upstream).await?;
+    let head = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    up.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    up.write_all(&body).await?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).await?;
+    client.write_all(&response).await?;
+    client.shutdown().await
+}
+
+async fn respond(client: &mut TcpStream, status: u16, content_type: &str, body: &str) -> std::io::Result<()> {
+    let reason = match status {
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+    let msg = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: proxy\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(msg.as_bytes()).await?;
+    client.shutdown().await
+}
