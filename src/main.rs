@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = ecr_scan_gate::aws::load_sdk_config().await;
     let ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));

@@ -34,10 +34,11 @@ impl ScanFindings {
 pub struct Deadline(Option<Instant>);
 
 impl Deadline {
-    /// Time kept in hand to read one more page of findings.
-    pub const PAGE_RESERVE: Duration = Duration::from_secs(3);
-    /// Time kept in hand to start a tag change (with the SDK's own retries).
-    pub const CHANGE_RESERVE: Duration = Duration::from_secs(5);
+    /// Time kept in hand to read one more page of findings (one attempt of the call).
+    pub const PAGE_RESERVE: Duration = Duration::from_secs(5);
+    /// Time kept in hand to start a tag change: the longest an AWS call may take with its
+    /// retries (`aws::OPERATION_TIMEOUT`).
+    pub const CHANGE_RESERVE: Duration = Duration::from_secs(12);
 
     pub fn none() -> Deadline {
         Deadline(None)

@@ -1,5 +1,5 @@
-//! The SDK clients built exactly as `main` builds them (aws_config::load_defaults, no injected
-//! HTTP client) work: a build without an HTTP client would compile and then panic here.
+//! The SDK clients built exactly as `main` builds them (`aws::load_sdk_config`: the standard
+//! chain, no injected HTTP client) work: a build without an HTTP client would compile and then panic here.
 
 mod common;
 
@@ -17,7 +17,7 @@ async fn clients_from_load_defaults_reach_the_endpoint_of_aws_endpoint_url() {
     std::env::set_var("AWS_REGION", common::REGION);
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = ecr_scan_gate::aws::load_sdk_config().await;
     let registry = EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-");
     let policy = Policy::default();
     let mut tally = FindingsTally::new(&policy, "x", common::TODAY);

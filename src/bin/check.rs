@@ -76,7 +76,7 @@ async fn main() -> ExitCode {
     if let Some(path) = args.policy_file {
         config.policy_source = PolicySource::File(path);
     }
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = ecr_scan_gate::aws::load_sdk_config().await;
     let ssm = matches!(config.policy_source, PolicySource::Parameter(_))
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
     let policy = match load_policy(&config.policy_source, ssm.as_ref()).await {

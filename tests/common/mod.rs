@@ -2,6 +2,8 @@
 //! clients pointed at it, and images with seeded scan results.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{json, Value};
 use std::io::{Read, Write};

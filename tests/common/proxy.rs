@@ -44,9 +44,14 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
     pub async fn start(upstream: &str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -76,7 +81,13 @@ impl FaultProxy {
 
     /// Requests that reached the proxy for an operation (faulted or forwarded).
     pub fn count(&self, operation: &str) -> usize {
-        self.state.lock().unwrap().counts.get(operation).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn counts(&self) -> HashMap<String, usize> {
@@ -115,7 +126,11 @@ pub fn operation_of(head: &str, body: &[u8]) -> String {
     }
     let first = head.lines().next().unwrap_or("");
     let mut parts = first.split_whitespace();
-    format!("{} {}", parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+    format!(
+        "{} {}",
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("")
+    )
 }
 
 async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
@@ -134,7 +149,10 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String,
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let length = head
         .lines()
-        .find_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case("content-length")))
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+        })
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
         .unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
@@ -148,7 +166,11 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String,
     Ok(Some((head, body)))
 }
 
-async fn serve(mut client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+async fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    state: Arc<Mutex<State>>,
+) -> std::io::Result<()> {
     // One request per connection: the proxy answers `Connection: close`.
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
@@ -193,7 +215,17 @@ async fn serve(mut client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) 
             } else {
                 r#"{"__type":"InternalFailure","message":"injected"}"#
             };
-            return respond(&mut client, 500, if query_protocol { "text/xml" } else { "application/x-amz-json-1.1" }, body).await;
+            return respond(
+                &mut client,
+                500,
+                if query_protocol {
+                    "text/xml"
+                } else {
+                    "application/x-amz-json-1.1"
+                },
+                body,
+            )
+            .await;
         }
         Some(Fault::Unavailable) => return respond(&mut client, 503, "text/plain", "").await,
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
@@ -206,7 +238,8 @@ async fn serve(mut client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) 
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("\r\n");
-    up.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    up.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
     up.write_all(&body).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
@@ -214,7 +247,12 @@ async fn serve(mut client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) 
     client.shutdown().await
 }
 
-async fn respond(client: &mut TcpStream, status: u16, content_type: &str, body: &str) -> std::io::Result<()> {
+async fn respond(
+    client: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
         500 => "Internal Server Error",
