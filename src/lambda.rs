@@ -16,7 +16,7 @@ impl From<GateError> for Diagnostic {
     }
 }
 
-/// Handles one invocation and logs one line about it.
+/// Handles one invocation, logs one line about it, and prints its metrics (EMF).
 pub async fn invoke<R: Registry>(
     gate: &Gate<R>,
     event: LambdaEvent<Value>,
@@ -24,10 +24,27 @@ pub async fn invoke<R: Registry>(
     let request_id = event.context.request_id.clone();
     let result = gate.handle(&event.payload, &today_utc()).await;
     log_outcome(&request_id, &result);
+    if let Some(line) = metrics_line(&result, crate::metrics::now_ms()) {
+        // Straight to stdout, not through the log formatter: CloudWatch reads EMF records from
+        // lines that are the JSON document alone.
+        println!("{line}");
+    }
     result
 }
 
-/// One JSON line per decision: what was decided and done, never a secret.
+/// The EMF line of an invocation that reached a decision, also when an action then failed
+/// (a Critical image whose alert failed must still count for the monitor).
+pub fn metrics_line(result: &Result<Response, GateError>, timestamp_ms: u64) -> Option<String> {
+    let evaluation = match result {
+        Ok(Response::Evaluated(ev)) => ev.as_ref(),
+        Ok(Response::Ignored { .. }) => return None,
+        Err(e) => e.evaluation()?,
+    };
+    Some(crate::metrics::emf_line(evaluation, timestamp_ms))
+}
+
+/// One JSON line per decision: what was decided and done, never a secret (the Slack webhook
+/// URL never enters an `Evaluation` or an error: `crate::slack` scrubs it).
 pub fn log_outcome(request_id: &str, result: &Result<Response, GateError>) {
     match result {
         Ok(Response::Evaluated(ev)) => tracing::info!(
@@ -43,8 +60,24 @@ pub fn log_outcome(request_id: &str, result: &Result<Response, GateError>) {
             "decision"
         ),
         Ok(Response::Ignored { reason }) => tracing::info!(request_id, reason = %reason, "ignored"),
-        Err(e) => {
-            tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")
-        }
+        Err(e) => match e.evaluation() {
+            Some(ev) => tracing::error!(
+                request_id,
+                error_type = e.kind(),
+                error = %e,
+                repository = %ev.repository,
+                digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
+                verdict = %ev.verdict,
+                basis = ?ev.basis,
+                counts = %serde_json::to_string(&ev.counts).unwrap_or_default(),
+                reasons = %serde_json::to_string(&ev.reasons).unwrap_or_default(),
+                actions = %serde_json::to_string(&ev.actions).unwrap_or_default(),
+                dry_run = ev.dry_run,
+                "decision; invocation failed"
+            ),
+            None => {
+                tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")
+            }
+        },
     }
 }
