@@ -171,9 +171,11 @@ pub fn scan_results_url(ev: &Evaluation, default_region: Option<&str>) -> Option
         .account
         .as_deref()
         .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-    // Repository names and digests were validated when the event was read: no escaping needed.
+    // A `Digest` is validated by its type; the repository is checked again here, so the URL
+    // (put as is into a Slack link and button) never carries anything but ECR's name characters.
+    let repository_ok = crate::event::validate_repository_name(&ev.repository).is_ok();
     Some(match (account, &ev.digest) {
-        (Some(account), Some(digest)) => format!(
+        (Some(account), Some(digest)) if repository_ok => format!(
             "https://{region}.console.aws.amazon.com/ecr/repositories/private/{account}/{}/_/image/{digest}/scan-results?region={region}",
             ev.repository
         ),
