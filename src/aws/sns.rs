@@ -5,6 +5,7 @@ use super::error_text;
 use crate::alert::{sns_message, AlertOptions};
 use crate::handler::Evaluation;
 use crate::ports::{BoxFuture, Notifier, NotifyError};
+use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
@@ -52,11 +53,17 @@ impl SnsNotifier {
             .send()
             .await
             .map_err(|e| {
-                fail(format!(
-                    "Publish to {} failed: {}",
-                    self.topic_arn,
-                    error_text(&e)
-                ))
+                // A service error as `Code: message`; the full context only for the others
+                // (connection, timeout), where it says what went wrong.
+                let detail = match e.as_service_error() {
+                    Some(se) => format!(
+                        "{}: {}",
+                        se.code().unwrap_or("error"),
+                        se.message().unwrap_or("no message")
+                    ),
+                    None => error_text(&e),
+                };
+                fail(format!("Publish to {} failed: {detail}", self.topic_arn))
             })?;
         tracing::info!(
             channel = CHANNEL,
