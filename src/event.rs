@@ -130,6 +130,8 @@ pub struct ScanEvent {
     pub account: Option<String>,
 }
 
+// One event per invocation: the size of the enum does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Scan(ScanEvent),

@@ -31,7 +31,10 @@ fn strings(v: &Value, out: &mut Vec<String>) {
 #[test]
 fn subject_states_severity_verdict_image_and_action() {
     let ev = failing(3, 2);
-    assert_eq!(subject(&ev, &opts()), "CRITICAL FAIL demo-api:v1.4.2: quarantining");
+    assert_eq!(
+        subject(&ev, &opts()),
+        "CRITICAL FAIL demo-api:v1.4.2: quarantining"
+    );
 }
 
 #[test]
@@ -41,9 +44,15 @@ fn subject_stays_ascii_and_under_100_characters_for_the_longest_names() {
     ev.tags = vec![format!("{}é{}", "t".repeat(150), "u".repeat(148))];
     let s = subject(&ev, &opts());
     assert!(s.chars().count() < 100, "{} chars: {s}", s.len());
-    assert!(s.is_ascii() && !s.chars().any(|c| c.is_ascii_control()), "{s}");
+    assert!(
+        s.is_ascii() && !s.chars().any(|c| c.is_ascii_control()),
+        "{s}"
+    );
     assert!(s.starts_with("CRITICAL FAIL aaaa"), "{s}");
-    assert!(s.ends_with(": quarantining"), "the action survives the cut: {s}");
+    assert!(
+        s.ends_with(": quarantining"),
+        "the action survives the cut: {s}"
+    );
 }
 
 #[test]
@@ -94,7 +103,10 @@ fn release_and_scan_error_have_their_own_subjects() {
         status: ActionStatus::Planned,
     }];
     assert_eq!(subject(&ev, &opts()), "PASS demo-api:v1.4.2: releasing");
-    assert_eq!(slack_payload(&ev, &opts())["blocks"][0]["text"]["text"], "RELEASED: demo-api");
+    assert_eq!(
+        slack_payload(&ev, &opts())["blocks"][0]["text"]["text"],
+        "RELEASED: demo-api"
+    );
     assert_eq!(sns_message(&ev, &opts()).body()["alert"], "release");
 
     let mut ev = failing(0, 0);
@@ -108,7 +120,10 @@ fn release_and_scan_error_have_their_own_subjects() {
         "ERROR demo-api:v1.4.2: scan UNSUPPORTED_IMAGE, alert only"
     );
     let attrs = sns_message(&ev, &opts()).attributes;
-    assert!(attrs.contains(&("severity", "NONE".to_string())), "{attrs:?}");
+    assert!(
+        attrs.contains(&("severity", "NONE".to_string())),
+        "{attrs:?}"
+    );
 }
 
 #[test]
@@ -164,16 +179,30 @@ fn sns_message_drops_findings_to_fit_the_limit_and_says_so() {
     let body = cut.body();
     let shown = body["findings"]["top_shown"].as_u64().unwrap();
     assert!(shown < 20, "{shown}");
-    assert_eq!(body["findings"]["top"].as_array().unwrap().len() as u64, shown);
-    assert!(body["notes"][0].as_str().unwrap().contains("left out to stay under SNS's 256 KB"));
-    assert!(cut.email().contains("left out to stay under SNS's 256 KB"), "{}", cut.email());
+    assert_eq!(
+        body["findings"]["top"].as_array().unwrap().len() as u64,
+        shown
+    );
+    assert!(body["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("left out to stay under SNS's 256 KB"));
+    assert!(
+        cut.email().contains("left out to stay under SNS's 256 KB"),
+        "{}",
+        cut.email()
+    );
 }
 
 #[test]
 fn sns_message_with_enormous_tag_and_reason_lists_stays_under_256_kb() {
     let mut ev = failing(5000, 12000);
-    ev.tags = (0..1000).map(|i| format!("{i}-{}", "x".repeat(295))).collect();
-    ev.reasons = (0..500).map(|i| format!("{i} {}", "r\"<&".repeat(500))).collect();
+    ev.tags = (0..1000)
+        .map(|i| format!("{i}-{}", "x".repeat(295)))
+        .collect();
+    ev.reasons = (0..500)
+        .map(|i| format!("{i} {}", "r\"<&".repeat(500)))
+        .collect();
     let msg = sns_message(&ev, &opts());
     assert!(msg.size() <= SNS_MAX_BYTES, "{} bytes", msg.size());
     assert!(msg.truncated);
@@ -216,7 +245,11 @@ fn slack_payload_has_the_report_in_blocks_and_a_plain_fallback() {
         button["elements"][0]["url"],
         format!("https://us-east-1.console.aws.amazon.com/ecr/repositories/private/123456789012/demo-api/_/image/{DIGEST}/scan-results?region=us-east-1")
     );
-    assert!(slack_limit_violations(&p).is_empty(), "{:?}", slack_limit_violations(&p));
+    assert!(
+        slack_limit_violations(&p).is_empty(),
+        "{:?}",
+        slack_limit_violations(&p)
+    );
 }
 
 #[test]
@@ -224,8 +257,12 @@ fn slack_payload_for_thousands_of_findings_and_huge_names_stays_within_slack_lim
     let mut ev = failing(4000, 25000);
     assert!(slack_limit_violations(&slack_payload(&ev, &opts())).is_empty());
     ev.repository = format!("{}/{}", "r".repeat(120), "s".repeat(135));
-    ev.tags = (0..1000).map(|i| format!("{i}<{}>&", "t".repeat(290))).collect();
-    ev.reasons = (0..300).map(|i| format!("{i} {}", "why&".repeat(300))).collect();
+    ev.tags = (0..1000)
+        .map(|i| format!("{i}<{}>&", "t".repeat(290)))
+        .collect();
+    ev.reasons = (0..300)
+        .map(|i| format!("{i} {}", "why&".repeat(300)))
+        .collect();
     if let Some(f) = ev.findings.as_mut() {
         for x in &mut f.top {
             x.package = Some("p<>&".repeat(200));
@@ -253,7 +290,13 @@ fn slack_limit_check_itself_catches_an_oversized_payload() {
 
 #[test]
 fn injection_in_tags_repository_and_package_names_comes_out_escaped() {
-    let corpus = ["<!channel>", "<@U123>", "<https://x|y>", "a&b", "<!here|here>"];
+    let corpus = [
+        "<!channel>",
+        "<@U123>",
+        "<https://x|y>",
+        "a&b",
+        "<!here|here>",
+    ];
     let mut ev = failing(2, 0);
     ev.repository = "team/<!channel>&<@U123>".into();
     ev.tags = corpus.iter().map(|s| s.to_string()).collect();
@@ -285,16 +328,27 @@ fn injection_in_tags_repository_and_package_names_comes_out_escaped() {
         }
     }
     let text = all.join("\n");
-    for escaped in ["&lt;!channel&gt;", "&lt;@U123&gt;", "&lt;https://x|y&gt;", "a&amp;b", "&lt;!everyone&gt;"] {
+    for escaped in [
+        "&lt;!channel&gt;",
+        "&lt;@U123&gt;",
+        "&lt;https://x|y&gt;",
+        "a&amp;b",
+        "&lt;!everyone&gt;",
+    ] {
         assert!(text.contains(escaped), "{escaped} missing:\n{text}");
     }
-    assert!(p["text"].as_str().unwrap().contains("team/&lt;!channel&gt;&amp;&lt;@U123&gt;"));
+    assert!(p["text"]
+        .as_str()
+        .unwrap()
+        .contains("team/&lt;!channel&gt;&amp;&lt;@U123&gt;"));
 }
 
 #[test]
 fn console_link_needs_region_and_account_else_falls_back() {
     let mut ev = failing(1, 0);
-    assert!(scan_results_url(&ev, None).unwrap().ends_with("/scan-results?region=us-east-1"));
+    assert!(scan_results_url(&ev, None)
+        .unwrap()
+        .ends_with("/scan-results?region=us-east-1"));
     ev.account = None;
     assert_eq!(
         scan_results_url(&ev, None).unwrap(),
@@ -307,9 +361,17 @@ fn console_link_needs_region_and_account_else_falls_back() {
         "https://eu-west-1.console.aws.amazon.com/ecr/repositories?region=eu-west-1"
     );
     ev.region = Some("us-east-1/../../evil".into());
-    assert_eq!(scan_results_url(&ev, None), None, "a strange region is not put in a URL");
+    assert_eq!(
+        scan_results_url(&ev, None),
+        None,
+        "a strange region is not put in a URL"
+    );
     let p = slack_payload(&ev, &opts());
-    assert!(!p["blocks"].as_array().unwrap().iter().any(|b| b["type"] == "actions"));
+    assert!(!p["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["type"] == "actions"));
 }
 
 #[test]
@@ -332,5 +394,7 @@ fn an_unfixed_finding_reads_no_fix() {
     let f = finding("CVE-1", Severity::High, "zlib", "1.2", None);
     let mut ev = failing(0, 0);
     ev.findings.as_mut().unwrap().top = vec![f];
-    assert!(sns_message(&ev, &opts()).email().contains("CVE-1 HIGH zlib 1.2 -> no fix"));
+    assert!(sns_message(&ev, &opts())
+        .email()
+        .contains("CVE-1 HIGH zlib 1.2 -> no fix"));
 }

@@ -15,14 +15,24 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub const DIGEST: &str = "sha256:5d0da3dc976460b72c77d94c8a1ad043720b0416bfc16c52c45d4847e53fadb6";
 
-pub fn finding(id: &str, severity: Severity, package: &str, installed: &str, fixed: Option<&str>) -> Finding {
+pub fn finding(
+    id: &str,
+    severity: Severity,
+    package: &str,
+    installed: &str,
+    fixed: Option<&str>,
+) -> Finding {
     Finding {
         id: id.to_string(),
         severity,
         package: Some(package.to_string()),
         installed_version: Some(installed.to_string()),
         fixed_version: fixed.map(str::to_string),
-        fix_available: if fixed.is_some() { FixState::Yes } else { FixState::No },
+        fix_available: if fixed.is_some() {
+            FixState::Yes
+        } else {
+            FixState::No
+        },
         score: Some(9.8),
         link: Some(format!("https://nvd.nist.gov/vuln/detail/{id}")),
     }
@@ -102,7 +112,8 @@ pub struct Received {
 
 impl Received {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 }
 
@@ -116,10 +127,18 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok() -> Reply {
-        Reply { status: 200, headers: vec![], body: "ok".to_string() }
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: "ok".to_string(),
+        }
     }
     pub fn status(status: u16, body: &str) -> Reply {
-        Reply { status, headers: vec![], body: body.to_string() }
+        Reply {
+            status,
+            headers: vec![],
+            body: body.to_string(),
+        }
     }
     pub fn rate_limited(retry_after: &str) -> Reply {
         Reply {
@@ -147,7 +166,9 @@ impl SlackReceiver {
         let rec = received.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let rec = rec.clone();
                 let script = script.clone();
                 let then = then.clone();
@@ -208,7 +229,12 @@ async fn serve(
         buf.extend_from_slice(&chunk[..n]);
     }
     let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-    rec.lock().unwrap().push(Received { method, path, headers, body });
+    rec.lock().unwrap().push(Received {
+        method,
+        path,
+        headers,
+        body,
+    });
     let reply = script.lock().unwrap().pop_front().unwrap_or(then);
     let mut out = format!(
         "HTTP/1.1 {} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n",

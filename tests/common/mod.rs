@@ -345,7 +345,11 @@ impl Emulator {
     }
 
     /// Creates topic `name` and queue `name`, subscribed with `filter_policy` when given.
-    pub async fn topic_with_queue(&self, name: &str, filter_policy: Option<&str>) -> TopicWithQueue {
+    pub async fn topic_with_queue(
+        &self,
+        name: &str,
+        filter_policy: Option<&str>,
+    ) -> TopicWithQueue {
         let topic_arn = self
             .sns()
             .create_topic()
@@ -357,11 +361,19 @@ impl Emulator {
             .expect("topic arn")
             .to_string();
         let queue_url = self.subscribed_queue(&topic_arn, name, filter_policy).await;
-        TopicWithQueue { topic_arn, queue_url }
+        TopicWithQueue {
+            topic_arn,
+            queue_url,
+        }
     }
 
     /// Creates queue `name` and subscribes it to the topic.
-    pub async fn subscribed_queue(&self, topic_arn: &str, name: &str, filter_policy: Option<&str>) -> String {
+    pub async fn subscribed_queue(
+        &self,
+        topic_arn: &str,
+        name: &str,
+        filter_policy: Option<&str>,
+    ) -> String {
         let sqs = self.sqs();
         let queue_url = sqs
             .create_queue()
@@ -384,7 +396,12 @@ impl Emulator {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .expect("queue arn")
             .clone();
-        let mut sub = self.sns().subscribe().topic_arn(topic_arn).protocol("sqs").endpoint(queue_arn);
+        let mut sub = self
+            .sns()
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn);
         if let Some(policy) = filter_policy {
             sub = sub.attributes("FilterPolicy", policy);
         }
@@ -406,17 +423,23 @@ impl Emulator {
             .expect("receive message");
         out.messages()
             .iter()
-            .map(|m| serde_json::from_str(m.body().expect("body")).expect("the SNS envelope is JSON"))
+            .map(|m| {
+                serde_json::from_str(m.body().expect("body")).expect("the SNS envelope is JSON")
+            })
             .collect()
     }
 
     /// What was published to the topic, as the emulator recorded it: (message, subject, attributes).
     pub fn sent_notifications(&self, topic_arn: &str) -> Vec<(String, Option<String>, Value)> {
-        let (code, body) = http(&self.endpoint, "GET", "/moto-api/data.json", None).expect("moto data");
+        let (code, body) =
+            http(&self.endpoint, "GET", "/moto-api/data.json", None).expect("moto data");
         assert_eq!(code, 200, "{body}");
         let data: Value = serde_json::from_str(&body).expect("moto data is JSON");
         let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
-        let topic = topics.iter().find(|t| t["arn"] == topic_arn).expect("the topic in moto's data");
+        let topic = topics
+            .iter()
+            .find(|t| t["arn"] == topic_arn)
+            .expect("the topic in moto's data");
         topic["sent_notifications"]
             .as_array()
             .cloned()
@@ -448,15 +471,32 @@ impl Emulator {
 
 /// An image `v1.4.2` in a new repository with `critical` CRITICAL findings seeded and its scan
 /// started; returns (repository, digest, the ECR Image Scan event).
-pub async fn image_with_critical_findings(emu: &Emulator, stem: &str, critical: usize) -> (String, String, Value) {
+pub async fn image_with_critical_findings(
+    emu: &Emulator,
+    stem: &str,
+    critical: usize,
+) -> (String, String, Value) {
     let repo = unique_repo(stem);
     emu.create_repo(&repo).await;
     let digest = emu.push(&repo, "v1.4.2", ManifestKind::DockerV2).await;
     emu.start_scan(&repo, &digest).await;
     let findings: Vec<Value> = (0..critical)
-        .map(|i| basic_finding(&format!("CVE-2026-{:04}", 1000 + i), "CRITICAL", "openssl", "3.0.11-1~deb12u1"))
+        .map(|i| {
+            basic_finding(
+                &format!("CVE-2026-{:04}", 1000 + i),
+                "CRITICAL",
+                "openssl",
+                "3.0.11-1~deb12u1",
+            )
+        })
         .collect();
     emu.seed(&repo, &digest, "COMPLETE", basic_findings(findings));
-    let event = ecr_scan_event(&repo, &digest, &["v1.4.2"], json!({"CRITICAL": critical}), "COMPLETE");
+    let event = ecr_scan_event(
+        &repo,
+        &digest,
+        &["v1.4.2"],
+        json!({"CRITICAL": critical}),
+        "COMPLETE",
+    );
     (repo, digest, event)
 }
