@@ -72,6 +72,7 @@ pub async fn check<R: Registry>(
         status: EventScanStatus::Unknown,
         trigger: Trigger::DirectInvoke,
         region: None,
+        account: None,
     };
     let started = Instant::now();
     let report =

@@ -126,8 +126,12 @@ pub struct ScanEvent {
     pub status: EventScanStatus,
     pub trigger: Trigger,
     pub region: Option<String>,
+    /// The AWS account of the event (EventBridge `account`), for the console link.
+    pub account: Option<String>,
 }
 
+// One event per invocation: the size of the enum does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Scan(ScanEvent),
@@ -147,7 +151,12 @@ pub fn parse(value: &Value) -> Result<Event, EventError> {
         let source = opt_str(obj, "source", "source")?.unwrap_or_default();
         let detail_type = opt_str(obj, "detail-type", "detail-type")?.unwrap_or_default();
         let region = opt_str(obj, "region", "region")?.map(str::to_string);
-        return match (source, detail_type) {
+        // Lenient: only the console link uses it.
+        let account = obj
+            .get("account")
+            .and_then(Value::as_str)
+            .map(|a| truncate(a, 20).to_string());
+        let parsed = match (source, detail_type) {
             ("aws.ecr", "ECR Image Scan") => parse_ecr_scan(obj, region),
             ("aws.inspector2", "Inspector2 Scan") => parse_inspector_scan(obj, region),
             ("aws.inspector2", "Inspector2 Finding") => parse_inspector_finding(obj, region),
@@ -157,6 +166,10 @@ pub fn parse(value: &Value) -> Result<Event, EventError> {
                 truncate(d, 100)
             ))),
         };
+        return parsed.map(|e| match e {
+            Event::Scan(scan) => Event::Scan(ScanEvent { account, ..scan }),
+            other => other,
+        });
     }
     if obj.contains_key("repository") {
         return parse_direct_invoke(obj);
@@ -194,6 +207,7 @@ fn parse_ecr_scan(obj: &Map<String, Value>, region: Option<String>) -> Result<Ev
         status,
         trigger: Trigger::BasicScan,
         region,
+        account: None,
     }))
 }
 
@@ -231,6 +245,7 @@ fn parse_inspector_scan(
         status: EventScanStatus::Complete,
         trigger: Trigger::EnhancedScan,
         region,
+        account: None,
     }))
 }
 
@@ -299,6 +314,7 @@ fn parse_inspector_finding(
             severity,
         },
         region,
+        account: None,
     }))
 }
 
@@ -330,6 +346,7 @@ fn parse_direct_invoke(obj: &Map<String, Value>) -> Result<Event, EventError> {
         status: EventScanStatus::Unknown,
         trigger: Trigger::DirectInvoke,
         region: None,
+        account: None,
     }))
 }
 

@@ -29,6 +29,8 @@ pub enum GateError {
         repository: String,
         digest: String,
         failures: Vec<String>,
+        /// The decision with every action's outcome, for the log line and the metrics.
+        evaluation: Box<Evaluation>,
     },
 }
 
@@ -43,6 +45,14 @@ impl GateError {
             } => "DeadlineReached",
             GateError::Findings { .. } => "FindingsUnavailable",
             GateError::Actions { .. } => "ActionsFailed",
+        }
+    }
+
+    /// The evaluation when the decision was made but an action failed.
+    pub fn evaluation(&self) -> Option<&Evaluation> {
+        match self {
+            GateError::Actions { evaluation, .. } => Some(evaluation),
+            _ => None,
         }
     }
 }
@@ -226,6 +236,9 @@ pub struct Evaluation {
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The event's AWS account, for the console link in alerts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl Evaluation {
@@ -329,6 +342,7 @@ impl<R: Registry> Gate<R> {
             actions: Vec::new(),
             dry_run: self.settings.dry_run,
             region: event.region.clone(),
+            account: event.account.clone(),
         };
 
         if let EventScanStatus::NotComplete(status) = &event.status {
@@ -577,6 +591,7 @@ impl<R: Registry> Gate<R> {
                     .map(Digest::to_string)
                     .unwrap_or_default(),
                 failures,
+                evaluation: Box::new(ev.clone()),
             })
         }
     }

@@ -18,7 +18,36 @@ impl From<GateError> for Diagnostic {
     }
 }
 
-/// Handles one invocation and logs one line about it.
+/// The decision line's fields, the same whether the invocation then succeeded or failed.
+macro_rules! decision_line {
+    ($level:ident, $request_id:expr, $ev:expr, $message:literal $(, $($extra:tt)+)?) => {{
+        let ev = $ev;
+        let c = &ev.counts;
+        let actions: Vec<String> = ev.actions.iter().map(|a| a.describe()).collect();
+        tracing::$level!(
+            request_id = $request_id,
+            repository = %ev.repository,
+            digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
+            tags = %ev.tags.join(","),
+            verdict = %ev.verdict,
+            basis = ev.basis.as_str(),
+            critical = c.get(Severity::Critical),
+            high = c.get(Severity::High),
+            medium = c.get(Severity::Medium),
+            low = c.get(Severity::Low),
+            informational = c.get(Severity::Informational),
+            undefined = c.get(Severity::Undefined),
+            untriaged = c.get(Severity::Untriaged),
+            reasons = %ev.reasons.join("; "),
+            actions = %actions.join("; "),
+            dry_run = ev.dry_run,
+            $($($extra)+,)?
+            $message
+        )
+    }};
+}
+
+/// Handles one invocation, logs one line about it, and prints its metrics (EMF).
 pub async fn invoke<R: Registry>(
     gate: &Gate<R>,
     event: LambdaEvent<Value>,
@@ -28,6 +57,11 @@ pub async fn invoke<R: Registry>(
         .handle_until(&event.payload, &today_utc(), deadline_of(&event.context))
         .await;
     log_outcome(&request_id, &result);
+    if let Some(line) = metrics_line(&result, crate::metrics::now_ms()) {
+        // Straight to stdout, not through the log formatter: CloudWatch reads EMF records from
+        // lines that are the JSON document alone.
+        println!("{line}");
+    }
     result
 }
 
@@ -41,35 +75,35 @@ pub fn deadline_of(context: &lambda_runtime::Context) -> Deadline {
     Deadline::at(Instant::now() + Duration::from_millis(left))
 }
 
-/// One JSON line per decision: what was decided and done, never a secret.
+/// The EMF line of an invocation that reached a decision, also when an action then failed
+/// (a Critical image whose alert failed must still count for the monitor).
+pub fn metrics_line(result: &Result<Response, GateError>, timestamp_ms: u64) -> Option<String> {
+    let evaluation = match result {
+        Ok(Response::Evaluated(ev)) => ev.as_ref(),
+        Ok(Response::Ignored { .. }) => return None,
+        Err(e) => e.evaluation()?,
+    };
+    Some(crate::metrics::emf_line(evaluation, timestamp_ms))
+}
+
+/// One JSON line per decision: what was decided and done, never a secret (the Slack webhook
+/// URL never enters an `Evaluation` or an error: `crate::slack` scrubs it).
 pub fn log_outcome(request_id: &str, result: &Result<Response, GateError>) {
     match result {
-        Ok(Response::Evaluated(ev)) => {
-            let c = &ev.counts;
-            let actions: Vec<String> = ev.actions.iter().map(|a| a.describe()).collect();
-            tracing::info!(
-                request_id,
-                repository = %ev.repository,
-                digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
-                tags = %ev.tags.join(","),
-                verdict = %ev.verdict,
-                basis = ev.basis.as_str(),
-                critical = c.get(Severity::Critical),
-                high = c.get(Severity::High),
-                medium = c.get(Severity::Medium),
-                low = c.get(Severity::Low),
-                informational = c.get(Severity::Informational),
-                undefined = c.get(Severity::Undefined),
-                untriaged = c.get(Severity::Untriaged),
-                reasons = %ev.reasons.join("; "),
-                actions = %actions.join("; "),
-                dry_run = ev.dry_run,
-                "decision"
-            )
-        }
+        Ok(Response::Evaluated(ev)) => decision_line!(info, request_id, ev, "decision"),
         Ok(Response::Ignored { reason }) => tracing::info!(request_id, reason = %reason, "ignored"),
-        Err(e) => {
-            tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")
-        }
+        Err(e) => match e.evaluation() {
+            Some(ev) => decision_line!(
+                error,
+                request_id,
+                ev,
+                "decision; invocation failed",
+                error_type = e.kind(),
+                error = %e
+            ),
+            None => {
+                tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")
+            }
+        },
     }
 }

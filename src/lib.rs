@@ -3,6 +3,7 @@
 //! The core (`event`, `policy`, `findings`, `verdict`, `handler`) knows nothing of AWS; the
 //! adapters in `aws` implement the ports of `ports` with the AWS SDK.
 
+pub mod alert;
 pub mod aws;
 pub mod check;
 pub mod config;
@@ -10,7 +11,9 @@ pub mod event;
 pub mod findings;
 pub mod handler;
 pub mod lambda;
+pub mod metrics;
 pub mod policy;
 pub mod ports;
 pub mod severity;
+pub mod slack;
 pub mod verdict;

@@ -1,9 +1,12 @@
 //! The Lambda function: read configuration, build clients once, run the handler.
 
+use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::sns::SnsNotifier;
 use ecr_scan_gate::aws::ssm::SsmParameters;
-use ecr_scan_gate::config::{load_policy, Config};
+use ecr_scan_gate::config::{load_policy, Config, SlackSource};
 use ecr_scan_gate::handler::Gate;
+use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -31,7 +34,42 @@ async fn main() -> Result<(), Error> {
         aws_sdk_ecr::Client::new(&aws),
         &config.settings.quarantine_prefix,
     );
-    let gate = Gate::new(registry, policy, config.settings.clone());
+    let options = AlertOptions {
+        quarantine_prefix: config.settings.quarantine_prefix.clone(),
+        default_region: aws.region().map(|r| r.to_string()),
+    };
+    let mut gate = Gate::new(registry, policy, config.settings.clone());
+    match &config.sns_topic_arn {
+        Some(arn) => {
+            gate = gate.with_notifier(Box::new(SnsNotifier::new(
+                aws_sdk_sns::Client::new(&aws),
+                arn,
+                options.clone(),
+            )))
+        }
+        None => tracing::info!("SNS_TOPIC_ARN is not set: no SNS alerts"),
+    }
+    // Read once per container: a cold start reads the SSM parameter, warm invocations reuse it.
+    match resolve_webhook(&config.slack, ssm.as_ref())
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "Slack webhook unavailable"))?
+    {
+        Some(url) => {
+            let source = match &config.slack {
+                SlackSource::Parameter(_) => "SLACK_WEBHOOK_PARAMETER",
+                _ => "SLACK_WEBHOOK_URL",
+            };
+            tracing::info!(source, "Slack alerts enabled");
+            gate = gate.with_notifier(Box::new(SlackNotifier::new(
+                url,
+                options,
+                RetryPolicy::default(),
+            )?));
+        }
+        None => tracing::info!(
+            "neither SLACK_WEBHOOK_PARAMETER nor SLACK_WEBHOOK_URL is set: no Slack alerts"
+        ),
+    }
     let gate = &gate;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -353,3 +353,177 @@ pub fn ecr_scan_event(
         }
     })
 }
+
+// --- Alerts (issue 4): an SNS topic with an SQS queue subscribed, and SSM parameters. ---
+
+/// A topic and a queue subscribed to it (envelope delivery, as an e-mail-less consumer sees it).
+pub struct TopicWithQueue {
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+impl Emulator {
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.config)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config)
+    }
+
+    /// Creates topic `name` and queue `name`, subscribed with `filter_policy` when given.
+    pub async fn topic_with_queue(
+        &self,
+        name: &str,
+        filter_policy: Option<&str>,
+    ) -> TopicWithQueue {
+        let topic_arn = self
+            .sns()
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        let queue_url = self.subscribed_queue(&topic_arn, name, filter_policy).await;
+        TopicWithQueue {
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    /// Creates queue `name` and subscribes it to the topic.
+    pub async fn subscribed_queue(
+        &self,
+        topic_arn: &str,
+        name: &str,
+        filter_policy: Option<&str>,
+    ) -> String {
+        let sqs = self.sqs();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("queue arn")
+            .clone();
+        let mut sub = self
+            .sns()
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn);
+        if let Some(policy) = filter_policy {
+            sub = sub.attributes("FilterPolicy", policy);
+        }
+        sub.send().await.expect("subscribe queue");
+        queue_url
+    }
+
+    /// The SNS envelopes in the queue (moto pretty-prints them: parsed here), after waiting up
+    /// to `wait_s` seconds for the first.
+    pub async fn receive_envelopes(&self, queue_url: &str, wait_s: i32) -> Vec<Value> {
+        let out = self
+            .sqs()
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_s)
+            .send()
+            .await
+            .expect("receive message");
+        out.messages()
+            .iter()
+            .map(|m| {
+                serde_json::from_str(m.body().expect("body")).expect("the SNS envelope is JSON")
+            })
+            .collect()
+    }
+
+    /// What was published to the topic, as the emulator recorded it: (message, subject, attributes).
+    pub fn sent_notifications(&self, topic_arn: &str) -> Vec<(String, Option<String>, Value)> {
+        let (code, body) =
+            http(&self.endpoint, "GET", "/moto-api/data.json", None).expect("moto data");
+        assert_eq!(code, 200, "{body}");
+        let data: Value = serde_json::from_str(&body).expect("moto data is JSON");
+        let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
+        let topic = topics
+            .iter()
+            .find(|t| t["arn"] == topic_arn)
+            .expect("the topic in moto's data");
+        topic["sent_notifications"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| {
+                (
+                    n[1].as_str().unwrap_or_default().to_string(),
+                    n[2].as_str().map(str::to_string),
+                    n[3].clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Stores a SecureString parameter.
+    pub async fn put_secure_parameter(&self, name: &str, value: &str) {
+        aws_sdk_ssm::Client::new(&self.config)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put parameter");
+    }
+}
+
+/// An image `v1.4.2` in a new repository with `critical` CRITICAL findings seeded and its scan
+/// started; returns (repository, digest, the ECR Image Scan event).
+pub async fn image_with_critical_findings(
+    emu: &Emulator,
+    stem: &str,
+    critical: usize,
+) -> (String, String, Value) {
+    let repo = unique_repo(stem);
+    emu.create_repo(&repo).await;
+    let digest = emu.push(&repo, "v1.4.2", ManifestKind::DockerV2).await;
+    emu.start_scan(&repo, &digest).await;
+    let findings: Vec<Value> = (0..critical)
+        .map(|i| {
+            basic_finding(
+                &format!("CVE-2026-{:04}", 1000 + i),
+                "CRITICAL",
+                "openssl",
+                "3.0.11-1~deb12u1",
+            )
+        })
+        .collect();
+    emu.seed(&repo, &digest, "COMPLETE", basic_findings(findings));
+    let event = ecr_scan_event(
+        &repo,
+        &digest,
+        &["v1.4.2"],
+        json!({"CRITICAL": critical}),
+        "COMPLETE",
+    );
+    (repo, digest, event)
+}
