@@ -136,26 +136,39 @@ def main():
 
         print(f"\n[6] tags after: {', '.join(tags())}")
 
-        print("\n[7] SNS message (as the subscribed queue received it):")
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        print("\n[7] SNS message (as the subscribed SQS queue received it; e-mail gets a text version):")
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                   MessageAttributeNames=["All"]).get("Messages", [])
         if not msgs:
             print("    (none)")
         for m in msgs:
             envelope = json.loads(m["Body"])
             print(f"    Subject: {envelope.get('Subject')}")
             attrs = {k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()}
-            print(f"    MessageAttributes: {json.dumps(attrs)}")
-            print(textwrap.indent(envelope.get("Message", ""), "    | ")[:4000])
+            print(f"    MessageAttributes: {json.dumps(attrs, sort_keys=True)}")
+            body = json.loads(envelope.get("Message", "{}"))
+            (out_dir / "sns.json").write_text(json.dumps(body, indent=2) + "\n")
+            shown = {k: body.get(k) for k in ("schema_version", "verdict", "highest_severity", "image", "digest",
+                                               "counts", "reasons", "outcome", "scan_results_url")}
+            print(textwrap.indent(json.dumps(shown, indent=2), "    | "))
+            print(f"    | … full body: {(out_dir / 'sns.json').relative_to(ROOT)}")
 
-        print("\n[8] Slack payload (as the loopback webhook received it):")
+        print("\n[8] Slack message (as the loopback webhook received it):")
         if not slack.received:
             print("    (none)")
         for payload in slack.received:
-            text = json.dumps(payload, indent=2, ensure_ascii=False)
-            (out_dir / "slack.json").write_text(text + "\n")
-            print(textwrap.indent(text[:4000], "    "))
-            if len(text) > 4000:
-                print(f"    … (full payload: {(out_dir / 'slack.json').relative_to(ROOT)})")
+            (out_dir / "slack.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            print(f"    text: {payload.get('text')}")
+            for block in payload.get("blocks", []):
+                texts = []
+                if isinstance(block.get("text"), dict):
+                    texts.append(block["text"].get("text", ""))
+                texts += [f.get("text", "") for f in block.get("fields", [])]
+                texts += [e.get("text", "") if isinstance(e.get("text"), str) else e.get("url", "")
+                          for e in block.get("elements", [])]
+                line = " | ".join(t.replace("\n", " / ") for t in texts if t)
+                print(f"    [{block.get('type')}] {line}"[:220])
+            print(f"    full Block Kit payload: {(out_dir / 'slack.json').relative_to(ROOT)}")
     slack.close()
     print("\ndemo: done; the emulator and cargo lambda watch are stopped.")
 

@@ -65,14 +65,27 @@ pub async fn invoke<R: Registry>(
     result
 }
 
-/// The invocation's deadline (milliseconds since the epoch) as an `Instant`.
+/// The invocation's deadline (milliseconds since the epoch) as an `Instant`. A value that is no
+/// epoch time at all (`cargo lambda watch` sends its timeout, e.g. 600000) means no deadline.
 pub fn deadline_of(context: &lambda_runtime::Context) -> Deadline {
-    let now_ms = std::time::SystemTime::now()
+    deadline_from_epoch_ms(context.deadline, epoch_ms())
+}
+
+/// 2001-09-09: any real deadline is later.
+const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+
+fn deadline_from_epoch_ms(deadline_ms: u64, now_ms: u64) -> Deadline {
+    if deadline_ms < PLAUSIBLE_EPOCH_MS {
+        return Deadline::none();
+    }
+    Deadline::at(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = context.deadline.saturating_sub(now_ms);
-    Deadline::at(Instant::now() + Duration::from_millis(left))
+        .unwrap_or(0)
 }
 
 /// The EMF line of an invocation that reached a decision, also when an action then failed
@@ -105,5 +118,27 @@ pub fn log_outcome(request_id: &str, result: &Result<Response, GateError>) {
                 tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed")
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_from_the_runtime() {
+        let now = 1_795_807_443_816;
+        let d = deadline_from_epoch_ms(now + 30_000, now);
+        let left = d.remaining().unwrap();
+        assert!(
+            left > Duration::from_secs(29) && left <= Duration::from_secs(30),
+            "{left:?}"
+        );
+        assert_eq!(
+            deadline_from_epoch_ms(now - 1, now).remaining(),
+            Some(Duration::ZERO)
+        );
+        // cargo lambda watch sends its timeout, not an epoch time.
+        assert_eq!(deadline_from_epoch_ms(600_000, now), Deadline::none());
     }
 }

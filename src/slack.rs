@@ -70,12 +70,14 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// Worst case about 35 s (3 attempts of 5 s, 2 waits of at most 10 s): inside the
+    /// function's 60 s timeout, with the registry actions running beside it.
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 4,
+            max_attempts: 3,
             base_backoff: Duration::from_millis(500),
-            max_retry_after: Duration::from_secs(20),
-            request_timeout: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
         }
     }
 }
