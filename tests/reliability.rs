@@ -3,17 +3,21 @@
 //! naming the failed action after the others were attempted; a redelivery then completes the
 //! job with no second quarantine tag.
 
+mod alert_support;
 mod common;
 mod fakes;
 
+use alert_support::{Reply, SlackReceiver};
 use common::proxy::{Fault, FaultProxy};
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
+use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::handler::{
     Action, ActionStatus, Evaluation, Gate, GateError, Response, Settings,
 };
 use ecr_scan_gate::policy::Policy;
 use ecr_scan_gate::ports::Deadline;
+use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
 use ecr_scan_gate::verdict::Verdict;
 use fakes::RecordingNotifier;
 use serde_json::{json, Value};
@@ -371,4 +375,75 @@ async fn a_release_racing_a_quarantine_ends_in_the_state_of_the_newest_scan() {
         emu.tags(&repo, &digest).await,
         vec![qtag(&digest), "v1".to_string()]
     );
+}
+
+/// Slack through the fault proxy: the webhook path carries the secret.
+async fn slack_through(proxy: &FaultProxy) -> SlackNotifier {
+    let url = format!("{}/services/T0REL/B0REL/r3l1abil1tyS3cr3t", proxy.endpoint);
+    SlackNotifier::new(
+        WebhookUrl::parse(&url).unwrap(),
+        AlertOptions::default(),
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(10),
+            max_retry_after: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(2),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn slack_faults_are_absorbed_and_a_persistent_one_fails_after_tagging_without_leaking_the_url(
+) {
+    let emu = Emulator::start().await;
+    let ecr_proxy = FaultProxy::start(&emu.endpoint).await;
+    let receiver = SlackReceiver::start(vec![], Reply::ok()).await;
+    let receiver_base = receiver.url.split("/services/").next().unwrap().to_string();
+    let slack_proxy = FaultProxy::start(&receiver_base).await;
+
+    // Transient: a dropped connection, then a 503, then it goes through.
+    slack_proxy.inject(None, Fault::Drop, 1);
+    slack_proxy.inject(None, Fault::Unavailable, 1);
+    let (repo, digest) = scanned(&emu, "rel-slack", critical()).await;
+    let gate = gate_through(&ecr_proxy, None)
+        .await
+        .with_notifier(Box::new(slack_through(&slack_proxy).await));
+    let ev = evaluated(gate.handle(&fail_event(&repo, &digest), TODAY).await);
+    assert!(
+        ev.actions
+            .iter()
+            .all(|a| matches!(a.status(), ActionStatus::Done)),
+        "{:?}",
+        ev.actions
+    );
+    assert_eq!(
+        receiver.requests().len(),
+        1,
+        "delivered once after two faults"
+    );
+    assert_eq!(slack_proxy.faults_served(), 2);
+
+    // Persistent: Slack keeps failing; tagging still happens, the invocation fails naming Slack.
+    slack_proxy.inject(None, Fault::Unavailable, 1000);
+    let (repo, digest) = scanned(&emu, "rel-slack-down", critical()).await;
+    let result = gate.handle(&fail_event(&repo, &digest), TODAY).await;
+    let err = result.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("alert via slack (FAILED:") && text.contains("503"),
+        "{text}"
+    );
+    assert_eq!(
+        emu.tags(&repo, &digest).await,
+        vec![qtag(&digest), "v1".to_string()]
+    );
+    let response = serde_json::to_string(&err.evaluation().unwrap()).unwrap();
+    for secret in ["r3l1abil1tyS3cr3t", "/services/T0REL"] {
+        assert!(
+            !text.contains(secret) && !format!("{err:?}").contains(secret),
+            "{secret} in the error"
+        );
+        assert!(!response.contains(secret), "{secret} in the evaluation");
+    }
 }
