@@ -183,29 +183,34 @@ pub fn parse(value: &Value) -> Result<Event, EventError> {
 fn parse_ecr_scan(obj: &Map<String, Value>, region: Option<String>) -> Result<Event, EventError> {
     let detail = req_obj(obj, "detail", "detail")?;
     let status = req_str(detail, "scan-status", "detail.scan-status")?;
-    let repository = repository_name(
-        req_str(detail, "repository-name", "detail.repository-name")?,
-        "detail.repository-name",
-    )?;
-    let digest = digest_field(detail, "image-digest", "detail.image-digest")?;
-    let tags = tag_list(detail, "image-tags", "detail.image-tags")?;
-    let counts = severity_counts(
-        detail,
-        "finding-severity-counts",
-        "detail.finding-severity-counts",
-    )?;
     let status = if status == "COMPLETE" {
         EventScanStatus::Complete
     } else {
         EventScanStatus::NotComplete(truncate(status, 100).to_string())
     };
+    let repository = req_str(detail, "repository-name", "detail.repository-name")?;
+    scan_detail(detail, repository, status, Trigger::BasicScan, region)
+}
+
+/// The fields `ECR Image Scan` and `Inspector2 Scan` share in `detail`.
+fn scan_detail(
+    detail: &Map<String, Value>,
+    repository: &str,
+    status: EventScanStatus,
+    trigger: Trigger,
+    region: Option<String>,
+) -> Result<Event, EventError> {
     Ok(Event::Scan(ScanEvent {
-        repository,
-        image: ImageRef::Digest(digest),
-        tags,
-        counts,
+        repository: repository_name(repository, "detail.repository-name")?,
+        image: ImageRef::Digest(digest_field(detail, "image-digest", "detail.image-digest")?),
+        tags: tag_list(detail, "image-tags", "detail.image-tags")?,
+        counts: severity_counts(
+            detail,
+            "finding-severity-counts",
+            "detail.finding-severity-counts",
+        )?,
         status,
-        trigger: Trigger::BasicScan,
+        trigger,
         region,
         account: None,
     }))
@@ -229,24 +234,13 @@ fn parse_inspector_scan(
             truncate(status, 100)
         )));
     }
-    let repository = repository_name(repo_field, "detail.repository-name")?;
-    let digest = digest_field(detail, "image-digest", "detail.image-digest")?;
-    let tags = tag_list(detail, "image-tags", "detail.image-tags")?;
-    let counts = severity_counts(
+    scan_detail(
         detail,
-        "finding-severity-counts",
-        "detail.finding-severity-counts",
-    )?;
-    Ok(Event::Scan(ScanEvent {
-        repository,
-        image: ImageRef::Digest(digest),
-        tags,
-        counts,
-        status: EventScanStatus::Complete,
-        trigger: Trigger::EnhancedScan,
+        repo_field,
+        EventScanStatus::Complete,
+        Trigger::EnhancedScan,
         region,
-        account: None,
-    }))
+    )
 }
 
 fn parse_inspector_finding(
