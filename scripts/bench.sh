@@ -11,6 +11,9 @@ mkdir -p target/bench
 
 echo "== [1/5] release bootstrap (x86_64, for the runs on this machine)"
 cargo build --release --bin ecr-scan-gate
+# Kept aside: `cargo bench` later rebuilds target/release/ecr-scan-gate with the dev-dependencies'
+# features (tokio's test features and so on), which is not the binary that ships.
+cp "${CARGO_TARGET_DIR:-target}/release/ecr-scan-gate" target/bench/bootstrap
 echo "== [2/5] arm64 zip, as make build makes it"
 cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64
 echo "== [3/5] in-process evaluation of 10 .. 100 000 findings (criterion)"
