@@ -574,13 +574,18 @@ def report():
     crit = criterion_estimates()
     for k, v in crit.items():
         say(f"criterion {k}: median {fmt_ns(v['median_ns'])}")
-    tally10k = crit.get("evaluate/10000")
+    tally10k = crit.get("evaluate/10000")  # the whole gate, SDK included
     vol = results.get("findings_volume", {}).get("10000 findings")
-    if tally10k and vol:
-        ok = tally10k["median_ns"] < 10e6 and vol["maxrss_kb"] < 32 * 1024
-        say(f"  target 10 000 findings < 10 ms CPU at < 32 MB: {'met' if ok else 'MISSED'} "
-            f"(in-process {fmt_ns(tally10k['median_ns'])}; whole bootstrap incl. HTTP and JSON "
-            f"{vol['cpu_above_fast_path_ms']:.1f} ms CPU over the fast path, peak RSS {vol['maxrss_kb'] / 1024:.1f} MiB)")
+    judged = crit.get("tally/10000")
+    if tally10k and judged and vol:
+        def verdict(ok):
+            return "met" if ok else "MISSED"
+        say(f"  target 10 000 findings < 10 ms CPU: judging them {verdict(judged['median_ns'] < 10e6)} "
+            f"({fmt_ns(judged['median_ns'])}); with the SDK deserialising the 10 pages "
+            f"{verdict(tally10k['median_ns'] < 10e6)} ({fmt_ns(tally10k['median_ns'])} in process, "
+            f"{vol['cpu_above_fast_path_ms']:.1f} ms CPU in the bootstrap with HTTP)")
+        say(f"  target peak memory < 32 MB with 10 000 findings: {verdict(vol['maxrss_kb'] < 32 * 1024)} "
+            f"({vol['maxrss_kb'] / 1024:.1f} MiB)")
     calls = OUT / "aws-calls.json"
     if calls.exists():
         for row in json.loads(calls.read_text()):
