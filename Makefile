@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 EVENT ?= events/ecr-scan-clean.json
 
-.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy clean
+.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.z
 
 deploy: venv ## build the zip, then terraform apply in infra/ (see infra/README.md)
 	@bash scripts/deploy.sh
+
+bench: venv ## measure cold start, per-event time, findings volume, memory, zip size, AWS calls (BENCHMARKS.md)
+	@bash scripts/bench.sh
 
 clean: ## remove build output and the virtual environments
 	cargo clean

@@ -135,7 +135,10 @@ pub async fn resolve_webhook(
 }
 
 pub struct SlackNotifier {
-    client: reqwest::Client,
+    /// Built on the first alert, not at start: building it loads and parses the system's root
+    /// certificates (about 6 ms of init, BENCHMARKS.md), which a container that never alerts
+    /// need not pay, and the alerts run beside the registry calls, off the critical path.
+    client: std::sync::OnceLock<reqwest::Client>,
     url: WebhookUrl,
     options: AlertOptions,
     retry: RetryPolicy,
@@ -182,28 +185,37 @@ impl SlackNotifier {
         options: AlertOptions,
         retry: RetryPolicy,
     ) -> Result<SlackNotifier, SlackError> {
-        let client = reqwest::Client::builder()
-            .timeout(retry.request_timeout)
-            .connect_timeout(retry.request_timeout.min(Duration::from_secs(5)))
-            // A webhook that redirects is misconfigured: report it, do not follow it.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SlackError::Client(url.scrub(&error_chain(&e.without_url()))))?;
         Ok(SlackNotifier {
-            client,
+            client: std::sync::OnceLock::new(),
             url,
             options,
             retry,
         })
     }
 
+    /// The HTTP client, built once per container on first use.
+    fn client(&self) -> Result<&reqwest::Client, SlackError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(self.retry.request_timeout)
+            .connect_timeout(self.retry.request_timeout.min(Duration::from_secs(5)))
+            // A webhook that redirects is misconfigured: report it, do not follow it.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SlackError::Client(self.url.scrub(&error_chain(&e.without_url()))))?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
     /// Posts one payload, retrying as the policy says. Returns the number of attempts.
     pub async fn send(&self, payload: &Value) -> Result<u32, SlackError> {
         let max = self.retry.max_attempts.max(1);
+        let client = self.client()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = self.client.post(&self.url.0).json(payload).send().await;
+            let response = client.post(&self.url.0).json(payload).send().await;
             let (wait, failure) = match response {
                 Ok(resp) if resp.status().is_success() => return Ok(attempt),
                 Ok(resp) => {

@@ -1,0 +1,379 @@
+//! AWS calls per event, and the critical path of a failing image, on the moto emulator.
+//!
+//! `cargo bench --bench aws_calls` runs the gate in process with the real SDK clients, pointed
+//! at the counting loopback proxy of the tests (`tests/common/proxy.rs`) in front of a moto
+//! server, and a loopback Slack receiver. For each scenario it prints the AWS requests by
+//! operation; for a failing image it also records when each registry call and each alert ran.
+//! Writes `target/bench/aws-calls.json` and `target/bench/critical-path.json` (only under
+//! `cargo bench`; `cargo test --all-targets` runs the scenarios as a check and writes nothing).
+//!
+//! Not a test: it asserts nothing about time. Every loop is bounded; every server is loopback.
+
+#[path = "../tests/alert_support/mod.rs"]
+mod alert_support;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use alert_support::{Reply, SlackReceiver};
+use common::proxy::FaultProxy;
+use common::{
+    basic_finding, basic_findings, ecr_scan_event, image_with_critical_findings, Emulator,
+    ManifestKind, TODAY,
+};
+use ecr_scan_gate::alert::AlertOptions;
+use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::sns::SnsNotifier;
+use ecr_scan_gate::event::{Digest, ImageRef};
+use ecr_scan_gate::findings::FindingsTally;
+use ecr_scan_gate::handler::{Evaluation, Gate, Response, Settings};
+use ecr_scan_gate::policy::Policy;
+use ecr_scan_gate::ports::{
+    BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
+};
+use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What ran, from and to (milliseconds since the start of the invocation).
+type Span = (String, f64, f64);
+
+/// When each call started and ended, relative to the start of the invocation.
+#[derive(Clone, Default)]
+struct Clock(Arc<Mutex<(Option<Instant>, Vec<Span>)>>);
+
+impl Clock {
+    fn start(&self) {
+        let mut g = self.0.lock().unwrap();
+        g.0 = Some(Instant::now());
+        g.1.clear();
+    }
+    fn since(&self, t: Instant) -> f64 {
+        let g = self.0.lock().unwrap();
+        g.0.map(|s| t.saturating_duration_since(s).as_secs_f64() * 1e3)
+            .unwrap_or(0.0)
+    }
+    fn record(&self, what: &str, from: Instant, to: Instant) {
+        let (a, b) = (self.since(from), self.since(to));
+        self.0.lock().unwrap().1.push((what.to_string(), a, b));
+    }
+    fn spans(&self) -> Vec<Span> {
+        self.0.lock().unwrap().1.clone()
+    }
+}
+
+struct TimedRegistry {
+    inner: EcrRegistry,
+    clock: Clock,
+}
+
+impl Registry for TimedRegistry {
+    async fn scan_findings(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+        tally: &mut FindingsTally<'_>,
+        deadline: Deadline,
+    ) -> Result<ScanFindings, RegistryError> {
+        let t = Instant::now();
+        let r = self
+            .inner
+            .scan_findings(repository, image, tally, deadline)
+            .await;
+        self.clock
+            .record("DescribeImageScanFindings (all pages)", t, Instant::now());
+        r
+    }
+    async fn image_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<String>, RegistryError> {
+        let t = Instant::now();
+        let r = self.inner.image_tags(repository, digest).await;
+        self.clock.record("DescribeImages", t, Instant::now());
+        r
+    }
+    async fn add_tag(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<Change, RegistryError> {
+        let t = Instant::now();
+        let r = self.inner.add_tag(repository, digest, tag).await;
+        self.clock
+            .record("quarantine (BatchGetImage + PutImage)", t, Instant::now());
+        r
+    }
+    async fn remove_tags(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tags: &[String],
+    ) -> Result<Vec<String>, RegistryError> {
+        let t = Instant::now();
+        let r = self.inner.remove_tags(repository, digest, tags).await;
+        self.clock.record("BatchDeleteImage", t, Instant::now());
+        r
+    }
+}
+
+struct TimedNotifier {
+    inner: Box<dyn Notifier>,
+    clock: Clock,
+}
+
+impl Notifier for TimedNotifier {
+    fn channel(&self) -> &'static str {
+        self.inner.channel()
+    }
+    fn notify<'a>(&'a self, alert: &'a Evaluation) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(async move {
+            let t = Instant::now();
+            let r = self.inner.notify(alert).await;
+            self.clock.record(
+                &format!("alert {}", self.inner.channel()),
+                t,
+                Instant::now(),
+            );
+            r
+        })
+    }
+}
+
+struct Row {
+    scenario: &'static str,
+    calls: BTreeMap<String, usize>,
+    verdict: String,
+}
+
+async fn run(
+    gate: &Gate<TimedRegistry>,
+    proxy: &FaultProxy,
+    scenario: &'static str,
+    event: &Value,
+) -> (Row, f64) {
+    proxy.reset_counts();
+    gate.registry.clock.start();
+    let t = Instant::now();
+    let response = gate
+        .handle(event, TODAY)
+        .await
+        .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+    let total = t.elapsed().as_secs_f64() * 1e3;
+    let verdict = match &response {
+        Response::Evaluated(ev) => ev.verdict.to_string(),
+        Response::Ignored { .. } => "ignored".to_string(),
+    };
+    let calls: BTreeMap<String, usize> = proxy.counts().into_iter().collect();
+    let n: usize = calls.values().sum();
+    println!("  {scenario}: {n} AWS call(s) {calls:?} -> {verdict}");
+    (
+        Row {
+            scenario,
+            calls,
+            verdict,
+        },
+        total,
+    )
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(bench());
+}
+
+async fn bench() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let through_proxy = common::sdk_config(&proxy.endpoint).await;
+    let slack = SlackReceiver::start(vec![], Reply::ok()).await;
+    let topic = emu
+        .sns()
+        .create_topic()
+        .name(common::unique_repo("bench-alerts"))
+        .send()
+        .await
+        .expect("create topic")
+        .topic_arn()
+        .expect("topic arn")
+        .to_string();
+    let clock = Clock::default();
+    let options = AlertOptions::default();
+    let make_gate = |policy: &str| {
+        Gate::new(
+            TimedRegistry {
+                inner: EcrRegistry::new(aws_sdk_ecr::Client::new(&through_proxy), "quarantine-"),
+                clock: clock.clone(),
+            },
+            Policy::from_json(policy).expect("policy"),
+            Settings::default(),
+        )
+        .with_notifier(Box::new(TimedNotifier {
+            inner: Box::new(SnsNotifier::new(
+                aws_sdk_sns::Client::new(&through_proxy),
+                &topic,
+                options.clone(),
+            )),
+            clock: clock.clone(),
+        }))
+        .with_notifier(Box::new(TimedNotifier {
+            inner: Box::new(
+                SlackNotifier::new(
+                    WebhookUrl::parse(&slack.url).expect("url"),
+                    options.clone(),
+                    RetryPolicy::default(),
+                )
+                .expect("slack client"),
+            ),
+            clock: clock.clone(),
+        }))
+    };
+    let gate = make_gate("{}");
+    let strip_gate = make_gate(r#"{"strip_tags": ["latest"]}"#);
+    let mut rows = Vec::new();
+    println!("AWS calls per event (moto behind the counting proxy):");
+
+    // Warm the connections and moto's services so that the timeline below is not a first use.
+    let (_, _, warm) = image_with_critical_findings(&emu, "bench-warm", 1).await;
+    run(&gate, &proxy, "warm-up", &warm).await;
+
+    let clean = ecr_scan_event(
+        "bench-api",
+        "sha256:d5e4122b5a61603bfd90b2814a04982356ea7598f75ce84ca6ee50cdb721abe3",
+        &["v1.4.3"],
+        json!({"MEDIUM": 3, "LOW": 7}),
+        "COMPLETE",
+    );
+    rows.push(
+        run(&gate, &proxy, "pass, event counts pass (fast path)", &clean)
+            .await
+            .0,
+    );
+
+    let (repo, digest, failing) = image_with_critical_findings(&emu, "bench-fail", 2).await;
+    let (row, total) = run(&gate, &proxy, "fail (2 CRITICAL)", &failing).await;
+    rows.push(row);
+    let spans = clock.spans();
+    rows.push(
+        run(&gate, &proxy, "fail, delivered again", &failing)
+            .await
+            .0,
+    );
+
+    let (srepo, sdigest, strip_event) = image_with_critical_findings(&emu, "bench-strip", 1).await;
+    emu.add_tag(&srepo, &sdigest, "latest").await;
+    rows.push(
+        run(
+            &strip_gate,
+            &proxy,
+            "fail with strip_tags [\"latest\"]",
+            &strip_event,
+        )
+        .await
+        .0,
+    );
+
+    // A quarantined image whose rescan is clean (seeded before the quarantine tag is added).
+    let rrepo = common::unique_repo("bench-release");
+    emu.create_repo(&rrepo).await;
+    let rdigest = emu.push(&rrepo, "v4", ManifestKind::DockerV2).await;
+    emu.seed(
+        &rrepo,
+        &rdigest,
+        "COMPLETE",
+        basic_findings(vec![basic_finding(
+            "CVE-2019-5188",
+            "MEDIUM",
+            "e2fsprogs",
+            "1.44.1",
+        )]),
+    );
+    emu.start_scan(&rrepo, &rdigest).await;
+    let qtag = format!("quarantine-{}", rdigest.trim_start_matches("sha256:"));
+    emu.add_tag(&rrepo, &rdigest, &qtag).await;
+    let release = ecr_scan_event(
+        &rrepo,
+        &rdigest,
+        &["v4", &qtag],
+        json!({"MEDIUM": 1}),
+        "COMPLETE",
+    );
+    rows.push(
+        run(
+            &gate,
+            &proxy,
+            "release (PASS of a quarantined image)",
+            &release,
+        )
+        .await
+        .0,
+    );
+
+    let failed_scan = ecr_scan_event(&repo, &digest, &["v1.4.2"], json!({}), "FAILED");
+    rows.push(
+        run(&gate, &proxy, "scan FAILED (ERROR, alert)", &failed_scan)
+            .await
+            .0,
+    );
+
+    let ignored = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
+    rows.push(
+        run(&gate, &proxy, "ignored (not an ECR scan)", &ignored)
+            .await
+            .0,
+    );
+
+    // The critical path of the failing image.
+    let find = |what: &str| spans.iter().find(|s| s.0.starts_with(what)).cloned();
+    let scan = find("DescribeImageScanFindings").expect("findings span");
+    let quarantine = find("quarantine").expect("quarantine span");
+    let alerts: Vec<_> = spans.iter().filter(|s| s.0.starts_with("alert")).collect();
+    let registry_path = (scan.2 - scan.1) + (quarantine.2 - quarantine.1);
+    let overlap = alerts
+        .iter()
+        .all(|a| a.1 < quarantine.2 && a.2 > quarantine.1);
+    println!("critical path of the failing image: total {total:.2} ms");
+    for (what, a, b) in &spans {
+        println!("  {what}: {a:.2} – {b:.2} ms");
+    }
+    println!(
+        "  findings + quarantine alone: {registry_path:.2} ms; alerts ran beside the quarantine: {overlap}"
+    );
+
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets`: a check that the scenarios run; the figures of a debug
+        // build are not the ones to keep.
+        return;
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    let calls: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"scenario": r.scenario, "verdict": r.verdict, "calls": r.calls,
+                   "total": r.calls.values().sum::<usize>()})
+        })
+        .collect();
+    std::fs::write(
+        out.join("aws-calls.json"),
+        serde_json::to_string_pretty(&calls).unwrap(),
+    )
+    .expect("write aws-calls.json");
+    let timeline = json!({
+        "total_ms": total,
+        "registry_path_ms": registry_path,
+        "alerts_overlap": overlap,
+        "spans": spans.iter().map(|(w, a, b)| json!({"what": w, "start_ms": a, "end_ms": b})).collect::<Vec<_>>(),
+    });
+    std::fs::write(
+        out.join("critical-path.json"),
+        serde_json::to_string_pretty(&timeline).unwrap(),
+    )
+    .expect("write critical-path.json");
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench: every figure of BENCHMARKS.md, measured on this machine. Builds what it measures
+# (the release bootstrap, the arm64 zip, the benches), then prints the summary, also written to
+# target/bench/summary.md. Servers are on loopback only; every loop is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+PY=.venv/bin/python
+mkdir -p target/bench
+
+echo "== [1/5] release bootstrap (x86_64, for the runs on this machine)"
+cargo build --release --bin ecr-scan-gate
+# Kept aside: `cargo bench` later rebuilds target/release/ecr-scan-gate with the dev-dependencies'
+# features (tokio's test features and so on), which is not the binary that ships.
+cp "${CARGO_TARGET_DIR:-target}/release/ecr-scan-gate" target/bench/bootstrap
+echo "== [2/5] arm64 zip, as make build makes it"
+cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64
+echo "== [3/5] in-process evaluation of 10 .. 100 000 findings (criterion)"
+cargo bench --bench evaluate
+echo "== [4/5] AWS calls per event and the critical path of a failing image (moto)"
+cargo bench --bench aws_calls
+echo "== [5/5] the bootstrap on a local Lambda Runtime API: cold start, findings volume, per event"
+"$PY" scripts/bench.py run
+echo
+echo "== summary (target/bench/summary.md)"
+"$PY" scripts/bench.py report
