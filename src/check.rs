@@ -4,7 +4,7 @@
 //! function, waits (bounded) for the scan, and looks at the quarantine state, so an image the
 //! function quarantined stays blocked even if the pipeline's own policy would let it pass.
 
-use crate::event::{EventScanStatus, ImageRef, ScanEvent, Trigger};
+use crate::event::{ImageRef, ScanEvent};
 use crate::handler::{Evaluation, Gate};
 use crate::policy::OnScanFailure;
 use crate::ports::{Deadline, Registry};
@@ -61,19 +61,7 @@ pub async fn check<R: Registry>(
     poll: Duration,
     today: &str,
 ) -> CheckReport {
-    let event = ScanEvent {
-        repository: repository.to_string(),
-        tags: match &image {
-            ImageRef::Tag(t) => vec![t.clone()],
-            ImageRef::Digest(_) => Vec::new(),
-        },
-        image,
-        counts: None,
-        status: EventScanStatus::Unknown,
-        trigger: Trigger::DirectInvoke,
-        region: None,
-        account: None,
-    };
+    let event = ScanEvent::direct(repository.to_string(), image);
     let started = Instant::now();
     let report =
         |decision: Decision, message: String, evaluation: Option<Evaluation>| CheckReport {

@@ -132,6 +132,26 @@ pub struct ScanEvent {
 
 // One event per invocation: the size of the enum does not matter, boxing would only add noise.
 #[allow(clippy::large_enum_variant)]
+impl ScanEvent {
+    /// An operator's request to evaluate one image (direct invoke, `ecr-scan-gate-check`): no
+    /// counts and no scan status, so the registry is asked.
+    pub fn direct(repository: String, image: ImageRef) -> ScanEvent {
+        ScanEvent {
+            repository,
+            tags: match &image {
+                ImageRef::Tag(t) => vec![t.clone()],
+                ImageRef::Digest(_) => Vec::new(),
+            },
+            image,
+            counts: None,
+            status: EventScanStatus::Unknown,
+            trigger: Trigger::DirectInvoke,
+            region: None,
+            account: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Scan(ScanEvent),
@@ -332,16 +352,10 @@ fn parse_direct_invoke(obj: &Map<String, Value>) -> Result<Event, EventError> {
             ))
         }
     };
-    Ok(Event::Scan(ScanEvent {
-        repository,
-        tags: tag.map(|t| vec![t.to_string()]).unwrap_or_default(),
-        image,
-        counts: None,
-        status: EventScanStatus::Unknown,
-        trigger: Trigger::DirectInvoke,
-        region: None,
-        account: None,
-    }))
+    let mut event = ScanEvent::direct(repository, image);
+    // A tag given beside a digest is kept for the report, as the operator named the image.
+    event.tags = tag.map(|t| vec![t.to_string()]).unwrap_or_default();
+    Ok(Event::Scan(event))
 }
 
 /// Repository name from a plain name or a repository ARN
