@@ -130,8 +130,6 @@ pub struct ScanEvent {
     pub account: Option<String>,
 }
 
-// One event per invocation: the size of the enum does not matter, boxing would only add noise.
-#[allow(clippy::large_enum_variant)]
 impl ScanEvent {
     /// An operator's request to evaluate one image (direct invoke, `ecr-scan-gate-check`): no
     /// counts and no scan status, so the registry is asked.
@@ -152,6 +150,8 @@ impl ScanEvent {
     }
 }
 
+// One event per invocation: the size of the enum does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Scan(ScanEvent),
