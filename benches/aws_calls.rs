@@ -29,6 +29,7 @@ use ecr_scan_gate::handler::{Evaluation, Gate, Response, Settings};
 use ecr_scan_gate::policy::Policy;
 use ecr_scan_gate::ports::{
     BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
+    TagSelector,
 };
 use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
 use serde_json::{json, Value};
@@ -111,10 +112,10 @@ impl Registry for TimedRegistry {
         &self,
         repository: &str,
         digest: &Digest,
-        tags: &[String],
+        select: &TagSelector<'_>,
     ) -> Result<Vec<String>, RegistryError> {
         let t = Instant::now();
-        let r = self.inner.remove_tags(repository, digest, tags).await;
+        let r = self.inner.remove_tags(repository, digest, select).await;
         self.clock.record("BatchDeleteImage", t, Instant::now());
         r
     }

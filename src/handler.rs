@@ -642,47 +642,30 @@ impl<R: Registry> Gate<R> {
                         };
                         continue;
                     }
-                    let current = match self.registry.image_tags(&repository, &digest).await {
-                        Ok(t) => t,
-                        Err(e) => {
-                            *status = ActionStatus::Failed {
-                                error: e.to_string(),
-                            };
-                            continue;
-                        }
+                    let prefix = self.settings.quarantine_prefix.as_str();
+                    let deployable = |t: &str| {
+                        !t.starts_with(prefix)
+                            && self.policy.strip_tags.iter().any(|g| glob_match(g, t))
                     };
-                    let prefix = &self.settings.quarantine_prefix;
-                    let doomed: Vec<String> = current
-                        .iter()
-                        .filter(|t| !t.starts_with(prefix.as_str()))
-                        .filter(|t| self.policy.strip_tags.iter().any(|g| glob_match(g, t)))
-                        .cloned()
-                        .collect();
-                    if doomed.is_empty() {
-                        *status = ActionStatus::AlreadyDone;
-                        continue;
-                    }
                     *status = match self
                         .registry
-                        .remove_tags(&repository, &digest, &doomed)
+                        .remove_tags(&repository, &digest, &deployable)
                         .await
                     {
+                        Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
                         Ok(removed) => {
                             *tags = removed;
                             ActionStatus::Done
                         }
-                        Err(e) => {
-                            *tags = doomed;
-                            ActionStatus::Failed {
-                                error: e.to_string(),
-                            }
-                        }
+                        Err(e) => ActionStatus::Failed {
+                            error: e.to_string(),
+                        },
                     };
                 }
                 Action::Release { tag, status } if *status == ActionStatus::Planned => {
                     *status = match self
                         .registry
-                        .remove_tags(&repository, &digest, std::slice::from_ref(tag))
+                        .remove_tags(&repository, &digest, &|t: &str| t == tag.as_str())
                         .await
                     {
                         Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,

@@ -127,6 +127,9 @@ impl RegistryError {
     }
 }
 
+/// Picks tags by name (for `Registry::remove_tags`).
+pub type TagSelector<'a> = dyn Fn(&str) -> bool + Send + Sync + 'a;
+
 /// The container registry (ECR).
 pub trait Registry: Send + Sync {
     /// Reads the scan status and every page of findings of one image into `tally`; stops with
@@ -154,12 +157,14 @@ pub trait Registry: Send + Sync {
         tag: &str,
     ) -> impl Future<Output = Result<Change, RegistryError>> + Send;
 
-    /// Removes `tags` from this digest only; returns the tags that were removed.
+    /// Removes from this digest the tags it carries now that `select` picks, never all of them
+    /// (removing the last tag deletes the image); returns the tags that were removed. The tags
+    /// are read here, right before the change, so the caller need not read them first.
     fn remove_tags(
         &self,
         repository: &str,
         digest: &Digest,
-        tags: &[String],
+        select: &TagSelector<'_>,
     ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
 }
 

@@ -3,7 +3,7 @@
 use super::error_text;
 use crate::event::{Digest, ImageRef};
 use crate::findings::{Finding, FindingsTally, FixState};
-use crate::ports::{Change, Deadline, Registry, RegistryError, ScanFindings};
+use crate::ports::{Change, Deadline, Registry, RegistryError, ScanFindings, TagSelector};
 use crate::severity::{Counts, Severity};
 use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
 use aws_sdk_ecr::Client;
@@ -274,15 +274,12 @@ impl Registry for EcrRegistry {
         &self,
         repository: &str,
         digest: &Digest,
-        tags: &[String],
+        select: &TagSelector<'_>,
     ) -> Result<Vec<String>, RegistryError> {
-        if tags.is_empty() {
-            return Ok(Vec::new());
-        }
         // Only tags that are on this digest now; then delete by tag alone (a request naming
         // the digest deletes the whole image on some implementations).
         let current = self.image_tags(repository, digest).await?;
-        let wanted: Vec<&String> = tags.iter().filter(|t| current.contains(t)).collect();
+        let wanted: Vec<&String> = current.iter().filter(|t| select(t)).collect();
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
@@ -307,7 +304,11 @@ impl Registry for EcrRegistry {
             ))
             .send()
             .await
-            .map_err(|e| call_error("BatchDeleteImage", repository, error_text(&e)))?;
+            .map_err(|e| {
+                let tags: Vec<&str> = wanted.iter().map(|t| t.as_str()).collect();
+                let message = format!("removing {}: {}", tags.join(", "), error_text(&e));
+                call_error("BatchDeleteImage", repository, message)
+            })?;
         let removed: Vec<String> = out
             .image_ids()
             .iter()

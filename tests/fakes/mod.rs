@@ -6,6 +6,7 @@ use ecr_scan_gate::findings::FindingsTally;
 use ecr_scan_gate::handler::Evaluation;
 use ecr_scan_gate::ports::{
     BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
+    TagSelector,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,7 +57,7 @@ impl Registry for EmptyRegistry {
         &self,
         repository: &str,
         _: &Digest,
-        _: &[String],
+        _: &TagSelector<'_>,
     ) -> Result<Vec<String>, RegistryError> {
         Err(self.missing(repository))
     }
