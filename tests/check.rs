@@ -5,6 +5,7 @@ mod common;
 
 use common::{basic_finding, basic_findings, Emulator, ManifestKind};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn run(endpoint: &str, args: &[&str]) -> Output {
@@ -20,6 +21,23 @@ fn run(endpoint: &str, args: &[&str]) -> Output {
         .env_remove("QUARANTINE_TAG_PREFIX")
         .output()
         .expect("run ecr-scan-gate-check")
+}
+
+/// A policy document in a file of its own for this repository.
+fn policy_file(repo: &str, json: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gate-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{repo}.json"));
+    std::fs::write(&file, json).unwrap();
+    file
+}
+
+fn run_with_policy(endpoint: &str, repo: &str, digest: &str, policy: &Path) -> Output {
+    let policy = policy.to_str().unwrap();
+    run(
+        endpoint,
+        &[repo, "--digest", digest, "--policy-file", policy],
+    )
 }
 
 fn text(o: &Output) -> String {
@@ -188,36 +206,14 @@ async fn waiting_sees_a_scan_that_completes_meanwhile() {
 async fn a_policy_file_is_applied() {
     let emu = Emulator::start().await;
     let (repo, digest) = image(&emu, "chk-policy", Some(critical())).await;
-    let dir = std::env::temp_dir().join(format!("gate-policy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{repo}.json"));
-    std::fs::write(
-        &file,
+    let file = policy_file(
+        &repo,
         r#"{"allowlist": [{"id": "CVE-2024-0001", "reason": "not reachable"}]}"#,
-    )
-    .unwrap();
-    let o = run(
-        &emu.endpoint,
-        &[
-            &repo,
-            "--digest",
-            &digest,
-            "--policy-file",
-            file.to_str().unwrap(),
-        ],
     );
+    let o = run_with_policy(&emu.endpoint, &repo, &digest, &file);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    std::fs::write(&file, r#"{"fail": {"CRTICAL": 1}}"#).unwrap();
-    let o = run(
-        &emu.endpoint,
-        &[
-            &repo,
-            "--digest",
-            &digest,
-            "--policy-file",
-            file.to_str().unwrap(),
-        ],
-    );
+    let file = policy_file(&repo, r#"{"fail": {"CRTICAL": 1}}"#);
+    let o = run_with_policy(&emu.endpoint, &repo, &digest, &file);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("fail.CRTICAL"), "{}", text(&o));
 }
@@ -234,20 +230,8 @@ async fn a_failed_scan_is_undecided_or_blocked_when_failing_closed() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("scan status FAILED"), "{}", text(&o));
     // Asked the same way again (moto keeps one seeded result per way of asking).
-    let dir = std::env::temp_dir().join(format!("gate-policy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{repo}.json"));
-    std::fs::write(&file, r#"{"on_scan_failure": "block"}"#).unwrap();
-    let o = run(
-        &emu.endpoint,
-        &[
-            &repo,
-            "--digest",
-            &digest,
-            "--policy-file",
-            file.to_str().unwrap(),
-        ],
-    );
+    let file = policy_file(&repo, r#"{"on_scan_failure": "block"}"#);
+    let o = run_with_policy(&emu.endpoint, &repo, &digest, &file);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
