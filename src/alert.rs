@@ -299,14 +299,7 @@ fn subject_of(ev: &Evaluation, s: &Summary) -> String {
 
 /// How an action reads in an alert.
 pub fn describe_action(a: &Action) -> String {
-    let status = match a.status() {
-        ActionStatus::Planned => "in progress".to_string(),
-        ActionStatus::Done => "done".to_string(),
-        ActionStatus::AlreadyDone => "already in place".to_string(),
-        ActionStatus::DryRun => "dry run, not done".to_string(),
-        ActionStatus::Skipped { reason } => format!("skipped: {reason}"),
-        ActionStatus::Failed { error } => format!("FAILED: {error}"),
-    };
+    let status = a.status().text("in progress");
     match a {
         Action::Quarantine { tag, .. } => format!("add quarantine tag {tag} ({status})"),
         Action::Strip { tags, .. } if tags.is_empty() => {

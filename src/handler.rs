@@ -146,6 +146,21 @@ pub enum ActionStatus {
     },
 }
 
+impl ActionStatus {
+    /// Short human form; `planned` names the status of an action not yet carried out (an
+    /// alert, sent while the action runs, says "in progress").
+    pub fn text(&self, planned: &str) -> String {
+        match self {
+            ActionStatus::Planned => planned.to_string(),
+            ActionStatus::Done => "done".to_string(),
+            ActionStatus::AlreadyDone => "already in place".to_string(),
+            ActionStatus::DryRun => "dry run, not done".to_string(),
+            ActionStatus::Skipped { reason } => format!("skipped: {reason}"),
+            ActionStatus::Failed { error } => format!("FAILED: {error}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
@@ -196,14 +211,7 @@ impl Action {
 
     /// Short human form for alerts and logs: `quarantine quarantine-ab12… (done)`.
     pub fn describe(&self) -> String {
-        let status = match self.status() {
-            ActionStatus::Planned => "planned".to_string(),
-            ActionStatus::Done => "done".to_string(),
-            ActionStatus::AlreadyDone => "already in place".to_string(),
-            ActionStatus::DryRun => "dry run, not done".to_string(),
-            ActionStatus::Skipped { reason } => format!("skipped: {reason}"),
-            ActionStatus::Failed { error } => format!("FAILED: {error}"),
-        };
+        let status = self.status().text("planned");
         match self {
             Action::Quarantine { tag, .. } => format!("quarantine tag {tag} ({status})"),
             Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
