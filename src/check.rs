@@ -4,8 +4,9 @@
 //! function, waits (bounded) for the scan, and looks at the quarantine state, so an image the
 //! function quarantined stays blocked even if the pipeline's own policy would let it pass.
 
+use crate::evaluation::Evaluation;
 use crate::event::{ImageRef, ScanEvent};
-use crate::handler::{Evaluation, Gate};
+use crate::handler::Gate;
 use crate::policy::OnScanFailure;
 use crate::ports::{Deadline, Registry};
 use crate::verdict::Verdict;

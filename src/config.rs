@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC section 9), read once at start. Any problem stops
+//! Configuration from the environment (the function's contract in the README), read once at start. Any problem stops
 //! the function with a message that names the variable.
 
 use crate::handler::{validate_prefix, Settings};

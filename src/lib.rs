@@ -7,6 +7,7 @@ pub mod alert;
 pub mod aws;
 pub mod check;
 pub mod config;
+pub mod evaluation;
 pub mod event;
 pub mod findings;
 pub mod handler;

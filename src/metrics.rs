@@ -2,7 +2,7 @@
 //! line; CloudWatch Logs turns it into metrics. The names are a contract: the Terraform Datadog
 //! module's monitors use them.
 
-use crate::handler::{Action, ActionStatus, Evaluation};
+use crate::evaluation::{Action, ActionStatus, Evaluation};
 use crate::severity::Severity;
 use serde_json::{json, Map, Value};
 

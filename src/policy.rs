@@ -1,9 +1,10 @@
-//! The gate policy (SPEC section 9): thresholds, allowlist, overrides, and what a failed scan
+//! The gate policy (the policy document of the README): thresholds, allowlist, overrides, and what a failed scan
 //! means. Parsed strictly — an unknown key is a typo that would silently weaken the gate — and
 //! validated once at start, with an error that names the bad field.
 
 use crate::severity::Severity;
 use crate::verdict::Verdict;
+pub use crate::verdict::{EffectiveThresholds, Thresholds};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -42,9 +43,6 @@ impl PolicyError {
         }
     }
 }
-
-/// Minimum number of findings of a severity that trips a threshold.
-pub type Thresholds = BTreeMap<Severity, u64>;
 
 /// What a scan that could not run means for the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -111,15 +109,6 @@ impl Default for Policy {
             repositories: Vec::new(),
         }
     }
-}
-
-/// Thresholds in force for one repository, after the overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EffectiveThresholds<'a> {
-    pub fail: &'a Thresholds,
-    pub warn: &'a Thresholds,
-    /// The override pattern that applied, if any.
-    pub matched_override: Option<&'a str>,
 }
 
 impl Policy {

@@ -180,7 +180,7 @@ pub trait Notifier: Send + Sync {
     fn channel(&self) -> &'static str;
     fn notify<'a>(
         &'a self,
-        alert: &'a crate::handler::Evaluation,
+        alert: &'a crate::evaluation::Evaluation,
     ) -> BoxFuture<'a, Result<(), NotifyError>>;
 }
 

@@ -6,7 +6,7 @@
 
 use crate::alert::{slack_payload, AlertOptions};
 use crate::config::SlackSource;
-use crate::handler::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::ports::{BoxFuture, Notifier, NotifyError, ParameterError, Parameters};
 use serde_json::Value;
 use std::time::Duration;

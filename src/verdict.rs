@@ -1,9 +1,21 @@
 //! Verdicts: what the counts mean under the thresholds in force.
 
-use crate::policy::{EffectiveThresholds, Thresholds};
-use crate::severity::Counts;
+use crate::severity::{Counts, Severity};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+
+/// Minimum number of findings of a severity that trips a threshold.
+pub type Thresholds = BTreeMap<Severity, u64>;
+
+/// Thresholds in force for one repository, after the overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveThresholds<'a> {
+    pub fail: &'a Thresholds,
+    pub warn: &'a Thresholds,
+    /// The override pattern that applied, if any.
+    pub matched_override: Option<&'a str>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -319,7 +319,7 @@ pub fn basic_findings(findings: Vec<Value>) -> Value {
     })
 }
 
-/// The AWS sample of an enhanced DescribeImageScanFindings response (design/samples), with
+/// The AWS sample of an enhanced DescribeImageScanFindings response (AWS documentation), with
 /// the repository and digest replaced.
 pub fn enhanced_sample_findings() -> Value {
     let text = include_str!("../fixtures/describe-image-scan-findings-enhanced.response.json");
