@@ -16,7 +16,8 @@ resource "aws_ssm_parameter" "gate_policy" {
 }
 
 locals {
-  gate_policy_json = jsonencode(var.gate_policy)
+  # gate_policy_json (text, validated by make deploy) wins over gate_policy.
+  gate_policy_json = var.gate_policy_json != null ? jsonencode(jsondecode(var.gate_policy_json)) : jsonencode(var.gate_policy)
 }
 
 # The Slack incoming-webhook URL (SLACK_WEBHOOK_PARAMETER), a SecureString. The
