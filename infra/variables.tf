@@ -367,7 +367,7 @@ variable "gate_policy_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.gate_policy_parameter_name == null ? true : can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.gate_policy_parameter_name))
+    condition     = var.gate_policy_parameter_name == null ? true : length(var.gate_policy_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.gate_policy_parameter_name))
     error_message = "gate_policy_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
   }
 }
@@ -429,7 +429,7 @@ variable "slack_webhook_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.slack_webhook_parameter_name == null ? true : can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.slack_webhook_parameter_name))
+    condition     = var.slack_webhook_parameter_name == null ? true : length(var.slack_webhook_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.slack_webhook_parameter_name))
     error_message = "slack_webhook_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
   }
 }
@@ -685,7 +685,7 @@ variable "member_accounts" {
   default     = []
 
   validation {
-    condition     = var.member_accounts == ["*"] ? true : alltrue([for a in var.member_accounts : can(regex("^[0-9]{12}$", a))])
+    condition     = alltrue([for a in var.member_accounts : a == "*" ? length(var.member_accounts) == 1 : can(regex("^[0-9]{12}$", a))])
     error_message = "member_accounts must be 12-digit account ids, or [\"*\"] alone."
   }
 
@@ -724,7 +724,7 @@ variable "member_role_external_id" {
   sensitive   = true
 
   validation {
-    condition     = var.member_role_external_id == null ? true : can(regex("^[A-Za-z0-9+=,.@:/-]{2,1224}$", var.member_role_external_id))
+    condition     = var.member_role_external_id == null ? true : length(var.member_role_external_id) >= 2 && length(var.member_role_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]+$", var.member_role_external_id))
     error_message = "member_role_external_id must be 2-1224 characters of letters, digits and +=,.@:/-."
   }
 }

@@ -128,7 +128,7 @@ run "defaults" {
 
   # IAM: the actions the code calls, on the gated repository only.
   assert {
-    condition = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"]) && one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).actions == toset(["ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages"])
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"]) && one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).actions == toset(["ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages"])
     error_message = "ECR read statement"
   }
 

@@ -42,7 +42,7 @@ variable "external_id" {
   sensitive   = true
 
   validation {
-    condition     = var.external_id == null ? true : can(regex("^[A-Za-z0-9+=,.@:/-]{2,1224}$", var.external_id))
+    condition     = var.external_id == null ? true : length(var.external_id) >= 2 && length(var.external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]+$", var.external_id))
     error_message = "external_id must be 2-1224 characters of letters, digits and +=,.@:/-."
   }
 }
