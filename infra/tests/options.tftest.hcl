@@ -53,7 +53,7 @@ run "every_option_on" {
     ecs_execution_role_arns        = ["arn:aws:iam::123456789012:role/demo-api-ecs-task-execution"]
     alert_email_addresses          = ["ops@example.com"]
     slack_webhook_enabled          = true
-    slack_webhook_url              = "https://hooks.slack.com/services/T000/B000/XXXX"
+    slack_webhook_url              = "https://hooks.slack.com/services/example-not-a-secret"
     chatbot_slack                  = { team_id = "T07EA123LEP", channel_id = "C07EZ1ABC23" }
     tracing_mode                   = "Active"
     dry_run                        = true
