@@ -1,4 +1,4 @@
-# EventBridge rules for the events of SPEC section 2, scoped to the gated
+# EventBridge rules for the scan events the gate understands, scoped to the gated
 # repositories. The function still checks every event itself and ignores what
 # is not its own.
 

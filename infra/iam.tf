@@ -164,7 +164,7 @@ data "aws_iam_policy_document" "gate" {
     }
   }
 
-  # Member accounts (SPEC 10.2): the function assumes the member role of the
+  # Member accounts: the function assumes the member role of the
   # event's account (aws-config's AssumeRoleProvider; no explicit AWS call in
   # src/aws). With the whole organisation, any account of it.
   dynamic "statement" {

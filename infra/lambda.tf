@@ -7,7 +7,7 @@ locals {
   lambda_from_s3  = var.lambda_s3_bucket != null
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../target/lambda-arm64/ecr-scan-gate/bootstrap.zip")
 
-  # SPEC sections 9 and 10. No secret here: the webhook URL stays in SSM.
+  # The contract with the code. No secret here: the webhook URL stays in SSM.
   function_environment = merge(
     {
       SNS_TOPIC_ARN         = aws_sns_topic.alerts.arn

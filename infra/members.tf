@@ -1,4 +1,4 @@
-# Hub side of many accounts (SPEC 10.2). Each member account forwards its scan
+# Hub side of many accounts. Each member account forwards its scan
 # events to this account's default event bus (modules/member); EventBridge keeps
 # the event's `account` and `region`, so the rules of events.tf, which do not
 # pin `account`, match them. The function then assumes the member role

@@ -8,7 +8,7 @@
 resource "aws_ssm_parameter" "gate_policy" {
   #checkov:skip=CKV2_AWS_34:The policy is not a secret (thresholds, allowlist); the contract makes it a String parameter that the function reads without decryption.
   name        = local.gate_policy_parameter_name
-  description = "${var.name}: policy document (JSON, SPEC section 9)"
+  description = "${var.name}: policy document (JSON)"
   type        = "String"
   tier        = "Standard"
   value       = local.gate_policy_json

@@ -1,4 +1,4 @@
-# The sweep and the report (SPEC 10.1, 10.4): the registry's state over time,
+# The sweep and the report: the registry's state over time,
 # not only at the moment of a scan.
 #
 #   EventBridge Scheduler ──daily {"sweep": {...}}──► function ──SendMessageBatch──► sweep queue

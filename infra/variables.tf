@@ -314,11 +314,11 @@ variable "async_maximum_event_age_seconds" {
 }
 
 ###############################################################################
-# Policy (SPEC section 9)
+# Policy
 ###############################################################################
 
 variable "gate_policy" {
-  description = "The gate's policy document (SPEC section 9), stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
+  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
   type        = any
   default = {
     fail            = { CRITICAL = 1 }
@@ -577,7 +577,7 @@ variable "kms_key_deletion_window_days" {
 }
 
 ###############################################################################
-# Sweep and report (SPEC 10.1, 10.4)
+# Sweep and report
 ###############################################################################
 
 variable "sweep_schedule_enabled" {
@@ -676,7 +676,7 @@ variable "sweep_max_receive_count" {
 }
 
 ###############################################################################
-# Many accounts (SPEC 10.2): this module is the hub
+# Many accounts: this module is the hub
 ###############################################################################
 
 variable "member_accounts" {

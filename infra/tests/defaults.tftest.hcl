@@ -159,7 +159,7 @@ run "defaults" {
     error_message = "the event-source mapping needs to read the sweep queue"
   }
 
-  # Function environment (SPEC 9, 10).
+  # Function environment (the contract with the code).
   assert {
     condition     = toset(keys(aws_lambda_function.gate.environment[0].variables)) == toset(["SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "GATE_POLICY_REVISION", "SWEEP_QUEUE_URL"])
     error_message = "function environment keys: ${nonsensitive(jsonencode(keys(aws_lambda_function.gate.environment[0].variables)))}"
@@ -207,7 +207,7 @@ run "defaults" {
     error_message = "alarms on function errors, the dead-letter queue and the sweep dead-letter queue"
   }
 
-  # Sweep (SPEC 10.1) and report (10.4).
+  # Sweep and report (10.4).
   assert {
     condition = (
       jsondecode(aws_scheduler_schedule.gate["sweep"].target[0].input) == { sweep = {} } &&

@@ -28,7 +28,7 @@ from hcl_helpers import (
     snake_to_pascal,
 )
 
-# PLANNED BY THE SWEEP (SPEC 10.1): the Rust side is being written in parallel.
+# PLANNED BY THE SWEEP: the Rust side is being written in parallel.
 # Delete this list when src/aws/ecr.rs calls start_image_scan() and
 # src/aws/sqs.rs calls send_message_batch().
 PLANNED_BY_THE_SWEEP = {

@@ -1,4 +1,4 @@
-# A hub and two members in two regions (SPEC 10.2). The hub runs the gate; each
+# A hub and two members in two regions. The hub runs the gate; each
 # member forwards its scan events to the hub's default event bus and lets the
 # gate assume its role. Plan/apply with credentials that can assume
 # deployment_role_name in the three accounts.

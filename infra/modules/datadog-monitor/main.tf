@@ -1,4 +1,4 @@
-# Datadog L2 monitor of the design (ecr-design.ja.md section 5.2): alert when an
+# Datadog L2 monitor of the design (section 5.2): alert when an
 # ECR scan finds Critical vulnerabilities, threshold Critical >= 1. It watches
 # the `CriticalFindings` metric that ecr-scan-gate emits per repository (EMF,
 # namespace ECRScanGate), collected by the Datadog AWS integration.

@@ -1,4 +1,4 @@
-# A member account of the gate (SPEC 10.2), one instance per account and region:
+# A member account of the gate, one instance per account and region:
 #   - the role the hub's gate function assumes to read and tag images here
 #     (create_role: once per account, IAM is global);
 #   - an EventBridge rule that forwards this region's scan events to the hub's
