@@ -46,7 +46,7 @@ invoke: venv ## invoke the watched function: make invoke EVENT=events/ecr-scan-c
 build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.zip
 	cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64
 
-deploy: venv ## build the zip, then terraform apply in infra/ (see infra/README.md)
+deploy: ## validate the policy, build (or LAMBDA_ZIP=release zip), terraform apply in infra/ (see infra/README.md)
 	@bash scripts/deploy.sh
 
 bench: venv ## measure cold start, per-event time, findings volume, memory, zip size, AWS calls (BENCHMARKS.md)

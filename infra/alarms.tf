@@ -38,3 +38,22 @@ resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   ok_actions          = [aws_sns_topic.alerts.arn]
   tags                = var.tags
 }
+
+resource "aws_cloudwatch_metric_alarm" "sweep_dlq_messages" {
+  count = var.sweep_queue_enabled ? 1 : 0
+
+  alarm_name          = "${var.name}-sweep-dead-letter-messages"
+  alarm_description   = "Sweep messages (one image each) that ${var.name} failed to evaluate ${var.sweep_max_receive_count} times are in ${aws_sqs_queue.sweep_dlq[0].name}: read them, fix the cause, then redrive them to ${aws_sqs_queue.sweep[0].name} (or invoke the gate with repository and digest)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.sweep_dlq[0].name }
+  statistic           = "Maximum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}

@@ -4,6 +4,7 @@
 
 locals {
   chatbot_enabled = var.chatbot_slack != null
+  # Never empty (the variable refuses []): Chatbot would apply AdministratorAccess.
   chatbot_guardrail_policy_arns = local.chatbot_enabled ? coalesce(
     var.chatbot_slack.guardrail_policy_arns,
     ["arn:${local.partition}:iam::aws:policy/CloudWatchReadOnlyAccess"],

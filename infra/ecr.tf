@@ -1,4 +1,4 @@
-# The ECR repository of the design (ecr-design.ja.md, sections 2-4), one per
+# The ECR repository of the design (sections 2-4), one per
 # entry of var.repository_names (default: the design's single `demo-api`).
 
 resource "aws_ecr_repository" "this" {

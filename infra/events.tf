@@ -1,62 +1,86 @@
-# EventBridge rules for the events of SPEC section 2, scoped to the gated
+# EventBridge rules for the scan events the gate understands, scoped to the gated
 # repositories. The function still checks every event itself and ignores what
 # is not its own.
 
 locals {
   # Basic scanning finished, in any status: COMPLETE is evaluated, the others
-  # (FAILED, UNSUPPORTED_IMAGE, ...) take the scan-error path.
+  # (FAILED, UNSUPPORTED_IMAGE, ...) take the scan-error path. No `account`
+  # key: with member accounts, their forwarded events must match too.
   ecr_image_scan_pattern = {
     source        = ["aws.ecr"]
     "detail-type" = ["ECR Image Scan"]
     detail = {
-      "repository-name" = local.gated_repository_names
+      "repository-name" = local.repository_name_matchers
     }
+  }
+  ecr_image_scan_pattern_all = {
+    source        = ["aws.ecr"]
+    "detail-type" = ["ECR Image Scan"]
   }
 
   # Enhanced scanning (Amazon Inspector), first scan of an image. Its detail
   # names the repository by ARN; `resources` holds the repository ARN, which
-  # also keeps out EC2 and Lambda scans.
+  # also keeps out EC2 and Lambda scans (even when every repository is gated:
+  # then `resources` must start with an ECR ARN).
   inspector2_scan_pattern = {
     source        = ["aws.inspector2"]
     "detail-type" = ["Inspector2 Scan"]
-    resources     = [for name in local.gated_repository_names : local.gated_repository_arns[name]]
+    resources     = local.repository_arn_matchers
     detail = {
       "scan-status" = ["INITIAL_SCAN_COMPLETE"]
     }
   }
 
   # Enhanced continuous scanning found a new CVE in an image already pushed.
+  # Only what can matter reaches the function: ACTIVE findings (SUPPRESSED and
+  # CLOSED ones cannot fail an image) on an ECR image, of the severities in
+  # var.inspector_finding_severities. Every CVE of every severity would
+  # otherwise invoke the function once (an alert storm after a database update).
   inspector2_finding_pattern = {
     source        = ["aws.inspector2"]
     "detail-type" = ["Inspector2 Finding"]
     detail = {
-      status = ["ACTIVE"]
+      status   = ["ACTIVE"]
+      severity = var.inspector_finding_severities
       resources = {
         type = ["AWS_ECR_CONTAINER_IMAGE"]
         details = {
           awsEcrContainerImage = {
-            repositoryName = local.gated_repository_names
+            repositoryName = local.repository_name_matchers
           }
         }
       }
     }
   }
+  inspector2_finding_pattern_all = {
+    source        = ["aws.inspector2"]
+    "detail-type" = ["Inspector2 Finding"]
+    detail = {
+      status   = ["ACTIVE"]
+      severity = var.inspector_finding_severities
+      resources = {
+        type = ["AWS_ECR_CONTAINER_IMAGE"]
+      }
+    }
+  }
 
+  # Each rule's pattern as its JSON text: every branch of a conditional is then
+  # a string, whatever the shape of the pattern.
   event_rules = merge(
     {
       ecr-image-scan = {
         description = "ECR basic scan finished for a gated repository"
-        pattern     = local.ecr_image_scan_pattern
+        pattern     = local.gate_all_repositories ? jsonencode(local.ecr_image_scan_pattern_all) : jsonencode(local.ecr_image_scan_pattern)
       }
     },
-    var.enable_enhanced_scanning ? {
+    var.gate_enhanced_scanning_events ? {
       inspector2-scan = {
         description = "Inspector initial scan of an image of a gated repository completed"
-        pattern     = local.inspector2_scan_pattern
+        pattern     = jsonencode(local.inspector2_scan_pattern)
       }
       inspector2-finding = {
-        description = "Inspector reported an active finding on an image of a gated repository"
-        pattern     = local.inspector2_finding_pattern
+        description = "Inspector reported an active finding that can matter on an image of a gated repository"
+        pattern     = local.gate_all_repositories ? jsonencode(local.inspector2_finding_pattern_all) : jsonencode(local.inspector2_finding_pattern)
       }
     } : {},
   )
@@ -67,8 +91,16 @@ resource "aws_cloudwatch_event_rule" "gate" {
 
   name          = "${var.name}-${each.key}"
   description   = each.value.description
-  event_pattern = jsonencode(each.value.pattern)
+  event_pattern = each.value.pattern
   tags          = var.tags
+
+  lifecycle {
+    # EventBridge's default quota: PutRule fails above 2048 characters.
+    precondition {
+      condition     = length(each.value.pattern) <= 2048
+      error_message = "The event pattern of rule ${each.key} is ${length(each.value.pattern)} characters, above EventBridge's 2048: gate repositories by glob (gated_repository_patterns, e.g. \"team-a/*\", or [\"*\"] for all) instead of listing each name."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "gate" {

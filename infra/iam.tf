@@ -1,5 +1,5 @@
 # The function's role, least privilege. The ECR, SNS and SSM actions below are
-# exactly the AWS operations the code calls (src/aws/ecr.rs, sns.rs, ssm.rs);
+# exactly the AWS operations the code calls (src/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs);
 # tests/infra/test_iam_matches_code.py fails when the two drift apart.
 
 data "aws_iam_policy_document" "gate_assume" {
@@ -29,7 +29,8 @@ resource "aws_iam_role" "gate" {
 }
 
 data "aws_iam_policy_document" "gate" {
-  # Read the scan result and the image (basic and enhanced findings, manifest).
+  # Read the scan result and the image (basic and enhanced findings, manifest,
+  # per-image scan summary of the sweep).
   statement {
     sid    = "EcrReadScanResults"
     effect = "Allow"
@@ -37,21 +38,33 @@ data "aws_iam_policy_document" "gate" {
       "ecr:BatchGetImage",
       "ecr:DescribeImageScanFindings",
       "ecr:DescribeImages",
-      "ecr:DescribeRepositories",
     ]
-    resources = values(local.gated_repository_arns)
+    resources = local.gated_repository_arns
   }
 
   # Add the quarantine tag (PutImage of the same manifest) and remove tags
-  # (quarantine release, configured deployable tags).
+  # (quarantine release, configured deployable tags); the sweep starts the scan
+  # of an image that has none (`start_scans`).
   statement {
-    sid    = "EcrQuarantineTags"
+    sid    = "EcrQuarantineTagsAndScans"
     effect = "Allow"
     actions = [
       "ecr:BatchDeleteImage",
       "ecr:PutImage",
+      "ecr:StartImageScan",
     ]
-    resources = values(local.gated_repository_arns)
+    resources = local.gated_repository_arns
+  }
+
+  # DescribeRepositories: the gated repositories, and with a sweep every
+  # repository of the account and region, since the sweep lists them all
+  # (DescribeRepositories without names) and picks the gated ones by glob. It
+  # reveals repository metadata only, no image and no finding.
+  statement {
+    sid       = "EcrDescribeRepositories"
+    effect    = "Allow"
+    actions   = ["ecr:DescribeRepositories"]
+    resources = length(local.sweep_schedules) > 0 || var.sweep_queue_enabled ? ["${local.repository_arn_prefix}*"] : local.gated_repository_arns
   }
 
   statement {
@@ -72,8 +85,8 @@ data "aws_iam_policy_document" "gate" {
     )
   }
 
-  # The module's key: publish to the encrypted topic, send to the encrypted
-  # queue, decrypt the SecureString.
+  # The module's key: publish to the encrypted topic, send to and read the
+  # encrypted queues, decrypt the SecureString.
   statement {
     sid    = "KmsUseModuleKey"
     effect = "Allow"
@@ -92,6 +105,36 @@ data "aws_iam_policy_document" "gate" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
+  # The sweep enqueues its images (SendMessageBatch is authorised by
+  # sqs:SendMessage), and the event-source mapping, which runs with this role,
+  # reads and deletes them.
+  dynamic "statement" {
+    for_each = var.sweep_queue_enabled ? [1] : []
+
+    content {
+      sid       = "SqsSendSweepMessages"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.sweep[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.sweep_queue_enabled ? [1] : []
+
+    content {
+      sid    = "SqsConsumeSweepQueue"
+      effect = "Allow"
+      actions = [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+      ]
+      resources = [aws_sqs_queue.sweep[0].arn]
+    }
+  }
+
   # Logs, including the EMF metrics. The log group is created by Terraform.
   statement {
     sid    = "LogsWriteFunctionLogs"
@@ -104,15 +147,44 @@ data "aws_iam_policy_document" "gate" {
   }
 
   # ECR's DescribeImageScanFindings reads enhanced (Inspector) findings with
-  # the caller's permissions. ListFindings has no resource-level permissions.
+  # the caller's permissions: the ECR guide's "IAM permissions required for
+  # enhanced scanning" are ListFindings and ListCoverage. Neither has
+  # resource-level permissions.
   dynamic "statement" {
-    for_each = var.enable_enhanced_scanning ? [1] : []
+    for_each = var.gate_enhanced_scanning_events ? [1] : []
 
     content {
-      sid       = "InspectorReadFindingsForEnhancedScanning"
-      effect    = "Allow"
-      actions   = ["inspector2:ListFindings"]
+      sid    = "InspectorReadFindingsForEnhancedScanning"
+      effect = "Allow"
+      actions = [
+        "inspector2:ListCoverage",
+        "inspector2:ListFindings",
+      ]
       resources = ["*"]
+    }
+  }
+
+  # Member accounts: the function assumes the member role of the
+  # event's account (aws-config's AssumeRoleProvider; no explicit AWS call in
+  # src/aws). With the whole organisation, any account of it.
+  dynamic "statement" {
+    for_each = local.member_mode ? [1] : []
+
+    content {
+      sid       = "StsAssumeMemberRoles"
+      effect    = "Allow"
+      actions   = ["sts:AssumeRole"]
+      resources = local.member_role_arns
+
+      dynamic "condition" {
+        for_each = local.member_org_wide ? [var.organization_id] : []
+
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceOrgID"
+          values   = [condition.value]
+        }
+      }
     }
   }
 

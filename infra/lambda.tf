@@ -2,9 +2,12 @@
 # (`make deploy` -> scripts/deploy.sh builds the zip, then applies).
 
 locals {
+  # Where the code comes from: an S3 object (a release zip you uploaded), or a
+  # local zip (a downloaded release zip, or the one `make deploy` builds).
+  lambda_from_s3  = var.lambda_s3_bucket != null
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../target/lambda-arm64/ecr-scan-gate/bootstrap.zip")
 
-  # SPEC section 9. No secret here: the webhook URL stays in SSM.
+  # The contract with the code. No secret here: the webhook URL stays in SSM.
   function_environment = merge(
     {
       SNS_TOPIC_ARN         = aws_sns_topic.alerts.arn
@@ -17,6 +20,8 @@ locals {
       GATE_POLICY_REVISION = substr(sha256(local.gate_policy_json), 0, 16)
     },
     var.slack_webhook_enabled ? { SLACK_WEBHOOK_PARAMETER = local.slack_webhook_parameter_name } : {},
+    var.sweep_queue_enabled ? { SWEEP_QUEUE_URL = aws_sqs_queue.sweep[0].url } : {},
+    local.member_environment,
   )
 }
 
@@ -42,8 +47,11 @@ resource "aws_lambda_function" "gate" {
   architectures = ["arm64"]
   handler       = "bootstrap"
 
-  filename         = local.lambda_zip_path
-  source_code_hash = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
+  filename          = local.lambda_from_s3 ? null : local.lambda_zip_path
+  s3_bucket         = var.lambda_s3_bucket
+  s3_key            = var.lambda_s3_key
+  s3_object_version = var.lambda_s3_object_version
+  source_code_hash  = local.lambda_from_s3 ? null : (fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null)
 
   memory_size                    = var.memory_size
   timeout                        = var.timeout
@@ -66,8 +74,8 @@ resource "aws_lambda_function" "gate" {
 
   lifecycle {
     precondition {
-      condition     = fileexists(local.lambda_zip_path)
-      error_message = "The function zip is missing. Build it with `make deploy` (scripts/deploy.sh), or `cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64`, or set lambda_zip_path."
+      condition     = local.lambda_from_s3 ? true : fileexists(local.lambda_zip_path)
+      error_message = "The function zip is missing. Download the release zip ecr-scan-gate-lambda-arm64.zip and set lambda_zip_path (or lambda_s3_bucket/lambda_s3_key), or build it with `make deploy` (scripts/deploy.sh)."
     }
   }
 

@@ -1,5 +1,6 @@
 # Shared lookups and names. Each concern has its own file:
 #   ecr.tf      the design's repositories (sections 2-4)
+#   repositories.tf  which repositories are gated: names, globs, or all
 #   lambda.tf   the function, its log group and asynchronous invocation settings
 #   events.tf   EventBridge rules and targets
 #   sns.tf      alert topic, e-mail subscriptions
@@ -19,15 +20,7 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
-
-  # Repositories created here (design) plus existing ones, name => ARN.
-  existing_repository_arns = {
-    for name in var.existing_repository_names :
-    name => "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${name}"
-  }
-  gated_repository_arns  = merge(local.existing_repository_arns, { for name, repo in aws_ecr_repository.this : name => repo.arn })
-  gated_repository_names = sort(concat(var.repository_names, var.existing_repository_names))
+  region     = data.aws_region.current.name
 
   gate_policy_parameter_name   = coalesce(var.gate_policy_parameter_name, "/${var.name}/policy")
   slack_webhook_parameter_name = coalesce(var.slack_webhook_parameter_name, "/${var.name}/slack-webhook-url")

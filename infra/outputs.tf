@@ -22,8 +22,13 @@ output "ecr_repository_arns" {
 }
 
 output "gated_repository_names" {
-  description = "Every repository the gate watches (created here or existing)"
+  description = "Repositories the gate watches by name (created here or existing); see gated_repository_globs for the globs"
   value       = local.gated_repository_names
+}
+
+output "gated_repository_globs" {
+  description = "Every repository selector of the gate: names and globs, or [\"*\"] for every repository"
+  value       = local.gated_repository_globs
 }
 
 output "function_name" {
@@ -83,15 +88,48 @@ output "event_rule_arns" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms (function errors, dead-letter messages)"
-  value = {
-    function_errors = aws_cloudwatch_metric_alarm.function_errors.arn
-    dlq_messages    = aws_cloudwatch_metric_alarm.dlq_messages.arn
-  }
+  description = "ARNs of the CloudWatch alarms (function errors, dead-letter messages, sweep dead-letter messages)"
+  value = merge(
+    {
+      function_errors = aws_cloudwatch_metric_alarm.function_errors.arn
+      dlq_messages    = aws_cloudwatch_metric_alarm.dlq_messages.arn
+    },
+    var.sweep_queue_enabled ? { sweep_dlq_messages = aws_cloudwatch_metric_alarm.sweep_dlq_messages[0].arn } : {},
+  )
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard; null when dashboard_enabled is false"
+  value       = var.dashboard_enabled ? aws_cloudwatch_dashboard.gate[0].dashboard_name : null
+}
+
+output "sweep_queue_url" {
+  description = "URL of the sweep queue (SWEEP_QUEUE_URL); null when sweep_queue_enabled is false"
+  value       = var.sweep_queue_enabled ? aws_sqs_queue.sweep[0].url : null
+}
+
+output "sweep_dead_letter_queue_url" {
+  description = "URL of the sweep's dead-letter queue (images the sweep failed to evaluate); null without the sweep queue"
+  value       = var.sweep_queue_enabled ? aws_sqs_queue.sweep_dlq[0].url : null
+}
+
+output "schedule_arns" {
+  description = "ARN of each EventBridge Scheduler schedule (sweep, report), by key"
+  value       = { for key, schedule in aws_scheduler_schedule.gate : key => schedule.arn }
+}
+
+output "event_bus_arn" {
+  description = "ARN of this account's default event bus, where member accounts forward their scan events (hub_event_bus_arn of modules/member)"
+  value       = local.default_bus_arn
+}
+
+output "member_role_name" {
+  description = "Name of the role the gate assumes in member accounts (role_name of modules/member); null in single-account mode. The external id is never an output."
+  value       = local.member_mode ? var.member_role_name : null
 }
 
 output "metrics_namespace" {
-  description = "CloudWatch namespace of the function's EMF metrics (dimension Repository), for dashboards and the Datadog module"
+  description = "CloudWatch namespace of the function's EMF metrics (dimensions [Repository] and [Repository, Verdict]), for dashboards and the Datadog module (Datadog metric prefix: the namespace lowercased)"
   value       = local.metrics_namespace
 }
 

@@ -8,7 +8,7 @@
 resource "aws_ssm_parameter" "gate_policy" {
   #checkov:skip=CKV2_AWS_34:The policy is not a secret (thresholds, allowlist); the contract makes it a String parameter that the function reads without decryption.
   name        = local.gate_policy_parameter_name
-  description = "${var.name}: policy document (JSON, SPEC section 9)"
+  description = "${var.name}: policy document (JSON)"
   type        = "String"
   tier        = "Standard"
   value       = local.gate_policy_json
@@ -16,7 +16,8 @@ resource "aws_ssm_parameter" "gate_policy" {
 }
 
 locals {
-  gate_policy_json = jsonencode(var.gate_policy)
+  # gate_policy_json (text, validated by make deploy) wins over gate_policy.
+  gate_policy_json = var.gate_policy_json != null ? jsonencode(jsondecode(var.gate_policy_json)) : jsonencode(var.gate_policy)
 }
 
 # The Slack incoming-webhook URL (SLACK_WEBHOOK_PARAMETER), a SecureString. The

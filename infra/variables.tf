@@ -77,8 +77,31 @@ variable "existing_repository_names" {
   }
 
   validation {
-    condition     = length(var.repository_names) + length(var.existing_repository_names) > 0
-    error_message = "The gate needs at least one repository: set repository_names or existing_repository_names."
+    condition     = length(var.repository_names) + length(var.existing_repository_names) + length(var.gated_repository_patterns) > 0
+    error_message = "The gate needs at least one repository: set repository_names, existing_repository_names or gated_repository_patterns."
+  }
+}
+
+variable "gated_repository_patterns" {
+  description = <<-EOT
+    Gate repositories by name glob, besides repository_names and existing_repository_names
+    (explicit names). `*` matches any characters, `/` included: `team-a/*` (every repository
+    under team-a/, an EventBridge `prefix` match), `*-prod` (an EventBridge `wildcard` match),
+    or `["*"]` alone for every repository of the account (and, with member_accounts, of the
+    members). The IAM resources follow (`arn:...:repository/team-a/*`). Globs keep the event
+    patterns small: EventBridge refuses a pattern above 2048 characters, about 25 listed names.
+  EOT
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.gated_repository_patterns : can(regex("^[a-z0-9._/*-]{1,256}$", p)) && !strcontains(p, "**")])
+    error_message = "Each gated_repository_patterns entry is a repository name glob: lowercase letters, digits, '.', '_', '-', '/' and '*' (not '**')."
+  }
+
+  validation {
+    condition     = !contains(var.gated_repository_patterns, "*") || length(var.gated_repository_patterns) == 1
+    error_message = "gated_repository_patterns = [\"*\"] already gates every repository: give \"*\" alone."
   }
 }
 
@@ -137,13 +160,51 @@ variable "ecs_execution_role_arns" {
 ###############################################################################
 
 variable "lambda_zip_path" {
-  description = "Path of the zip written by `cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64`. Null: `<repository root>/target/lambda-arm64/ecr-scan-gate/bootstrap.zip`, resolved from this module's directory."
+  description = "Local path of the function zip: the release asset `ecr-scan-gate-lambda-arm64.zip` you downloaded (no Rust needed), or the zip of `cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64`. Null: `<repository root>/target/lambda-arm64/ecr-scan-gate/bootstrap.zip`, resolved from this module's directory. Ignored when lambda_s3_bucket is set."
   type        = string
   default     = null
 
   validation {
-    condition     = var.lambda_zip_path == null || can(regex("\\.zip$", var.lambda_zip_path))
+    condition     = var.lambda_zip_path == null ? true : can(regex("\\.zip$", var.lambda_zip_path))
     error_message = "lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "lambda_s3_bucket" {
+  description = "S3 bucket of the function zip (e.g. the release zip uploaded to your artifacts bucket, same region as the function). Set with lambda_s3_key; replaces lambda_zip_path."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_bucket == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda_s3_bucket))
+    error_message = "lambda_s3_bucket must be an S3 bucket name."
+  }
+}
+
+variable "lambda_s3_key" {
+  description = "S3 key of the function zip, with lambda_s3_bucket, e.g. `ecr-scan-gate/v0.2.0/ecr-scan-gate-lambda-arm64.zip`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.lambda_s3_key == null) == (var.lambda_s3_bucket == null)
+    error_message = "lambda_s3_bucket and lambda_s3_key go together: set both or neither."
+  }
+
+  validation {
+    condition     = var.lambda_s3_key == null ? true : endswith(var.lambda_s3_key, ".zip")
+    error_message = "lambda_s3_key must name a .zip object."
+  }
+}
+
+variable "lambda_s3_object_version" {
+  description = "Version id of the S3 object (versioned bucket): a new version updates the function. Without it, change the key for each release."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_object_version == null ? true : var.lambda_s3_bucket != null
+    error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
   }
 }
 
@@ -175,7 +236,7 @@ variable "reserved_concurrent_executions" {
   default     = -1
 
   validation {
-    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    condition     = var.reserved_concurrent_executions == -1 ? true : (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
     error_message = "reserved_concurrent_executions must be -1 (no reservation) or a whole number >= 1 (0 would stop the gate)."
   }
 }
@@ -253,11 +314,11 @@ variable "async_maximum_event_age_seconds" {
 }
 
 ###############################################################################
-# Policy (SPEC section 9)
+# Policy
 ###############################################################################
 
 variable "gate_policy" {
-  description = "The gate's policy document (SPEC section 9), stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
+  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
   type        = any
   default = {
     fail            = { CRITICAL = 1 }
@@ -270,35 +331,33 @@ variable "gate_policy" {
     repositories    = []
   }
 
+  # Only the shape is checked here. What the keys mean is checked by the
+  # function's own rules: `make deploy` runs `ecr-scan-gate-check policy validate`
+  # on the policy before apply, and the function refuses an invalid policy at start.
   validation {
-    condition     = can(keys(var.gate_policy)) && alltrue([for k in keys(var.gate_policy) : contains(["fail", "warn", "allowlist", "ignore_unfixed", "on_scan_failure", "notify", "strip_tags", "repositories"], k)])
-    error_message = "gate_policy must be an object whose keys are among fail, warn, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories."
-  }
-
-  validation {
-    condition = alltrue([
-      for section in ["fail", "warn"] :
-      alltrue([
-        for sev, n in try(var.gate_policy[section], {}) :
-        contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "UNTRIAGED"], sev) && try(n >= 1, false)
-      ])
-    ])
-    error_message = "gate_policy.fail and gate_policy.warn map severities (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED) to counts >= 1."
-  }
-
-  validation {
-    condition     = contains(["alert", "block"], try(var.gate_policy.on_scan_failure, "alert"))
-    error_message = "gate_policy.on_scan_failure must be \"alert\" or \"block\"."
-  }
-
-  validation {
-    condition     = alltrue([for v in try(var.gate_policy.notify, []) : contains(["PASS", "WARN", "FAIL", "ERROR"], v)])
-    error_message = "gate_policy.notify may only list PASS, WARN, FAIL, ERROR."
+    condition     = can(keys(var.gate_policy))
+    error_message = "gate_policy must be an object (the JSON policy document as a Terraform object)."
   }
 
   validation {
     condition     = length(jsonencode(var.gate_policy)) <= 4096
     error_message = "gate_policy must encode to at most 4096 characters (an SSM Standard parameter)."
+  }
+}
+
+variable "gate_policy_json" {
+  description = "The policy as JSON text, e.g. `file(\"policy.json\")`; when set it replaces gate_policy. `make deploy` with GATE_POLICY_FILE passes the file it validated here, so the deployed policy is the validated one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gate_policy_json == null ? true : can(keys(jsondecode(var.gate_policy_json)))
+    error_message = "gate_policy_json must be a JSON object."
+  }
+
+  validation {
+    condition     = var.gate_policy_json == null ? true : length(var.gate_policy_json) <= 4096
+    error_message = "gate_policy_json must be at most 4096 characters (an SSM Standard parameter)."
   }
 }
 
@@ -308,7 +367,7 @@ variable "gate_policy_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.gate_policy_parameter_name == null || can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.gate_policy_parameter_name))
+    condition     = var.gate_policy_parameter_name == null ? true : length(var.gate_policy_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.gate_policy_parameter_name))
     error_message = "gate_policy_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
   }
 }
@@ -348,7 +407,7 @@ variable "slack_webhook_url" {
   ephemeral   = true
 
   validation {
-    condition     = var.slack_webhook_url == null || can(regex("^https://hooks\\.slack\\.com/", var.slack_webhook_url))
+    condition     = var.slack_webhook_url == null ? true : can(regex("^https://hooks\\.slack\\.com/", var.slack_webhook_url))
     error_message = "slack_webhook_url must be a Slack incoming-webhook URL (https://hooks.slack.com/...)."
   }
 }
@@ -370,7 +429,7 @@ variable "slack_webhook_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.slack_webhook_parameter_name == null || can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.slack_webhook_parameter_name))
+    condition     = var.slack_webhook_parameter_name == null ? true : length(var.slack_webhook_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.slack_webhook_parameter_name))
     error_message = "slack_webhook_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
   }
 }
@@ -385,8 +444,9 @@ variable "chatbot_slack" {
   })
   default = null
 
+  # Terraform 1.11 evaluates both sides of || and &&: test null with a conditional.
   validation {
-    condition = var.chatbot_slack == null || (
+    condition = var.chatbot_slack == null ? true : (
       can(regex("^[A-Za-z0-9]+$", var.chatbot_slack.team_id)) &&
       can(regex("^[A-Za-z0-9]+$", var.chatbot_slack.channel_id)) &&
       contains(["ERROR", "INFO", "NONE"], var.chatbot_slack.logging_level)
@@ -395,11 +455,17 @@ variable "chatbot_slack" {
   }
 
   validation {
-    condition = var.chatbot_slack == null || alltrue([
-      for a in coalesce(try(var.chatbot_slack.guardrail_policy_arns, null), []) :
+    condition = var.chatbot_slack == null ? true : alltrue([
+      for a in coalesce(var.chatbot_slack.guardrail_policy_arns, ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]) :
       can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a)) && !can(regex("AdministratorAccess$", a))
     ])
     error_message = "chatbot_slack.guardrail_policy_arns must be IAM policy ARNs, and not AdministratorAccess."
+  }
+
+  # An empty list would make Chatbot fall back to AdministratorAccess.
+  validation {
+    condition     = var.chatbot_slack == null ? true : (var.chatbot_slack.guardrail_policy_arns == null ? true : length(var.chatbot_slack.guardrail_policy_arns) > 0)
+    error_message = "chatbot_slack.guardrail_policy_arns must not be empty (Chatbot would apply AdministratorAccess): leave it out for CloudWatchReadOnlyAccess, or name policies."
   }
 }
 
@@ -407,10 +473,48 @@ variable "chatbot_slack" {
 # Events
 ###############################################################################
 
-variable "enable_enhanced_scanning" {
-  description = "Also gate on Amazon Inspector (enhanced scanning) events, `Inspector2 Scan` and `Inspector2 Finding`, and grant `inspector2:ListFindings`, which ECR's DescribeImageScanFindings needs on an enhanced-scanning registry."
+variable "gate_enhanced_scanning_events" {
+  description = "Subscribe the gate to Amazon Inspector (enhanced scanning) events, `Inspector2 Scan` and `Inspector2 Finding`, and grant `inspector2:ListFindings` and `inspector2:ListCoverage`, which ECR's DescribeImageScanFindings needs on a registry with enhanced scanning. It does not turn enhanced scanning on: see registry_scan_type."
   type        = bool
   default     = true
+}
+
+variable "registry_scan_type" {
+  description = "Null (default): leave the registry's scanning configuration alone (the design's repositories scan on push themselves). `BASIC` or `ENHANCED`: manage the account's registry scanning configuration (one per account and region, it replaces what is there) with one rule over the gated repositories. `ENHANCED` turns on Amazon Inspector (it costs per image) and needs gate_enhanced_scanning_events."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_scan_type == null ? true : contains(["BASIC", "ENHANCED"], var.registry_scan_type)
+    error_message = "registry_scan_type must be null, BASIC or ENHANCED."
+  }
+
+  validation {
+    condition     = var.registry_scan_type == "ENHANCED" ? var.gate_enhanced_scanning_events : true
+    error_message = "registry_scan_type = ENHANCED needs gate_enhanced_scanning_events = true, or the gate would never hear of a scan."
+  }
+}
+
+variable "registry_scan_frequency" {
+  description = "With registry_scan_type: `SCAN_ON_PUSH`, or for ENHANCED also `CONTINUOUS_SCAN` (default: rescans as new CVEs are published, which is what Inspector2 Finding events report)."
+  type        = string
+  default     = "CONTINUOUS_SCAN"
+
+  validation {
+    condition     = contains(["SCAN_ON_PUSH", "CONTINUOUS_SCAN"], var.registry_scan_frequency)
+    error_message = "registry_scan_frequency must be SCAN_ON_PUSH or CONTINUOUS_SCAN."
+  }
+}
+
+variable "inspector_finding_severities" {
+  description = "Severities of the `Inspector2 Finding` events that invoke the function (only ACTIVE findings on ECR images). Default CRITICAL and HIGH: with the default policy nothing lower can change a verdict. A policy that fails or warns on lower severities (e.g. `fail = { MEDIUM = 5 }`) must widen this list, or a new finding of that severity waits for the next scan or sweep."
+  type        = list(string)
+  default     = ["CRITICAL", "HIGH"]
+
+  validation {
+    condition     = length(var.inspector_finding_severities) > 0 && alltrue([for s in var.inspector_finding_severities : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED"], s)])
+    error_message = "inspector_finding_severities must list at least one of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNTRIAGED."
+  }
 }
 
 variable "event_target_maximum_retry_attempts" {
@@ -470,4 +574,173 @@ variable "kms_key_deletion_window_days" {
     condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30
     error_message = "kms_key_deletion_window_days must be between 7 and 30."
   }
+}
+
+###############################################################################
+# Sweep and report
+###############################################################################
+
+variable "sweep_schedule_enabled" {
+  description = "Create the EventBridge Scheduler schedule that invokes the function with {\"sweep\": sweep_input} (sweep_schedule_expression, daily by default)."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_schedule_expression" {
+  description = "When the sweep runs: a Scheduler `cron(...)` or `rate(...)` expression, in schedule_timezone. Default: every day at 03:00."
+  type        = string
+  default     = "cron(0 3 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.sweep_schedule_expression))
+    error_message = "sweep_schedule_expression must be a cron(...) or rate(...) expression."
+  }
+}
+
+variable "sweep_input" {
+  description = "The body of the sweep request, sent as {\"sweep\": <this>}. Keys (all optional): repositories (name globs, default every repository), pushed_within_days, start_scans, accounts, regions. Default {}: every deployable image of the gated repositories."
+  type        = any
+  default     = {}
+
+  validation {
+    condition     = can(keys(var.sweep_input)) && alltrue([for k in keys(var.sweep_input) : contains(["repositories", "pushed_within_days", "start_scans", "accounts", "regions"], k)])
+    error_message = "sweep_input must be an object with keys among repositories, pushed_within_days, start_scans, accounts, regions."
+  }
+}
+
+variable "report_schedule_enabled" {
+  description = "Create the EventBridge Scheduler schedule that invokes the function with {\"report\": {}} (report_schedule_expression, weekly by default): a digest of the quarantined images and of allowlist entries that expire soon."
+  type        = bool
+  default     = true
+}
+
+variable "report_schedule_expression" {
+  description = "When the report is sent: a Scheduler `cron(...)` or `rate(...)` expression, in schedule_timezone. Default: Mondays at 08:00."
+  type        = string
+  default     = "cron(0 8 ? * MON *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.report_schedule_expression))
+    error_message = "report_schedule_expression must be a cron(...) or rate(...) expression."
+  }
+}
+
+variable "schedule_timezone" {
+  description = "Time zone of the schedules (IANA name), e.g. `Asia/Tokyo`."
+  type        = string
+  default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", var.schedule_timezone))
+    error_message = "schedule_timezone must be an IANA time zone name such as UTC or Asia/Tokyo."
+  }
+}
+
+variable "sweep_queue_enabled" {
+  description = "Fan the sweep out through an SQS queue (SWEEP_QUEUE_URL): one message per image that needs a closer look, consumed by the same function at sweep_max_concurrency. False: the sweep evaluates images inline, within one invocation's timeout."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_max_concurrency" {
+  description = "Maximum concurrent invocations of the function by the sweep queue (the event-source mapping's maximum concurrency; Lambda's minimum is 2). It is the sweep's rate limit: each message costs a few ECR calls (DescribeImageScanFindings, BatchGetImage, PutImage), and ECR's per-account API rate quotas (a few to some tens of requests per second for PutImage and BatchGetImage) are shared with your pushes and pulls. Raise it only with the quotas of your account in view."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.sweep_max_concurrency >= 2 && var.sweep_max_concurrency <= 1000 && floor(var.sweep_max_concurrency) == var.sweep_max_concurrency
+    error_message = "sweep_max_concurrency must be a whole number between 2 (Lambda's minimum) and 1000."
+  }
+}
+
+variable "sweep_batch_size" {
+  description = "Messages (images) per invocation from the sweep queue (1-10). Failed images are reported one by one (ReportBatchItemFailures)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.sweep_batch_size >= 1 && var.sweep_batch_size <= 10 && floor(var.sweep_batch_size) == var.sweep_batch_size
+    error_message = "sweep_batch_size must be a whole number between 1 and 10."
+  }
+}
+
+variable "sweep_max_receive_count" {
+  description = "Deliveries of a sweep message before it goes to the sweep dead-letter queue (the redrive policy's maxReceiveCount)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.sweep_max_receive_count >= 1 && var.sweep_max_receive_count <= 1000 && floor(var.sweep_max_receive_count) == var.sweep_max_receive_count
+    error_message = "sweep_max_receive_count must be a whole number between 1 and 1000."
+  }
+}
+
+###############################################################################
+# Many accounts: this module is the hub
+###############################################################################
+
+variable "member_accounts" {
+  description = "Member accounts whose scan events this hub gates: 12-digit account ids, or [\"*\"] for every account of the organisation (needs organization_id). Empty (default): single account, nothing below applies. Each member runs modules/member (a role for the gate, a rule forwarding its scan events to this account's default event bus)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.member_accounts : a == "*" ? length(var.member_accounts) == 1 : can(regex("^[0-9]{12}$", a))])
+    error_message = "member_accounts must be 12-digit account ids, or [\"*\"] alone."
+  }
+
+  validation {
+    condition     = contains(var.member_accounts, "*") ? var.organization_id != null : true
+    error_message = "member_accounts = [\"*\"] (the whole organisation) needs organization_id."
+  }
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-xxxxxxxxxx). With it, only principals of the organisation may put events on the hub bus (aws:PrincipalOrgID), and with member_accounts = [\"*\"] the gate may assume the member role in any account of the organisation (aws:ResourceOrgID)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null ? true : can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must look like o-abc123defg."
+  }
+}
+
+variable "member_role_name" {
+  description = "Name of the role the gate assumes in each member account (MEMBER_ROLE_NAME); modules/member creates it under the same name."
+  type        = string
+  default     = "ecr-scan-gate-member"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
+    error_message = "member_role_name must be an IAM role name (1-64 characters)."
+  }
+}
+
+variable "member_role_external_id" {
+  description = "Optional external id the gate gives when it assumes a member role (MEMBER_ROLE_EXTERNAL_ID); give modules/member the same. An external id is not a secret (it is in the function's environment), but it is kept out of outputs and logs."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.member_role_external_id == null ? true : length(var.member_role_external_id) >= 2 && length(var.member_role_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]+$", var.member_role_external_id))
+    error_message = "member_role_external_id must be 2-1224 characters of letters, digits and +=,.@:/-."
+  }
+}
+
+variable "create_event_bus_policy" {
+  description = "With member_accounts: manage the resource policy of this account's default event bus so that the members may put events on it. It replaces any policy already there; set false and add the statement yourself when something else manages that policy."
+  type        = bool
+  default     = true
+}
+
+###############################################################################
+# Dashboard
+###############################################################################
+
+variable "dashboard_enabled" {
+  description = "Create the CloudWatch dashboard `<name>`: evaluations by verdict, Critical findings per repository, quarantines and releases, findings by severity, function errors, dead-letter queues."
+  type        = bool
+  default     = true
 }

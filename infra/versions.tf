@@ -8,7 +8,7 @@ terraform {
       source = "hashicorp/aws"
       # 6.x: `data.aws_region.current.region`, `aws_ssm_parameter.value_wo`,
       # `aws_chatbot_slack_channel_configuration`.
-      version = ">= 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Offline checks of the Terraform in infra/:
 #   terraform fmt -check -recursive infra
-#   checkov -d infra --skip-download   (no failed check; skips are inline, with reasons)
-#   pytest tests/infra                 (design values, IAM == AWS calls of src/aws/*.rs)
-# Providers cannot be downloaded here, so `terraform init/validate` are not run.
+#   terraform init -backend=false + validate   (infra/, modules/member, examples/{design-single-repo,organization})
+#   terraform test                             (infra/tests/*.tftest.hcl: plans with mocked AWS)
+#   checkov -d infra --skip-download           (no failed check; skips are inline, with reasons)
+#   pytest tests/infra                         (design values, IAM == AWS calls of src/aws/*.rs, dashboard == metrics)
+#
+# Providers come from the filesystem mirror TF_PLUGIN_MIRROR (default
+# /opt/tf-plugins, holding hashicorp/aws), through a CLI config file of our own:
+# nothing is downloaded. Without the mirror the script stops and says so. The
+# Datadog module and example need the Datadog provider, which no mirror holds:
+# fmt, checkov and the pytest HCL checks cover them.
 #
 # Self-contained and idempotent: creates .venv-infra/ at the repository root with
 # pinned tools on first use (about a minute), reuses it afterwards. Needs python3
@@ -50,10 +57,27 @@ mkdir -p "$VENV_ROOT"
 ensure_venv "$VENV_ROOT/checkov" "$CHECKOV_REQUIREMENTS"
 ensure_venv "$VENV_ROOT/tests" "$TEST_REQUIREMENTS"
 
-# The machine's TF_CLI_CONFIG_FILE may point at a missing file: use an empty one.
+TF_PLUGIN_MIRROR="${TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
+[[ -d "$TF_PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws" ]] \
+    || die "no Terraform provider mirror at $TF_PLUGIN_MIRROR (expected registry.terraform.io/hashicorp/aws in it). terraform init/validate/test need it offline: create it with 'terraform providers mirror $TF_PLUGIN_MIRROR' in infra/ on a machine with registry access, or set TF_PLUGIN_MIRROR to one."
+
+# Our own CLI config (the machine's TF_CLI_CONFIG_FILE may point at a missing
+# file): hashicorp providers from the mirror only, never from the network.
 TF_CLI_CONFIG_FILE="$(mktemp "${TMPDIR:-/tmp}/check-infra-tfrc.XXXXXX")"
 export TF_CLI_CONFIG_FILE
 trap 'rm -f "$TF_CLI_CONFIG_FILE"' EXIT
+cat >"$TF_CLI_CONFIG_FILE" <<EOF_TFRC
+provider_installation {
+  filesystem_mirror {
+    path    = "$TF_PLUGIN_MIRROR"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+EOF_TFRC
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
 failed=()
 
@@ -62,6 +86,28 @@ if terraform fmt -check -recursive -diff infra; then
     echo "fmt: clean"
 else
     failed+=("terraform fmt (run: terraform fmt -recursive infra)")
+fi
+
+# init (creates .terraform/ and the lock file, both git-ignored) and validate.
+for dir in infra infra/modules/member infra/examples/design-single-repo infra/examples/organization; do
+    say "terraform -chdir=$dir init -backend=false && validate"
+    if terraform -chdir="$dir" init -backend=false -input=false -no-color >"$VENV_ROOT/init.log" 2>&1; then
+        if terraform -chdir="$dir" validate -no-color; then
+            :
+        else
+            failed+=("terraform validate $dir")
+        fi
+    else
+        cat "$VENV_ROOT/init.log" >&2
+        failed+=("terraform init $dir")
+    fi
+done
+
+say "terraform -chdir=infra test (plans with mocked AWS: defaults, every option, examples, modules/member)"
+if terraform -chdir=infra test -no-color; then
+    :
+else
+    failed+=("terraform test")
 fi
 
 say "checkov -d infra --skip-download --quiet --compact"

@@ -14,7 +14,11 @@ INFRA_DIR = REPO_ROOT / "infra"
 RUST_AWS_DIR = REPO_ROOT / "src" / "aws"
 
 # Services whose actions must equal the code's calls (file stem of src/aws/*.rs).
-COMPARED_SERVICES = ("ecr", "sns", "ssm")
+COMPARED_SERVICES = ("ecr", "sns", "ssm", "sqs")
+
+# SDK operations authorised by an IAM action of another name.
+# SendMessageBatch is authorised by sqs:SendMessage (there is no sqs:SendMessageBatch action).
+ACTION_OF_OPERATION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 
 _OPTIONS = SerializationOptions(
     strip_string_quotes=True,
@@ -170,5 +174,7 @@ def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
     for service in COMPARED_SERVICES:
         path = aws_dir / f"{service}.rs"
         if path.exists():
-            actions.update(f"{service}:{op}" for op in extract_operations(path.read_text(encoding="utf-8")))
+            for op in extract_operations(path.read_text(encoding="utf-8")):
+                action = f"{service}:{op}"
+                actions.add(ACTION_OF_OPERATION.get(action, action))
     return actions

@@ -1,4 +1,4 @@
-"""The ECR repository is the design's (ecr-design.ja.md sections 2-4, 7)."""
+"""The ECR repository is the design's (sections 2-4, 7)."""
 
 import pytest
 

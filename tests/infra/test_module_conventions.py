@@ -93,7 +93,11 @@ def test_every_output_has_description(directory):
         ("timeout", "var.timeout <= 900"),
         ("log_retention_days", "contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365"),
         ("quarantine_tag_prefix", "regex("),
-        ("gate_policy", "on_scan_failure"),
+        ("gate_policy", "keys(var.gate_policy)"),
+        ("gate_policy_json", "jsondecode(var.gate_policy_json)"),
+        ("gated_repository_patterns", "regex("),
+        ("sweep_max_concurrency", "var.sweep_max_concurrency >= 2"),
+        ("member_accounts", "[0-9]{12}"),
         ("slack_webhook_url", "hooks"),
         ("tracing_mode", "PassThrough"),
     ],
@@ -148,14 +152,18 @@ def test_function_runtime_and_architecture(module):
 
 def test_function_environment_contract(module):
     environment = module["locals"]["function_environment"]
-    for key in ("SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "SLACK_WEBHOOK_PARAMETER"):
+    for key in ("SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "SLACK_WEBHOOK_PARAMETER", "SWEEP_QUEUE_URL"):
         assert re.search(rf"\b{key}\s*=", environment), f"{key} missing from the function environment"
+    assert "local.member_environment" in environment
+    members = module["locals"]["member_environment"]
+    for key in ("MEMBER_ROLE_NAME", "MEMBER_ACCOUNTS", "MEMBER_ROLE_EXTERNAL_ID"):
+        assert re.search(rf"\b{key}\s*=", members), f"{key} missing from the member environment"
     assert module["variable"]["quarantine_tag_prefix"]["default"] == "quarantine-"
     assert module["variable"]["rust_log"]["default"] == "info"
     assert module["variable"]["dry_run"]["default"] is False
     policy = resource(module, "aws_ssm_parameter", "gate_policy")
     assert policy["type"] == "String"
-    assert module["locals"]["gate_policy_json"] == "${jsonencode(var.gate_policy)}"
+    assert "jsonencode(var.gate_policy)" in module["locals"]["gate_policy_json"]
     default = module["variable"]["gate_policy"]["default"]
     assert default["fail"] == {"CRITICAL": 1} and default["warn"] == {"HIGH": 1}
 
@@ -174,19 +182,24 @@ def test_function_log_group_and_async_failures(module):
 
 
 def test_event_patterns(module):
+    # The values are asserted on the plan by infra/tests/*.tftest.hcl; here the shape.
     scan = module["locals"]["ecr_image_scan_pattern"]
     assert scan["source"] == ["aws.ecr"] and scan["detail-type"] == ["ECR Image Scan"]
-    assert scan["detail"]["repository-name"] == "${local.gated_repository_names}"
+    assert scan["detail"]["repository-name"] == "${local.repository_name_matchers}"
 
     inspector_scan = module["locals"]["inspector2_scan_pattern"]
     assert inspector_scan["source"] == ["aws.inspector2"] and inspector_scan["detail-type"] == ["Inspector2 Scan"]
-    assert "gated_repository_arns" in inspector_scan["resources"]
+    assert inspector_scan["resources"] == "${local.repository_arn_matchers}"
 
     finding = module["locals"]["inspector2_finding_pattern"]
     assert finding["detail-type"] == ["Inspector2 Finding"]
     assert finding["detail"]["status"] == ["ACTIVE"]
+    assert finding["detail"]["severity"] == "${var.inspector_finding_severities}"
     assert finding["detail"]["resources"]["type"] == ["AWS_ECR_CONTAINER_IMAGE"]
-    assert finding["detail"]["resources"]["details"]["awsEcrContainerImage"]["repositoryName"] == "${local.gated_repository_names}"
+    assert finding["detail"]["resources"]["details"]["awsEcrContainerImage"]["repositoryName"] == "${local.repository_name_matchers}"
+    assert module["variable"]["inspector_finding_severities"]["default"] == ["CRITICAL", "HIGH"]
+    for name in ("ecr_image_scan_pattern", "inspector2_scan_pattern", "inspector2_finding_pattern"):
+        assert "account" not in module["locals"][name], f"{name} must not pin `account` (member events)"
 
 
 def test_event_targets_retry_and_dead_letter(module):
@@ -234,9 +247,8 @@ def test_alarms_notify_the_topic(module):
 
 def test_datadog_monitor_critical_at_least_one(datadog):
     assert datadog["variable"]["critical_threshold"]["default"] == 1
-    assert datadog["variable"]["metric_name"]["default"] == "ecrscan_gate.critical_findings"
     query = datadog["locals"]["query"]
-    assert "max:${var.metric_name}" in query and "by {${var.repository_tag}}" in query
+    assert "max:${local.metric_name}" in query and "by {${var.repository_tag}}" in query
     assert query.endswith(">= ${var.critical_threshold}")
     monitor = resource(datadog, "datadog_monitor", "critical_findings")
     assert monitor["type"] == "metric alert"
@@ -258,3 +270,31 @@ def test_every_checkov_skip_has_a_reason():
             assert match.group(2) and len(match.group(2).strip()) >= 20, f"{path.name}: {match.group(1)} skipped without a reason"
     # The design's own choices are skipped with their reason.
     assert {"CKV_AWS_51", "CKV_AWS_136"} <= set(skips)
+
+
+def _datadog_name(namespace: str, metric: str) -> str:
+    """The Datadog AWS integration's name of a custom-namespace metric: the
+    namespace lowercased ('/' -> '.'), the metric in snake_case."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", metric).lower()
+    return f"{namespace.replace('/', '.').lower()}.{snake}"
+
+
+def test_datadog_metric_name_follows_the_emitted_namespace(datadog):
+    from test_dashboard_matches_code import rust_metrics
+
+    namespace, _, _ = rust_metrics()
+    assert datadog["variable"]["metrics_namespace"]["default"] == namespace
+    assert datadog["variable"]["metric_name"]["default"] is None
+    assert datadog["locals"]["datadog_prefix"] == '${lower(replace(var.metrics_namespace, "/", "."))}'
+    assert datadog["locals"]["metric_name"] == '${coalesce(var.metric_name, "${local.datadog_prefix}.critical_findings")}'
+    # The documented examples of the rule.
+    assert _datadog_name("ECS/ContainerInsights", "CpuUtilized") == "ecs.containerinsights.cpu_utilized"
+    assert _datadog_name(namespace, "CriticalFindings") == "ecrscangate.critical_findings"
+
+
+def test_datadog_no_data_guard(datadog):
+    guard = resource(datadog, "datadog_monitor", "no_data")
+    assert guard["notify_no_data"] is True
+    assert guard["no_data_timeframe"] == "${var.no_data_timeframe_minutes}"
+    assert "${local.evaluations}" in guard["query"]
+    assert datadog["locals"]["evaluations"] == "${local.datadog_prefix}.evaluations"

@@ -1,4 +1,4 @@
-# The design's setup (ecr-design.ja.md): one repository, demo-api, MUTABLE,
+# The design's setup: one repository, demo-api, MUTABLE,
 # scan on push, AES256, untagged images expire after 7 days, tagged
 # Name/Environment=poc; plus the gate that acts on its scan results.
 

@@ -7,3 +7,8 @@ output "query" {
   description = "The monitor's query"
   value       = local.query
 }
+
+output "metric_name" {
+  description = "The Datadog metric the monitor queries (derived from the namespace unless metric_name is set)"
+  value       = local.metric_name
+}

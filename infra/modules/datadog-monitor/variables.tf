@@ -9,22 +9,50 @@ variable "name" {
   }
 }
 
-variable "metric_name" {
-  description = <<-EOT
-    Datadog name of the function's `CriticalFindings` metric (CloudWatch namespace `ECRScanGate`,
-    dimension `Repository`). The Datadog AWS integration, with custom metric collection on, names
-    a custom namespace metric `<namespace>.<metric>`, both lowercased, an underscore put where a
-    lowercase letter or digit is followed by an uppercase one (the rule that gives
-    `aws.ec2.cpuutilization` and `aws.elb.healthy_host_count`), '/' turned into '.':
-    `ECRScanGate` + `CriticalFindings` -> `ecrscan_gate.critical_findings`; the dimension becomes
-    the tag `repository`. Check the name in Metrics Summary after the first data point.
-  EOT
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the function emits its EMF metrics in (src/metrics.rs NAMESPACE; output metrics_namespace of the gate module)."
   type        = string
-  default     = "ecrscan_gate.critical_findings"
+  default     = "ECRScanGate"
 
   validation {
-    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_.]{0,199}$", var.metric_name))
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be a CloudWatch namespace."
+  }
+}
+
+variable "metric_name" {
+  description = <<-EOT
+    Datadog name of the function's `CriticalFindings` metric. Null (default): derived from
+    metrics_namespace by the rule of the Datadog AWS integration for a custom namespace: the
+    namespace lowercased as it is ('/' becomes '.'), then the metric name in snake_case:
+    `ECRScanGate` + `CriticalFindings` -> `ecrscangate.critical_findings` (as
+    `ECS/ContainerInsights` `CpuUtilized` -> `ecs.containerinsights.cpu_utilized`). The
+    dimension `Repository` becomes the tag `repository`. Set it only if Metrics Summary
+    shows another name.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.metric_name == null ? true : can(regex("^[a-zA-Z][a-zA-Z0-9_.]{0,199}$", var.metric_name))
     error_message = "metric_name must be a Datadog metric name: a letter, then letters, digits, '_' or '.'."
+  }
+}
+
+variable "no_data_guard_enabled" {
+  description = "Also create a monitor that alerts when the gate emitted no `Evaluations` at all for no_data_timeframe_minutes: the function, its metrics or the Datadog integration stopped, and the Critical monitor would stay silent."
+  type        = bool
+  default     = true
+}
+
+variable "no_data_timeframe_minutes" {
+  description = "Minutes without any evaluation before the no-data guard alerts. Every push and the daily sweep evaluate images: 2 days by default."
+  type        = number
+  default     = 2880
+
+  validation {
+    condition     = var.no_data_timeframe_minutes >= 60 && var.no_data_timeframe_minutes <= 10080
+    error_message = "no_data_timeframe_minutes must be between 60 and 10080 (a week)."
   }
 }
 

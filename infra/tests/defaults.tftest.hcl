@@ -1,0 +1,252 @@
+# Plans of the root module with its defaults (the design's demo-api), with
+# mocked AWS: what the rules match, what the role may do, the function's
+# environment, the dead-letter queues, the alarms, the sweep, the dashboard.
+# Run by scripts/check-infra.sh (`terraform test` in infra/).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "ap-northeast-1" }
+  }
+  # The mock cannot render a policy; the tests read the statements instead.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}" }
+  }
+}
+
+# Known ARNs and URLs at plan time, so that the assertions can read them.
+override_resource {
+  target          = aws_sqs_queue.sweep
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/ecr-scan-gate-sweep"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.sweep_dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/ecr-scan-gate-sweep-dlq"
+  }
+}
+
+variables {
+  lambda_zip_path = "tests/fixtures/bootstrap.zip"
+}
+
+run "defaults" {
+  command = plan
+
+  # The design's repository, exactly.
+  assert {
+    condition = (
+      aws_ecr_repository.this["demo-api"].name == "demo-api" &&
+      aws_ecr_repository.this["demo-api"].image_tag_mutability == "MUTABLE" &&
+      aws_ecr_repository.this["demo-api"].image_scanning_configuration[0].scan_on_push == true &&
+      aws_ecr_repository.this["demo-api"].encryption_configuration[0].encryption_type == "AES256" &&
+      aws_ecr_repository.this["demo-api"].tags["Name"] == "demo-api" &&
+      aws_ecr_repository.this["demo-api"].tags["Environment"] == "poc"
+    )
+    error_message = "demo-api is not the design's repository"
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecr_lifecycle_policy.this["demo-api"].policy).rules[0].selection == { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+    error_message = "lifecycle rule 1 must expire untagged images after 7 days"
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_ecr_lifecycle_policy.this["demo-api"].policy).rules) == 1
+    error_message = "lifecycle rule 2 is optional and off by default"
+  }
+
+  # Event patterns: the gated repository, no `account` pin.
+  assert {
+    condition     = toset(keys(aws_cloudwatch_event_rule.gate)) == toset(["ecr-image-scan", "inspector2-scan", "inspector2-finding"])
+    error_message = "expected the three rules"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern) == {
+      source        = ["aws.ecr"]
+      "detail-type" = ["ECR Image Scan"]
+      detail        = { "repository-name" = ["demo-api"] }
+    }
+    error_message = "ECR Image Scan pattern: ${aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern) == {
+      source        = ["aws.inspector2"]
+      "detail-type" = ["Inspector2 Scan"]
+      resources     = ["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"]
+      detail        = { "scan-status" = ["INITIAL_SCAN_COMPLETE"] }
+    }
+    error_message = "Inspector2 Scan pattern: ${aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern}"
+  }
+
+  # Review fix: only ACTIVE findings on ECR images of the severities that can matter.
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-finding"].event_pattern) == {
+      source        = ["aws.inspector2"]
+      "detail-type" = ["Inspector2 Finding"]
+      detail = {
+        status   = ["ACTIVE"]
+        severity = ["CRITICAL", "HIGH"]
+        resources = {
+          type    = ["AWS_ECR_CONTAINER_IMAGE"]
+          details = { awsEcrContainerImage = { repositoryName = ["demo-api"] } }
+        }
+      }
+    }
+    error_message = "Inspector2 Finding pattern: ${aws_cloudwatch_event_rule.gate["inspector2-finding"].event_pattern}"
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_cloudwatch_event_rule.gate : !can(jsondecode(r.event_pattern).account)])
+    error_message = "no rule may pin `account` (member events must match)"
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_cloudwatch_event_rule.gate : length(r.event_pattern) <= 2048])
+    error_message = "an event pattern is above 2048 characters"
+  }
+
+  # Targets retry, then the dead-letter queue.
+  assert {
+    condition     = alltrue([for t in aws_cloudwatch_event_target.gate : t.retry_policy[0].maximum_retry_attempts == 24 && length(t.dead_letter_config) == 1])
+    error_message = "every target retries and has the dead-letter queue"
+  }
+
+  # IAM: the actions the code calls, on the gated repository only.
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"]) && one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).actions == toset(["ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages"])
+    error_message = "ECR read statement"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrQuarantineTagsAndScans"]).actions == toset(["ecr:BatchDeleteImage", "ecr:PutImage", "ecr:StartImageScan"])
+    error_message = "ECR write statement"
+  }
+
+  # The sweep lists every repository of the account and region.
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/*"])
+    error_message = "DescribeRepositories for the sweep"
+  }
+
+  # Review fix: ListCoverage next to ListFindings.
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingsForEnhancedScanning"]).actions == toset(["inspector2:ListCoverage", "inspector2:ListFindings"])
+    error_message = "enhanced scanning needs inspector2:ListFindings and inspector2:ListCoverage"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "sts:AssumeRole")]) == 0
+    error_message = "no sts:AssumeRole without member accounts"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "SqsConsumeSweepQueue"]).actions == toset(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"])
+    error_message = "the event-source mapping needs to read the sweep queue"
+  }
+
+  # Function environment (the contract with the code).
+  assert {
+    condition     = toset(keys(aws_lambda_function.gate.environment[0].variables)) == toset(["SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "GATE_POLICY_REVISION", "SWEEP_QUEUE_URL"])
+    error_message = "function environment keys: ${nonsensitive(jsonencode(keys(aws_lambda_function.gate.environment[0].variables)))}"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.gate.environment[0].variables["QUARANTINE_TAG_PREFIX"] == "quarantine-" &&
+      aws_lambda_function.gate.environment[0].variables["DRY_RUN"] == "false" &&
+      aws_lambda_function.gate.environment[0].variables["GATE_POLICY_PARAMETER"] == "/ecr-scan-gate/policy" &&
+      aws_lambda_function.gate.environment[0].variables["SWEEP_QUEUE_URL"] == "https://sqs.ap-northeast-1.amazonaws.com/123456789012/ecr-scan-gate-sweep"
+    )
+    error_message = "function environment values"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.gate.runtime == "provided.al2023" &&
+      aws_lambda_function.gate.architectures == tolist(["arm64"]) &&
+      aws_lambda_function.gate.filename == "tests/fixtures/bootstrap.zip" &&
+      aws_lambda_function.gate.s3_bucket == null
+    )
+    error_message = "function runtime, architecture, code"
+  }
+
+  # Default policy (the design: CRITICAL >= 1 fails).
+  assert {
+    condition     = jsondecode(aws_ssm_parameter.gate_policy.value).fail == { CRITICAL = 1 }
+    error_message = "default policy"
+  }
+
+  # Dead-letter queue of asynchronous invocations, alarms.
+  assert {
+    condition     = length(aws_lambda_function_event_invoke_config.gate.destination_config[0].on_failure) == 1 && aws_lambda_function_event_invoke_config.gate.maximum_retry_attempts == 2
+    error_message = "asynchronous failures go to the dead-letter queue"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.function_errors.metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.dlq_messages.dimensions["QueueName"] == "ecr-scan-gate-dlq" &&
+      aws_cloudwatch_metric_alarm.sweep_dlq_messages[0].dimensions["QueueName"] == "ecr-scan-gate-sweep-dlq" &&
+      aws_cloudwatch_metric_alarm.sweep_dlq_messages[0].threshold == 1
+    )
+    error_message = "alarms on function errors, the dead-letter queue and the sweep dead-letter queue"
+  }
+
+  # Sweep and report (10.4).
+  assert {
+    condition = (
+      jsondecode(aws_scheduler_schedule.gate["sweep"].target[0].input) == { sweep = {} } &&
+      jsondecode(aws_scheduler_schedule.gate["report"].target[0].input) == { report = {} } &&
+      aws_scheduler_schedule.gate["sweep"].schedule_expression == "cron(0 3 * * ? *)"
+    )
+    error_message = "sweep and report schedules"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.sweep[0].visibility_timeout_seconds == 6 * 60 &&
+      jsondecode(aws_sqs_queue.sweep[0].redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq", maxReceiveCount = 3 } &&
+      aws_sqs_queue.sweep[0].kms_data_key_reuse_period_seconds == 300
+    )
+    error_message = "sweep queue: visibility 6 x timeout, redrive to its dead-letter queue, encrypted"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.sweep[0].function_response_types == toset(["ReportBatchItemFailures"]) &&
+      aws_lambda_event_source_mapping.sweep[0].scaling_config[0].maximum_concurrency == 2 &&
+      aws_lambda_event_source_mapping.sweep[0].batch_size == 5
+    )
+    error_message = "sweep event-source mapping"
+  }
+
+  # Dashboard on the emitted metrics.
+  assert {
+    condition = alltrue([
+      for m in ["CriticalFindings", "HighFindings", "Quarantined", "Released", "Evaluations", "{ECRScanGate,Repository}", "{ECRScanGate,Repository,Verdict}", "\"Errors\"", "ecr-scan-gate-dlq"] :
+      strcontains(aws_cloudwatch_dashboard.gate[0].dashboard_body, m)
+    ])
+    error_message = "the dashboard must show the EMF metrics, Lambda errors and the dead-letter queue"
+  }
+
+  # Nothing optional that changes the account.
+  assert {
+    condition     = length(aws_ecr_registry_scanning_configuration.this) == 0 && length(aws_cloudwatch_event_bus_policy.members) == 0 && length(aws_chatbot_slack_channel_configuration.alerts) == 0
+    error_message = "registry scanning, bus policy and Chatbot are opt-in"
+  }
+}

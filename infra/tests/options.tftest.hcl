@@ -1,0 +1,423 @@
+# Plans of the root module with every option on, with each way of choosing the
+# repositories, and with inputs that must be refused. Mocked AWS, as in
+# defaults.tftest.hcl.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "ap-northeast-1" }
+  }
+  # The mock cannot render a policy; the tests read the statements instead.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}" }
+  }
+}
+
+# Known ARNs and URLs at plan time, so that the assertions can read them.
+override_resource {
+  target          = aws_sqs_queue.sweep
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/ecr-scan-gate-sweep"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.sweep_dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq"
+    url = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/ecr-scan-gate-sweep-dlq"
+  }
+}
+
+variables {
+  lambda_zip_path = "tests/fixtures/bootstrap.zip"
+}
+
+run "every_option_on" {
+  command = plan
+
+  variables {
+    name                           = "gate"
+    repository_names               = ["demo-api", "demo-web"]
+    existing_repository_names      = ["legacy/api"]
+    gated_repository_patterns      = ["team-a/*", "*-prod"]
+    enable_tagged_image_count_rule = true
+    ecs_execution_role_arns        = ["arn:aws:iam::123456789012:role/demo-api-ecs-task-execution"]
+    alert_email_addresses          = ["ops@example.com"]
+    slack_webhook_enabled          = true
+    slack_webhook_url              = "https://hooks.slack.com/services/example-not-a-secret"
+    chatbot_slack                  = { team_id = "T07EA123LEP", channel_id = "C07EZ1ABC23" }
+    tracing_mode                   = "Active"
+    dry_run                        = true
+    reserved_concurrent_executions = 5
+    registry_scan_type             = "ENHANCED"
+    inspector_finding_severities   = ["CRITICAL", "HIGH", "MEDIUM"]
+    member_accounts                = ["111111111111", "222222222222"]
+    organization_id                = "o-abc123defg"
+    member_role_external_id        = "gate-external-id"
+    sweep_input                    = { repositories = ["team-a/*"], start_scans = true }
+    sweep_max_concurrency          = 4
+    sweep_batch_size               = 10
+    sweep_max_receive_count        = 5
+    timeout                        = 120
+    gate_policy_parameter_name     = "/platform/ecr-scan-gate/policy"
+    slack_webhook_parameter_name   = "/platform/ecr-scan-gate/slack"
+    gate_policy_json               = "{\"fail\": {\"CRITICAL\": 1}, \"fail_if\": [{\"severity_at_least\": \"HIGH\", \"exploit_available\": true}]}"
+  }
+
+  # Names, a prefix and a wildcard; member events: no account pin.
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern).detail["repository-name"] == [
+      "demo-api", "demo-web", "legacy/api", { prefix = "team-a/" }, { wildcard = "*-prod" },
+    ]
+    error_message = "repository-name matchers: ${aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern}"
+  }
+
+  # With member accounts the repository ARN may be of any account and region.
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern).resources == [
+      { wildcard = "arn:aws:ecr:*:*:repository/demo-api" },
+      { wildcard = "arn:aws:ecr:*:*:repository/demo-web" },
+      { wildcard = "arn:aws:ecr:*:*:repository/legacy/api" },
+      { wildcard = "arn:aws:ecr:*:*:repository/team-a/*" },
+      { wildcard = "arn:aws:ecr:*:*:repository/*-prod" },
+    ]
+    error_message = "Inspector2 Scan resources: ${aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern}"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-finding"].event_pattern).detail.severity == ["CRITICAL", "HIGH", "MEDIUM"]
+    error_message = "the finding severities follow the variable"
+  }
+
+  # IAM resources follow the globs (own account: members are reached by AssumeRole).
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrQuarantineTagsAndScans"]).resources == toset([
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-web",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/legacy/api",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/team-a/*",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/*-prod",
+    ])
+    error_message = "ECR resources of the role"
+  }
+
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "StsAssumeMemberRoles"]).resources == toset([
+      "arn:aws:iam::111111111111:role/ecr-scan-gate-member",
+      "arn:aws:iam::222222222222:role/ecr-scan-gate-member",
+    ])
+    error_message = "sts:AssumeRole on the member roles"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "XRayWriteTraces"]) == 1
+    error_message = "X-Ray permissions with tracing_mode = Active"
+  }
+
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "SsmReadParameters"]).resources, "arn:aws:ssm:ap-northeast-1:123456789012:parameter/platform/ecr-scan-gate/slack")
+    error_message = "read of the webhook parameter"
+  }
+
+  # Member mode in the environment; the external id only there.
+  assert {
+    condition = (
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ROLE_NAME"]) == "ecr-scan-gate-member" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ACCOUNTS"]) == "111111111111,222222222222" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ROLE_EXTERNAL_ID"]) == "gate-external-id" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["SLACK_WEBHOOK_PARAMETER"]) == "/platform/ecr-scan-gate/slack" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["DRY_RUN"]) == "true"
+    )
+    error_message = "function environment with every option"
+  }
+
+  # The bus accepts the members' events, within the organisation.
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.event_bus[0].statement).principals == toset([{ type = "AWS", identifiers = toset(["111111111111", "222222222222"]) }]) &&
+      one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).variable == "aws:PrincipalOrgID" &&
+      aws_cloudwatch_event_bus_policy.members[0].event_bus_name == "default"
+    )
+    error_message = "event bus policy for the member accounts"
+  }
+
+  # Registry scanning: Inspector, continuous, over the same selection.
+  assert {
+    condition = (
+      aws_ecr_registry_scanning_configuration.this[0].scan_type == "ENHANCED" &&
+      one(aws_ecr_registry_scanning_configuration.this[0].rule).scan_frequency == "CONTINUOUS_SCAN" &&
+      length(one(aws_ecr_registry_scanning_configuration.this[0].rule).repository_filter) == 5
+    )
+    error_message = "registry scanning configuration"
+  }
+
+  # The policy given as JSON text is what is stored, keys the HCL no longer second-guesses.
+  assert {
+    condition     = jsondecode(aws_ssm_parameter.gate_policy.value).fail_if[0].exploit_available == true
+    error_message = "gate_policy_json is stored as given"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.sweep[0].visibility_timeout_seconds == 720 &&
+      aws_lambda_event_source_mapping.sweep[0].scaling_config[0].maximum_concurrency == 4 &&
+      aws_lambda_event_source_mapping.sweep[0].batch_size == 10 &&
+      jsondecode(aws_scheduler_schedule.gate["sweep"].target[0].input) == { sweep = { repositories = ["team-a/*"], start_scans = true } }
+    )
+    error_message = "sweep options"
+  }
+
+  assert {
+    condition = (
+      length(aws_chatbot_slack_channel_configuration.alerts) == 1 &&
+      aws_chatbot_slack_channel_configuration.alerts[0].guardrail_policy_arns == tolist(["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]) &&
+      length(jsondecode(aws_ecr_lifecycle_policy.this["demo-api"].policy).rules) == 2 &&
+      length(aws_ecr_repository_policy.this) == 2 &&
+      length(aws_sns_topic_subscription.email) == 1
+    )
+    error_message = "chatbot, lifecycle rule 2, repository policy, e-mail"
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_cloudwatch_event_rule.gate : length(r.event_pattern) <= 2048])
+    error_message = "an event pattern is above 2048 characters"
+  }
+}
+
+run "every_repository_of_the_account" {
+  command = plan
+
+  variables {
+    repository_names          = []
+    gated_repository_patterns = ["*"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern) == { source = ["aws.ecr"], "detail-type" = ["ECR Image Scan"] }
+    error_message = "every repository: no repository filter on ECR Image Scan"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern).resources == [{ prefix = "arn:aws:ecr:" }]
+    error_message = "every repository: Inspector2 Scan still only for ECR resources"
+  }
+
+  assert {
+    condition     = !can(jsondecode(aws_cloudwatch_event_rule.gate["inspector2-finding"].event_pattern).detail.resources.details)
+    error_message = "every repository: no repository filter on Inspector2 Finding"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrReadScanResults"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/*"])
+    error_message = "every repository: IAM on repository/*"
+  }
+
+  assert {
+    condition     = length(aws_ecr_repository.this) == 0 && output.ecr_repository_url == null
+    error_message = "no repository is created"
+  }
+}
+
+run "by_prefix" {
+  command = plan
+
+  variables {
+    gated_repository_patterns = ["team-a/*"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern).resources == ["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api", { prefix = "arn:aws:ecr:ap-northeast-1:123456789012:repository/team-a/" }]
+    error_message = "prefix on the repository ARN: ${aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern}"
+  }
+
+  # The design's repository is still created exactly as the design has it.
+  assert {
+    condition     = aws_ecr_repository.this["demo-api"].name == "demo-api" && aws_ecr_repository.this["demo-api"].image_tag_mutability == "MUTABLE"
+    error_message = "demo-api stays"
+  }
+}
+
+run "enhanced_scanning_events_off" {
+  command = plan
+
+  variables {
+    gate_enhanced_scanning_events = false
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_event_rule.gate) == ["ecr-image-scan"]
+    error_message = "only the basic scan rule"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingsForEnhancedScanning"]) == 0
+    error_message = "no inspector2 permission"
+  }
+}
+
+run "whole_organization" {
+  command = plan
+
+  variables {
+    member_accounts = ["*"]
+    organization_id = "o-abc123defg"
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "StsAssumeMemberRoles"]).resources == toset(["arn:aws:iam::*:role/ecr-scan-gate-member"]) &&
+      one(one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "StsAssumeMemberRoles"]).condition).variable == "aws:ResourceOrgID"
+    )
+    error_message = "any account of the organisation, by aws:ResourceOrgID"
+  }
+
+  assert {
+    condition     = nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ACCOUNTS"]) == "*" && !contains(keys(aws_lambda_function.gate.environment[0].variables), "MEMBER_ROLE_EXTERNAL_ID")
+    error_message = "MEMBER_ACCOUNTS=* and no external id"
+  }
+
+  assert {
+    condition     = one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).variable == "aws:PrincipalOrgID" && contains(one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).values, "o-abc123defg")
+    error_message = "the bus accepts the organisation"
+  }
+}
+
+run "sweep_and_schedules_off" {
+  command = plan
+
+  variables {
+    sweep_queue_enabled     = false
+    sweep_schedule_enabled  = false
+    report_schedule_enabled = false
+    dashboard_enabled       = false
+  }
+
+  assert {
+    condition = (
+      !contains(keys(aws_lambda_function.gate.environment[0].variables), "SWEEP_QUEUE_URL") &&
+      length(aws_sqs_queue.sweep) == 0 && length(aws_scheduler_schedule.gate) == 0 && length(aws_iam_role.scheduler) == 0 &&
+      length(aws_lambda_event_source_mapping.sweep) == 0 && length(aws_cloudwatch_dashboard.gate) == 0
+    )
+    error_message = "nothing of the sweep without it"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"])
+    error_message = "without a sweep, DescribeRepositories only on the gated repositories"
+  }
+}
+
+run "release_zip_from_s3" {
+  command = plan
+
+  variables {
+    lambda_zip_path          = null
+    lambda_s3_bucket         = "my-artifacts"
+    lambda_s3_key            = "ecr-scan-gate/v0.2.0/ecr-scan-gate-lambda-arm64.zip"
+    lambda_s3_object_version = "3HL4kqtJlcpXroDTDmJ"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.gate.filename == null &&
+      aws_lambda_function.gate.s3_bucket == "my-artifacts" &&
+      aws_lambda_function.gate.s3_key == "ecr-scan-gate/v0.2.0/ecr-scan-gate-lambda-arm64.zip" &&
+      aws_lambda_function.gate.s3_object_version == "3HL4kqtJlcpXroDTDmJ"
+    )
+    error_message = "the function code comes from the S3 object"
+  }
+}
+
+# --- inputs that must be refused -------------------------------------------------
+
+# About 40 listed names exceed EventBridge's 2048-character pattern quota.
+run "event_pattern_too_large" {
+  command = plan
+
+  variables {
+    existing_repository_names = [for i in range(40) : format("team-%02d/service-with-a-long-name", i)]
+  }
+
+  expect_failures = [aws_cloudwatch_event_rule.gate]
+}
+
+run "empty_chatbot_guardrails" {
+  command = plan
+
+  variables {
+    chatbot_slack = { team_id = "T07EA123LEP", channel_id = "C07EZ1ABC23", guardrail_policy_arns = [] }
+  }
+
+  expect_failures = [var.chatbot_slack]
+}
+
+run "chatbot_administrator_guardrail" {
+  command = plan
+
+  variables {
+    chatbot_slack = { team_id = "T07EA123LEP", channel_id = "C07EZ1ABC23", guardrail_policy_arns = ["arn:aws:iam::aws:policy/AdministratorAccess"] }
+  }
+
+  expect_failures = [var.chatbot_slack]
+}
+
+run "organization_without_id" {
+  command = plan
+
+  variables {
+    member_accounts = ["*"]
+  }
+
+  expect_failures = [var.member_accounts]
+}
+
+run "sweep_concurrency_below_lambda_minimum" {
+  command = plan
+
+  variables {
+    sweep_max_concurrency = 1
+  }
+
+  expect_failures = [var.sweep_max_concurrency]
+}
+
+run "enhanced_registry_without_inspector_events" {
+  command = plan
+
+  variables {
+    registry_scan_type            = "ENHANCED"
+    gate_enhanced_scanning_events = false
+  }
+
+  expect_failures = [var.registry_scan_type]
+}
+
+run "policy_json_not_an_object" {
+  command = plan
+
+  variables {
+    gate_policy_json = "[1, 2]"
+  }
+
+  expect_failures = [var.gate_policy_json]
+}
+
+run "member_star_with_accounts" {
+  command = plan
+
+  variables {
+    member_accounts = ["*", "111111111111"]
+    organization_id = "o-abc123defg"
+  }
+
+  expect_failures = [var.member_accounts]
+}
