@@ -6,10 +6,12 @@
 pub mod alert;
 pub mod aws;
 pub mod check;
+pub mod conditions;
 pub mod config;
 pub mod evaluation;
 pub mod event;
 pub mod findings;
+pub mod glob;
 pub mod handler;
 pub mod lambda;
 pub mod metrics;
@@ -17,4 +19,5 @@ pub mod policy;
 pub mod ports;
 pub mod severity;
 pub mod slack;
+pub mod suggest;
 pub mod verdict;
