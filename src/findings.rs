@@ -409,6 +409,65 @@ mod tests {
         assert_eq!(r.counts.get(Severity::High), 1);
     }
 
+    fn exploitable(id: &str, sev: Severity, exploit: Option<bool>) -> Finding {
+        Finding {
+            exploit_available: exploit,
+            ..f(id, sev, FixState::Yes, Some(8.0))
+        }
+    }
+
+    #[test]
+    fn conditions_are_judged_after_the_allowlist_and_named() {
+        let p = policy(
+            r#"{"fail": {}, "warn": {},
+                "fail_if": [{"severity_at_least": "HIGH", "exploit_available": true}],
+                "warn_if": [{"package": "pkg"}],
+                "allowlist": [{"id": "CVE-ALLOWED", "reason": "accepted"}]}"#,
+        );
+        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        t.add(exploitable("CVE-ALLOWED", Severity::Critical, Some(true)), true);
+        t.add(exploitable("CVE-INACTIVE", Severity::Critical, Some(true)), false);
+        assert!(!t.fail_certain());
+        t.add(exploitable("CVE-NO", Severity::High, Some(false)), true);
+        assert!(!t.fail_certain());
+        t.add(exploitable("CVE-YES", Severity::High, Some(true)), true);
+        assert!(t.fail_certain());
+        let r = t.finish(None);
+        assert_eq!(r.conditions.fail_if_findings, 1);
+        assert_eq!(
+            r.conditions.reasons(true),
+            vec!["CVE-YES (HIGH, exploit available) meets fail_if[0]".to_string()]
+        );
+        // Both counting findings are in package `pkg`; the allowlisted one is not.
+        assert_eq!(r.conditions.warn_if_findings, 2);
+        assert_eq!(r.counts.get(Severity::Critical), 0, "counts are unchanged");
+    }
+
+    #[test]
+    fn fail_certain_covers_thresholds_too() {
+        let p = policy(r#"{"fail": {"HIGH": 2}}"#);
+        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        t.add(f("CVE-1", Severity::High, FixState::Yes, None), true);
+        assert!(!t.fail_certain());
+        t.add(f("CVE-2", Severity::High, FixState::Yes, None), true);
+        assert!(t.fail_certain());
+    }
+
+    #[test]
+    fn unlisted_findings_meet_severity_only_conditions() {
+        let p = policy(
+            r#"{"fail": {}, "fail_if": [{"severity_at_least": "HIGH", "package": "x"}, {"severity_at_least": "CRITICAL"}]}"#,
+        );
+        let t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        let mut reported = Counts::default();
+        reported.set(Severity::Critical, 2);
+        let r = t.finish(Some(&reported));
+        assert_eq!(
+            r.conditions.reasons(true),
+            vec!["2 unlisted CRITICAL findings (CRITICAL) meets fail_if[1]".to_string()]
+        );
+    }
+
     #[test]
     fn top_keeps_the_most_important_in_order() {
         let p = Policy::default();

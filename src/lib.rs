@@ -16,6 +16,7 @@ pub mod handler;
 pub mod lambda;
 pub mod metrics;
 pub mod policy;
+pub mod policy_lint;
 pub mod ports;
 pub mod severity;
 pub mod slack;

@@ -543,6 +543,91 @@ mod tests {
     }
 
     #[test]
+    fn conditions_parse_and_overrides_replace_them() {
+        let p = Policy::from_json(
+            r#"{"fail_if": [{"severity_at_least": "HIGH", "exploit_available": true}],
+                "warn_if": [{"package": "openssl*", "fix_available": true}],
+                "repositories": [
+                    {"match": "legacy-*", "fail_if": [{"vulnerability": "CVE-2021-44228"}]},
+                    {"match": "batch-*", "fail": {"CRITICAL": 3}}]}"#,
+        )
+        .unwrap();
+        let top = p.thresholds_for("demo-api");
+        assert_eq!(top.fail_if.field, "fail_if");
+        assert_eq!(top.fail_if.conditions.len(), 1);
+        let legacy = p.thresholds_for("legacy-app");
+        assert_eq!(legacy.fail_if.field, "repositories[0].fail_if");
+        assert_eq!(
+            legacy.fail_if.conditions[0].vulnerability.as_deref(),
+            Some("CVE-2021-44228")
+        );
+        // The override sets no warn_if: the top-level one stays.
+        assert_eq!(legacy.warn_if.field, "warn_if");
+        // An override without conditions keeps the top-level ones.
+        assert_eq!(p.thresholds_for("batch-x").fail_if.field, "fail_if");
+    }
+
+    #[test]
+    fn condition_errors_name_the_field() {
+        assert!(err(r#"{"fail_if": [{}]}"#).contains("`fail_if[0]` has no keys"));
+        assert!(err(r#"{"warn_if": [{"score_at_least": 12}]}"#)
+            .contains("`warn_if[0].score_at_least` must be between 0 and 10"));
+        assert!(err(r#"{"fail_if": [{"severity_at_least": "HIHG"}]}"#)
+            .contains("did you mean `HIGH`?"));
+        let e = err(r#"{"fail_if": [{"exploitable": true}]}"#);
+        assert!(e.contains("fail_if[0]") && e.contains("exploitable"), "{e}");
+        assert!(err(r#"{"repositories": [{"match": "x", "warn_if": [{"package": ""}]}]}"#)
+            .contains("`repositories[0].warn_if[0].package` is empty"));
+    }
+
+    #[test]
+    fn mistyped_keys_get_a_suggestion() {
+        let e = err(r#"{"failif": [{"severity_at_least": "HIGH"}]}"#);
+        assert!(e.contains("did you mean `fail_if`?"), "{e}");
+        let e = err(r#"{"allowlist": [{"id": "CVE-1", "reason": "r", "expiers": "2027-01-01"}]}"#);
+        assert!(
+            e.contains("allowlist[0]") && e.contains("did you mean `expires`?"),
+            "{e}"
+        );
+        assert!(err(r#"{"fail": {"CRTICAL": 1}}"#).contains("did you mean `CRITICAL`?"));
+        assert!(!err(r#"{"something_else": 1}"#).contains("did you mean"));
+    }
+
+    #[test]
+    fn counts_prove_a_condition_cannot_be_met_only_by_severity() {
+        let p = Policy::from_json(
+            r#"{"fail_if": [{"severity_at_least": "HIGH", "exploit_available": true}],
+                "repositories": [{"match": "pkg-*", "fail_if": [{"package": "log4j*"}]}]}"#,
+        )
+        .unwrap();
+        let mut medium = Counts::default();
+        medium.set(Severity::Medium, 3);
+        let mut high = Counts::default();
+        high.set(Severity::High, 1);
+        assert!(!p.counts_can_meet_conditions("demo-api", &medium));
+        assert!(p.counts_can_meet_conditions("demo-api", &high));
+        // No severity_at_least: any finding may be the one.
+        assert!(p.counts_can_meet_conditions("pkg-a", &medium));
+        assert!(!p.counts_can_meet_conditions("pkg-a", &Counts::default()));
+        assert!(!Policy::default().counts_can_meet_conditions("x", &high));
+    }
+
+    #[test]
+    fn the_schema_forbids_unknown_keys_everywhere() {
+        let s = json_schema();
+        assert_eq!(s["additionalProperties"], false);
+        let defs = s["$defs"].as_object().unwrap();
+        for name in ["Condition", "AllowlistDoc", "OverrideDoc"] {
+            assert_eq!(defs[name]["additionalProperties"], false, "{name}");
+        }
+        assert_eq!(defs["Condition"]["minProperties"], 1);
+        assert_eq!(
+            s["properties"]["fail"]["propertyNames"]["enum"][0],
+            "CRITICAL"
+        );
+    }
+
+    #[test]
     fn expiry_is_inclusive() {
         let e = AllowlistEntry {
             id: "CVE-1".into(),
