@@ -405,7 +405,7 @@ fn thresholds(raw: BTreeMap<String, i64>, field: &str) -> Result<Thresholds, Pol
 }
 
 /// `YYYY-MM-DD` with a real month and day.
-fn validate_date(d: &str) -> Result<(), String> {
+pub fn validate_date(d: &str) -> Result<(), String> {
     let bad = || {
         format!(
             "must be a date YYYY-MM-DD, got {:?}",

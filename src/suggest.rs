@@ -49,9 +49,13 @@ pub fn annotate_serde_message(message: &str) -> String {
     let Some((word, known)) = names.split_first() else {
         return message.to_string();
     };
-    match closest(word, known.iter().copied()) {
-        Some(k) => format!("{message} — did you mean `{k}`?"),
-        None => message.to_string(),
+    let Some(k) = closest(word, known.iter().copied()) else {
+        return message.to_string();
+    };
+    // serde_json ends its messages with the position: keep that last.
+    match message.rfind(" at line ") {
+        Some(i) => format!("{} — did you mean `{k}`?{}", &message[..i], &message[i..]),
+        None => format!("{message} — did you mean `{k}`?"),
     }
 }
 
@@ -87,6 +91,10 @@ mod tests {
         assert_eq!(
             annotate_serde_message("unknown variant `HGH`, expected one of `CRITICAL`, `HIGH`"),
             "unknown variant `HGH`, expected one of `CRITICAL`, `HIGH` — did you mean `HIGH`?"
+        );
+        assert_eq!(
+            annotate_serde_message("unknown field `fial`, expected `fail` at line 1 column 7"),
+            "unknown field `fial`, expected `fail` — did you mean `fail`? at line 1 column 7"
         );
         let far = "unknown field `zzz`, expected `match`";
         assert_eq!(annotate_serde_message(far), far);
