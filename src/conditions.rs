@@ -100,9 +100,7 @@ impl Condition {
     /// be counted; without it, any finding could meet the condition.
     pub fn may_hold_given(&self, counts: &Counts) -> bool {
         match self.severity_at_least {
-            Some(min) => counts
-                .iter()
-                .any(|(s, n)| n > 0 && rank(s) >= rank(min)),
+            Some(min) => counts.iter().any(|(s, n)| n > 0 && rank(s) >= rank(min)),
             None => counts.total() > 0,
         }
     }
@@ -193,7 +191,10 @@ pub struct ConditionHit {
 impl ConditionHit {
     /// `CVE-2024-1234 (HIGH, exploit available) meets fail_if[0]`.
     pub fn reason(&self) -> String {
-        format!("{} ({}) meets {}", self.finding, self.detail, self.condition)
+        format!(
+            "{} ({}) meets {}",
+            self.finding, self.detail, self.condition
+        )
     }
 }
 
@@ -377,7 +378,10 @@ mod tests {
         assert!(hits.fail_if.iter().any(|h| h.finding == "CVE-CRIT"));
         let reasons = hits.reasons(true);
         assert_eq!(reasons.len(), MAX_HITS + 1);
-        assert_eq!(reasons[MAX_HITS], "and 3 more findings meet fail_if conditions");
+        assert_eq!(
+            reasons[MAX_HITS],
+            "and 3 more findings meet fail_if conditions"
+        );
         assert!(hits.reasons(false).is_empty());
     }
 

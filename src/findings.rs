@@ -245,14 +245,17 @@ impl<'p> FindingsTally<'p> {
                     // Only their severity is known: a condition that asks for nothing else
                     // (`severity_at_least` alone) is met by them.
                     let name = format!("{missing} unlisted {sev} finding{}", plural(missing));
-                    self.judge_conditions(&name, &Facts {
-                        id: None,
-                        severity: sev,
-                        package: None,
-                        fix_available: None,
-                        exploit_available: None,
-                        score: None,
-                    });
+                    self.judge_conditions(
+                        &name,
+                        &Facts {
+                            id: None,
+                            severity: sev,
+                            package: None,
+                            fix_available: None,
+                            exploit_available: None,
+                            score: None,
+                        },
+                    );
                 }
             }
         }
@@ -425,8 +428,14 @@ mod tests {
                 "allowlist": [{"id": "CVE-ALLOWED", "reason": "accepted"}]}"#,
         );
         let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(exploitable("CVE-ALLOWED", Severity::Critical, Some(true)), true);
-        t.add(exploitable("CVE-INACTIVE", Severity::Critical, Some(true)), false);
+        t.add(
+            exploitable("CVE-ALLOWED", Severity::Critical, Some(true)),
+            true,
+        );
+        t.add(
+            exploitable("CVE-INACTIVE", Severity::Critical, Some(true)),
+            false,
+        );
         assert!(!t.fail_certain());
         t.add(exploitable("CVE-NO", Severity::High, Some(false)), true);
         assert!(!t.fail_certain());

@@ -270,7 +270,8 @@ impl<R: Registry> Gate<R> {
             return Ok(ev);
         }
         let report = tally.finish(scan.reported.as_ref());
-        let (verdict, mut reasons) = judge_findings(&thresholds, &report.counts, &report.conditions);
+        let (verdict, mut reasons) =
+            judge_findings(&thresholds, &report.counts, &report.conditions);
         if let Trigger::EnhancedFinding {
             vulnerability_id,
             severity,

@@ -572,12 +572,15 @@ mod tests {
         assert!(err(r#"{"fail_if": [{}]}"#).contains("`fail_if[0]` has no keys"));
         assert!(err(r#"{"warn_if": [{"score_at_least": 12}]}"#)
             .contains("`warn_if[0].score_at_least` must be between 0 and 10"));
-        assert!(err(r#"{"fail_if": [{"severity_at_least": "HIHG"}]}"#)
-            .contains("did you mean `HIGH`?"));
+        assert!(
+            err(r#"{"fail_if": [{"severity_at_least": "HIHG"}]}"#).contains("did you mean `HIGH`?")
+        );
         let e = err(r#"{"fail_if": [{"exploitable": true}]}"#);
         assert!(e.contains("fail_if[0]") && e.contains("exploitable"), "{e}");
-        assert!(err(r#"{"repositories": [{"match": "x", "warn_if": [{"package": ""}]}]}"#)
-            .contains("`repositories[0].warn_if[0].package` is empty"));
+        assert!(
+            err(r#"{"repositories": [{"match": "x", "warn_if": [{"package": ""}]}]}"#)
+                .contains("`repositories[0].warn_if[0].package` is empty")
+        );
     }
 
     #[test]

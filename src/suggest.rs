@@ -98,6 +98,9 @@ mod tests {
         );
         let far = "unknown field `zzz`, expected `match`";
         assert_eq!(annotate_serde_message(far), far);
-        assert_eq!(annotate_serde_message("expected a string"), "expected a string");
+        assert_eq!(
+            annotate_serde_message("expected a string"),
+            "expected a string"
+        );
     }
 }

@@ -93,13 +93,12 @@ pub fn judge_findings(
     if !warn.is_empty() {
         return (Verdict::Warn, warn);
     }
-    let conditions = if thresholds.fail_if.conditions.is_empty()
-        && thresholds.warn_if.conditions.is_empty()
-    {
-        ""
-    } else {
-        " and no condition met"
-    };
+    let conditions =
+        if thresholds.fail_if.conditions.is_empty() && thresholds.warn_if.conditions.is_empty() {
+            ""
+        } else {
+            " and no condition met"
+        };
     (
         Verdict::Pass,
         vec![format!(

@@ -26,7 +26,13 @@ fn file(name: &str, json: &str) -> PathBuf {
 
 fn validate(name: &str, json: &str, extra: &[&str]) -> Output {
     let f = file(name, json);
-    let mut args = vec!["policy", "validate", f.to_str().unwrap(), "--today", "2026-11-27"];
+    let mut args = vec![
+        "policy",
+        "validate",
+        f.to_str().unwrap(),
+        "--today",
+        "2026-11-27",
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -48,9 +54,17 @@ fn a_valid_policy_exits_0_with_its_warnings_on_stderr() {
         &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid policy (3 warnings)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("valid policy (3 warnings)"),
+        "{}",
+        stdout(&o)
+    );
     let err = stderr(&o);
-    assert_eq!(err.lines().filter(|l| l.starts_with("warning: ")).count(), 3, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("warning: ")).count(),
+        3,
+        "{err}"
+    );
     assert!(err.contains("warning: `fail` "), "{err}");
     assert!(err.contains("warning: `strip_tags[0]` "), "{err}");
     assert!(err.contains("warning: `allowlist[0].expires` "), "{err}");
@@ -77,19 +91,30 @@ fn an_invalid_policy_exits_1_naming_the_field_and_a_suggestion() {
 
 #[test]
 fn json_output_carries_validity_error_and_warnings() {
-    let o = validate("json-ok.json", r#"{"fail": {"HIGH": 1}, "warn": {"HIGH": 10}}"#, &["--output", "json"]);
+    let o = validate(
+        "json-ok.json",
+        r#"{"fail": {"HIGH": 1}, "warn": {"HIGH": 10}}"#,
+        &["--output", "json"],
+    );
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["warnings"][0]["field"], "warn.HIGH");
     assert_eq!(v["warnings"][0]["code"], "warn_never_applies");
 
-    let o = validate("json-bad.json", r#"{"fail": {"HIHG": 1}}"#, &["--output", "json"]);
+    let o = validate(
+        "json-bad.json",
+        r#"{"fail": {"HIHG": 1}}"#,
+        &["--output", "json"],
+    );
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], false);
     let e = v["error"].as_str().unwrap();
-    assert!(e.contains("fail.HIHG") && e.contains("did you mean `HIGH`?"), "{e}");
+    assert!(
+        e.contains("fail.HIHG") && e.contains("did you mean `HIGH`?"),
+        "{e}"
+    );
 }
 
 #[test]

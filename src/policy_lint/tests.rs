@@ -42,7 +42,11 @@ fn no_fail_rule_at_all() {
         vec![("repositories[0]".to_string(), "no_fail_rule")]
     );
     let w = &warnings(r#"{"fail": {}}"#)[0];
-    assert!(w.message.contains("no image can ever fail"), "{}", w.message);
+    assert!(
+        w.message.contains("no image can ever fail"),
+        "{}",
+        w.message
+    );
 }
 
 #[test]
@@ -50,18 +54,29 @@ fn warn_threshold_at_or_above_the_fail_threshold_never_applies() {
     // warn HIGH 10 with fail HIGH 1: 10 HIGH have failed long before.
     let w = warnings(r#"{"fail": {"HIGH": 1}, "warn": {"HIGH": 10}}"#);
     assert_eq!(w.len(), 1);
-    assert_eq!((w[0].field.as_str(), w[0].code), ("warn.HIGH", "warn_never_applies"));
+    assert_eq!(
+        (w[0].field.as_str(), w[0].code),
+        ("warn.HIGH", "warn_never_applies")
+    );
     assert!(w[0].message.contains("fail.HIGH is 1"), "{}", w[0].message);
     // Equal counts: fail wins, warn never shows.
-    assert_eq!(codes(r#"{"fail": {"HIGH": 3}, "warn": {"HIGH": 3}}"#).len(), 1);
+    assert_eq!(
+        codes(r#"{"fail": {"HIGH": 3}, "warn": {"HIGH": 3}}"#).len(),
+        1
+    );
     // warn below fail is the useful shape; other severities do not interact.
     assert!(codes(r#"{"fail": {"HIGH": 5}, "warn": {"HIGH": 1}}"#).is_empty());
-    assert!(codes(r#"{"fail": {"CRITICAL": 1}, "warn": {"CRITICAL": 1, "HIGH": 1}}"#)
-        .contains(&("warn.CRITICAL".to_string(), "warn_never_applies")));
+    assert!(
+        codes(r#"{"fail": {"CRITICAL": 1}, "warn": {"CRITICAL": 1, "HIGH": 1}}"#)
+            .contains(&("warn.CRITICAL".to_string(), "warn_never_applies"))
+    );
     // In an override, against the fail in force there.
     assert_eq!(
         codes(r#"{"repositories": [{"match": "x-*", "warn": {"CRITICAL": 2}}]}"#),
-        vec![("repositories[0].warn.CRITICAL".to_string(), "warn_never_applies")]
+        vec![(
+            "repositories[0].warn.CRITICAL".to_string(),
+            "warn_never_applies"
+        )]
     );
 }
 
@@ -120,8 +135,13 @@ fn allowlist_entries_expired_or_expiring_within_14_days() {
             ("allowlist[2].expires".to_string(), "allowlist_expires_soon"),
         ]
     );
-    let w = warnings(r#"{"allowlist": [{"id": "CVE-OLD", "expires": "2026-11-26", "reason": "r"}]}"#);
-    assert!(w[0].message.contains("expired 1 day ago"), "{}", w[0].message);
+    let w =
+        warnings(r#"{"allowlist": [{"id": "CVE-OLD", "expires": "2026-11-26", "reason": "r"}]}"#);
+    assert!(
+        w[0].message.contains("expired 1 day ago"),
+        "{}",
+        w[0].message
+    );
     let w = warnings(r#"{"allowlist": [{"id": "CVE-S", "expires": "2026-12-11", "reason": "r"}]}"#);
     assert!(w[0].message.contains("14 more days"), "{}", w[0].message);
 }
@@ -138,9 +158,18 @@ fn overrides_that_can_never_match() {
     assert_eq!(
         c,
         vec![
-            ("repositories[0].match".to_string(), "override_never_matches"),
-            ("repositories[1].match".to_string(), "override_never_matches"),
-            ("repositories[2].match".to_string(), "override_never_matches"),
+            (
+                "repositories[0].match".to_string(),
+                "override_never_matches"
+            ),
+            (
+                "repositories[1].match".to_string(),
+                "override_never_matches"
+            ),
+            (
+                "repositories[2].match".to_string(),
+                "override_never_matches"
+            ),
         ]
     );
 }
@@ -179,7 +208,10 @@ fn validation_reports_the_error_or_the_warnings() {
     let v = validate_document(r#"{"fial": {"CRITICAL": 1}}"#, TODAY);
     assert!(!v.valid);
     let e = v.error.unwrap();
-    assert!(e.contains("fial") && e.contains("did you mean `fail`?"), "{e}");
+    assert!(
+        e.contains("fial") && e.contains("did you mean `fail`?"),
+        "{e}"
+    );
     let v = validate_document(r#"{"strip_tags": ["*"]}"#, TODAY);
     assert!(v.valid && v.error.is_none());
     assert_eq!(v.warnings.len(), 1);
