@@ -201,6 +201,7 @@ fn tally(c: &mut Criterion) {
                 installed_version: Some(format!("1.{}.{}-1", i % 50, i % 7)),
                 fixed_version: None,
                 fix_available: FixState::Unknown,
+                exploit_available: None,
                 score: Some((i % 100) as f64 / 10.0),
                 link: Some(format!(
                     "https://security-tracker.debian.org/tracker/CVE-2026-{i:06}"

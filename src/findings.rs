@@ -2,8 +2,10 @@
 //! the policy. The tally keeps counts and the top few findings, never the whole list, so memory
 //! stays flat however large the scan result.
 
-use crate::policy::Policy;
+use crate::conditions::{ConditionHit, ConditionHits, ConditionSet, Facts};
+use crate::policy::{Policy, Thresholds};
 use crate::severity::{Counts, Severity};
+use crate::verdict::reaches;
 use serde::Serialize;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -33,10 +35,31 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_version: Option<String>,
     pub fix_available: FixState,
+    /// Enhanced `exploitAvailable` (YES / NO); basic scanning does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exploit_available: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+impl Finding {
+    /// What a `fail_if` / `warn_if` condition looks at.
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            id: Some(&self.id),
+            severity: self.severity,
+            package: self.package.as_deref(),
+            fix_available: match self.fix_available {
+                FixState::Yes | FixState::Partial => Some(true),
+                FixState::No => Some(false),
+                FixState::Unknown => None,
+            },
+            exploit_available: self.exploit_available,
+            score: self.score,
+        }
+    }
 }
 
 /// Ordering for "top findings": highest severity, then highest score, then id.
@@ -106,6 +129,9 @@ pub struct FindingsReport {
     pub allowlist: AllowlistReport,
     /// The most important counting findings, at most [`TOP_FINDINGS`].
     pub top: Vec<Finding>,
+    /// Counting findings that met a `fail_if` / `warn_if` condition.
+    #[serde(skip_serializing_if = "ConditionHits::is_empty")]
+    pub conditions: ConditionHits,
 }
 
 /// Judges findings one at a time as pages arrive.
@@ -119,6 +145,10 @@ pub struct FindingsTally<'p> {
     report: FindingsReport,
     top: BinaryHeap<Reverse<Ranked>>,
     top_n: usize,
+    /// The fail thresholds and the conditions in force for this repository.
+    fail: &'p Thresholds,
+    fail_if: ConditionSet<'p>,
+    warn_if: ConditionSet<'p>,
 }
 
 impl<'p> FindingsTally<'p> {
@@ -129,7 +159,11 @@ impl<'p> FindingsTally<'p> {
                 entries.entry(e.id.as_str()).or_default().push(i);
             }
         }
+        let effective = policy.thresholds_for(repository);
         FindingsTally {
+            fail: effective.fail,
+            fail_if: effective.fail_if,
+            warn_if: effective.warn_if,
             policy,
             today: today.to_string(),
             entries,
@@ -170,10 +204,33 @@ impl<'p> FindingsTally<'p> {
             return;
         }
         self.report.counts.add(finding.severity, 1);
+        self.judge_conditions(&finding.id, &finding.facts());
         self.top.push(Reverse(Ranked(finding)));
         if self.top.len() > self.top_n {
             self.top.pop();
         }
+    }
+
+    /// Records the finding against the first `fail_if` and the first `warn_if` condition it meets.
+    fn judge_conditions(&mut self, name: &str, facts: &Facts<'_>) {
+        for (fail, set) in [(true, &self.fail_if), (false, &self.warn_if)] {
+            if let Some(i) = set.first_met(facts) {
+                let hit = ConditionHit {
+                    finding: name.to_string(),
+                    severity: facts.severity,
+                    condition: format!("{}[{i}]", set.field),
+                    detail: set.conditions[i].describe(facts),
+                };
+                self.report.conditions.record(fail, hit);
+            }
+        }
+    }
+
+    /// Whether the image fails whatever findings are still to come: the counts so far reach a
+    /// fail threshold, or a finding met a `fail_if` condition. Counts only grow as findings are
+    /// added, so a caller may act on FAIL before the last page is read.
+    pub fn fail_certain(&self) -> bool {
+        self.report.conditions.fail_if_findings > 0 || reaches(self.fail, &self.report.counts)
     }
 
     /// Closes the tally. `reported` are the registry's own counts: findings it counted but did
@@ -185,6 +242,20 @@ impl<'p> FindingsTally<'p> {
                 if missing > 0 {
                     self.report.unlisted.add(sev, missing);
                     self.report.counts.add(sev, missing);
+                    // Only their severity is known: a condition that asks for nothing else
+                    // (`severity_at_least` alone) is met by them.
+                    let name = format!("{missing} unlisted {sev} finding{}", plural(missing));
+                    self.judge_conditions(
+                        &name,
+                        &Facts {
+                            id: None,
+                            severity: sev,
+                            package: None,
+                            fix_available: None,
+                            exploit_available: None,
+                            score: None,
+                        },
+                    );
                 }
             }
         }
@@ -225,6 +296,14 @@ impl<'p> FindingsTally<'p> {
     }
 }
 
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +316,7 @@ mod tests {
             installed_version: Some("1.0".into()),
             fixed_version: None,
             fix_available: fix,
+            exploit_available: None,
             score,
             link: None,
         }
@@ -330,6 +410,71 @@ mod tests {
         assert_eq!(r.counts.get(Severity::Critical), 2);
         assert_eq!(r.unlisted.get(Severity::Critical), 2);
         assert_eq!(r.counts.get(Severity::High), 1);
+    }
+
+    fn exploitable(id: &str, sev: Severity, exploit: Option<bool>) -> Finding {
+        Finding {
+            exploit_available: exploit,
+            ..f(id, sev, FixState::Yes, Some(8.0))
+        }
+    }
+
+    #[test]
+    fn conditions_are_judged_after_the_allowlist_and_named() {
+        let p = policy(
+            r#"{"fail": {}, "warn": {},
+                "fail_if": [{"severity_at_least": "HIGH", "exploit_available": true}],
+                "warn_if": [{"package": "pkg"}],
+                "allowlist": [{"id": "CVE-ALLOWED", "reason": "accepted"}]}"#,
+        );
+        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        t.add(
+            exploitable("CVE-ALLOWED", Severity::Critical, Some(true)),
+            true,
+        );
+        t.add(
+            exploitable("CVE-INACTIVE", Severity::Critical, Some(true)),
+            false,
+        );
+        assert!(!t.fail_certain());
+        t.add(exploitable("CVE-NO", Severity::High, Some(false)), true);
+        assert!(!t.fail_certain());
+        t.add(exploitable("CVE-YES", Severity::High, Some(true)), true);
+        assert!(t.fail_certain());
+        let r = t.finish(None);
+        assert_eq!(r.conditions.fail_if_findings, 1);
+        assert_eq!(
+            r.conditions.reasons(true),
+            vec!["CVE-YES (HIGH, exploit available) meets fail_if[0]".to_string()]
+        );
+        // Both counting findings are in package `pkg`; the allowlisted one is not.
+        assert_eq!(r.conditions.warn_if_findings, 2);
+        assert_eq!(r.counts.get(Severity::Critical), 0, "counts are unchanged");
+    }
+
+    #[test]
+    fn fail_certain_covers_thresholds_too() {
+        let p = policy(r#"{"fail": {"HIGH": 2}}"#);
+        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        t.add(f("CVE-1", Severity::High, FixState::Yes, None), true);
+        assert!(!t.fail_certain());
+        t.add(f("CVE-2", Severity::High, FixState::Yes, None), true);
+        assert!(t.fail_certain());
+    }
+
+    #[test]
+    fn unlisted_findings_meet_severity_only_conditions() {
+        let p = policy(
+            r#"{"fail": {}, "fail_if": [{"severity_at_least": "HIGH", "package": "x"}, {"severity_at_least": "CRITICAL"}]}"#,
+        );
+        let t = FindingsTally::new(&p, "demo-api", "2026-11-27");
+        let mut reported = Counts::default();
+        reported.set(Severity::Critical, 2);
+        let r = t.finish(Some(&reported));
+        assert_eq!(
+            r.conditions.reasons(true),
+            vec!["2 unlisted CRITICAL findings (CRITICAL) meets fail_if[1]".to_string()]
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::findings::FindingsTally;
 use crate::policy::{glob_match, OnScanFailure, Policy};
 use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
 use crate::severity::Counts;
-use crate::verdict::{judge, Verdict};
+use crate::verdict::{judge, judge_findings, Verdict};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +224,12 @@ impl<R: Registry> Gate<R> {
 
         if let Some(counts) = &event.counts {
             let (verdict, reasons) = judge(&thresholds, counts);
-            if verdict == Verdict::Pass {
+            // PASS on counts alone holds only where they prove no finding meets a condition.
+            if verdict == Verdict::Pass
+                && !self
+                    .policy
+                    .counts_can_meet_conditions(&event.repository, counts)
+            {
                 ev.verdict = verdict;
                 ev.counts = *counts;
                 ev.highest_severity = counts.highest();
@@ -265,7 +270,8 @@ impl<R: Registry> Gate<R> {
             return Ok(ev);
         }
         let report = tally.finish(scan.reported.as_ref());
-        let (verdict, mut reasons) = judge(&thresholds, &report.counts);
+        let (verdict, mut reasons) =
+            judge_findings(&thresholds, &report.counts, &report.conditions);
         if let Trigger::EnhancedFinding {
             vulnerability_id,
             severity,

@@ -30,6 +30,11 @@ async fn main() -> Result<(), Error> {
     let policy = load_policy(&config.policy_source, ssm.as_ref())
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid policy"))?;
+    for w in
+        ecr_scan_gate::policy_lint::policy_warnings(&policy, &ecr_scan_gate::policy::today_utc())
+    {
+        tracing::warn!(field = %w.field, code = w.code, "policy: {}", w.message);
+    }
     let registry = EcrRegistry::new(
         aws_sdk_ecr::Client::new(&aws),
         &config.settings.quarantine_prefix,

@@ -2,9 +2,14 @@
 //! means. Parsed strictly — an unknown key is a typo that would silently weaken the gate — and
 //! validated once at start, with an error that names the bad field.
 
-use crate::severity::Severity;
+use crate::conditions::{Condition, ConditionSet};
+pub use crate::glob::glob_match;
+use crate::glob::validate as validate_glob;
+use crate::severity::{Counts, Severity};
+use crate::suggest::{annotate_serde_message, closest};
 use crate::verdict::Verdict;
 pub use crate::verdict::{EffectiveThresholds, Thresholds};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -45,7 +50,7 @@ impl PolicyError {
 }
 
 /// What a scan that could not run means for the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnScanFailure {
     /// Verdict ERROR, alert, leave the image alone.
@@ -76,17 +81,24 @@ impl AllowlistEntry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryOverride {
     pub pattern: String,
     pub fail: Option<Thresholds>,
     pub warn: Option<Thresholds>,
+    /// When present, replaces the top-level `fail_if` for matching repositories.
+    pub fail_if: Option<Vec<Condition>>,
+    pub warn_if: Option<Vec<Condition>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub fail: Thresholds,
     pub warn: Thresholds,
+    /// Risk conditions judged per finding: any finding meeting one fails the image.
+    pub fail_if: Vec<Condition>,
+    /// Likewise for WARN.
+    pub warn_if: Vec<Condition>,
     pub allowlist: Vec<AllowlistEntry>,
     pub ignore_unfixed: bool,
     pub on_scan_failure: OnScanFailure,
@@ -101,6 +113,8 @@ impl Default for Policy {
         Policy {
             fail: BTreeMap::from([(Severity::Critical, 1)]),
             warn: BTreeMap::from([(Severity::High, 1)]),
+            fail_if: Vec::new(),
+            warn_if: Vec::new(),
             allowlist: Vec::new(),
             ignore_unfixed: false,
             on_scan_failure: OnScanFailure::Alert,
@@ -116,11 +130,11 @@ impl Policy {
         let de = &mut serde_json::Deserializer::from_str(text);
         let doc: PolicyDoc = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
+            let inner = annotate_serde_message(&e.into_inner().to_string());
             if path.is_empty() || path == "." {
                 PolicyError::Invalid {
                     source_name: String::new(),
-                    problem: inner.to_string(),
+                    problem: inner,
                 }
             } else {
                 PolicyError::at(path, inner)
@@ -129,17 +143,31 @@ impl Policy {
         doc.validate()
     }
 
-    /// The first override whose pattern matches the repository replaces `fail` / `warn`.
+    /// The first override whose pattern matches the repository replaces `fail` / `warn` /
+    /// `fail_if` / `warn_if`, each only where it sets it.
     pub fn thresholds_for(&self, repository: &str) -> EffectiveThresholds<'_> {
         let found = self
             .repositories
             .iter()
-            .find(|o| glob_match(&o.pattern, repository));
+            .enumerate()
+            .find(|(_, o)| glob_match(&o.pattern, repository));
+        let o = found.map(|(_, o)| o);
         EffectiveThresholds {
-            fail: found.and_then(|o| o.fail.as_ref()).unwrap_or(&self.fail),
-            warn: found.and_then(|o| o.warn.as_ref()).unwrap_or(&self.warn),
-            matched_override: found.map(|o| o.pattern.as_str()),
+            fail: o.and_then(|o| o.fail.as_ref()).unwrap_or(&self.fail),
+            warn: o.and_then(|o| o.warn.as_ref()).unwrap_or(&self.warn),
+            fail_if: condition_set(found, |o| o.fail_if.as_ref(), &self.fail_if, "fail_if"),
+            warn_if: condition_set(found, |o| o.warn_if.as_ref(), &self.warn_if, "warn_if"),
+            matched_override: o.map(|o| o.pattern.as_str()),
         }
+    }
+
+    /// Whether a finding counted in `counts` could meet a `fail_if` or `warn_if` condition in
+    /// force for the repository. `false` is a proof (the counts hold no finding severe enough
+    /// for any condition), so a PASS on the counts alone stays a PASS; `true` means the
+    /// findings must be read. The answer is only as complete as `counts`.
+    pub fn counts_can_meet_conditions(&self, repository: &str, counts: &Counts) -> bool {
+        let t = self.thresholds_for(repository);
+        t.fail_if.may_hold_given(counts) || t.warn_if.may_hold_given(counts)
     }
 
     pub fn notifies(&self, verdict: Verdict) -> bool {
@@ -147,40 +175,131 @@ impl Policy {
     }
 }
 
-#[derive(Deserialize)]
+/// The policy document of ecr-scan-gate (GATE_POLICY, GATE_POLICY_FILE, GATE_POLICY_PARAMETER).
+/// Every key is optional; an unknown key is an error.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "ecr-scan-gate policy")]
 struct PolicyDoc {
+    /// Severity -> number of findings that fails the image (default {"CRITICAL": 1}). Setting
+    /// it replaces the default entirely.
+    #[schemars(schema_with = "thresholds_schema")]
     fail: Option<BTreeMap<String, i64>>,
+    /// Severity -> number of findings that makes the verdict WARN (default {"HIGH": 1}).
+    #[schemars(schema_with = "thresholds_schema")]
     warn: Option<BTreeMap<String, i64>>,
+    /// Risk conditions: the image fails when any finding meets any of them.
+    #[serde(default)]
+    fail_if: Vec<Condition>,
+    /// Risk conditions: the verdict is WARN when any finding meets any of them.
+    #[serde(default)]
+    warn_if: Vec<Condition>,
+    /// Accepted vulnerabilities: findings with these ids do not count.
     #[serde(default)]
     allowlist: Vec<AllowlistDoc>,
+    /// Findings that enhanced scanning says have no fix (fixAvailable NO) do not count.
     #[serde(default)]
     ignore_unfixed: bool,
+    /// What a scan that could not run means: alert (verdict ERROR) or block (ERROR and quarantine).
     #[serde(default)]
     on_scan_failure: OnScanFailure,
+    /// Verdicts that send an alert (default ["FAIL", "ERROR"]).
     notify: Option<Vec<Verdict>>,
+    /// Globs of tags to remove from a failing image once its quarantine tag is in place.
     #[serde(default)]
-    strip_tags: Vec<String>,
+    strip_tags: Vec<GlobDoc>,
+    /// Per-repository overrides; the first whose `match` matches the repository applies.
     #[serde(default)]
     repositories: Vec<OverrideDoc>,
 }
 
-#[derive(Deserialize)]
+/// A glob: `*` any run of characters (including `/`), `?` one character.
+#[derive(Deserialize, JsonSchema)]
+#[serde(transparent)]
+struct GlobDoc(#[schemars(length(min = 1, max = 256))] String);
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AllowlistDoc {
+    /// The vulnerability id, e.g. CVE-2024-0001.
+    #[schemars(length(min = 1))]
     id: String,
+    /// Glob on the repository name; the entry applies to every repository when absent.
+    #[schemars(length(min = 1, max = 256))]
     repository: Option<String>,
+    /// Last day (UTC, inclusive) the entry applies, YYYY-MM-DD.
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     expires: Option<String>,
+    /// Why the finding is accepted.
+    #[schemars(length(min = 1))]
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OverrideDoc {
+    /// Glob on the repository name.
     #[serde(rename = "match")]
+    #[schemars(length(min = 1, max = 256))]
     pattern: String,
+    /// Replaces the top-level `fail` for matching repositories.
+    #[schemars(schema_with = "thresholds_schema")]
     fail: Option<BTreeMap<String, i64>>,
+    /// Replaces the top-level `warn` for matching repositories.
+    #[schemars(schema_with = "thresholds_schema")]
     warn: Option<BTreeMap<String, i64>>,
+    /// Replaces the top-level `fail_if` for matching repositories.
+    fail_if: Option<Vec<Condition>>,
+    /// Replaces the top-level `warn_if` for matching repositories.
+    warn_if: Option<Vec<Condition>>,
+}
+
+/// A thresholds object: severity names as keys, counts of at least 1 as values.
+fn thresholds_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    schemars::json_schema!({
+        "type": "object",
+        "propertyNames": {"enum": names},
+        "additionalProperties": {"type": "integer", "minimum": 1}
+    })
+}
+
+/// The JSON Schema of the policy document, generated from the types the function parses with.
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(PolicyDoc).to_value()
+}
+
+/// An override's own conditions where it sets them, else the top-level ones.
+fn condition_set<'a>(
+    found: Option<(usize, &'a RepositoryOverride)>,
+    own: impl Fn(&'a RepositoryOverride) -> Option<&'a Vec<Condition>>,
+    top: &'a [Condition],
+    key: &str,
+) -> ConditionSet<'a> {
+    match found.and_then(|(i, o)| own(o).map(|c| (i, c))) {
+        Some((i, c)) => ConditionSet {
+            conditions: c,
+            field: format!("repositories[{i}].{key}"),
+        },
+        None => ConditionSet {
+            conditions: top,
+            field: key.to_string(),
+        },
+    }
+}
+
+fn conditions(list: Vec<Condition>, field: &str) -> Result<Vec<Condition>, PolicyError> {
+    for (i, c) in list.iter().enumerate() {
+        c.validate().map_err(|(key, problem)| {
+            let at = if key.is_empty() {
+                format!("{field}[{i}]")
+            } else {
+                format!("{field}[{i}].{key}")
+            };
+            PolicyError::at(at, problem)
+        })?;
+    }
+    Ok(list)
 }
 
 impl PolicyDoc {
@@ -221,7 +340,7 @@ impl PolicyDoc {
             });
         }
         for (i, g) in self.strip_tags.iter().enumerate() {
-            validate_glob(g).map_err(|p| PolicyError::at(format!("strip_tags[{i}]"), p))?;
+            validate_glob(&g.0).map_err(|p| PolicyError::at(format!("strip_tags[{i}]"), p))?;
         }
         let mut repositories = Vec::with_capacity(self.repositories.len());
         for (i, o) in self.repositories.into_iter().enumerate() {
@@ -237,16 +356,26 @@ impl PolicyDoc {
                     .warn
                     .map(|t| thresholds(t, &format!("repositories[{i}].warn")))
                     .transpose()?,
+                fail_if: o
+                    .fail_if
+                    .map(|c| conditions(c, &format!("repositories[{i}].fail_if")))
+                    .transpose()?,
+                warn_if: o
+                    .warn_if
+                    .map(|c| conditions(c, &format!("repositories[{i}].warn_if")))
+                    .transpose()?,
             });
         }
         Ok(Policy {
             fail,
             warn,
+            fail_if: conditions(self.fail_if, "fail_if")?,
+            warn_if: conditions(self.warn_if, "warn_if")?,
             allowlist,
             ignore_unfixed: self.ignore_unfixed,
             on_scan_failure: self.on_scan_failure,
             notify: self.notify.unwrap_or(defaults.notify),
-            strip_tags: self.strip_tags,
+            strip_tags: self.strip_tags.into_iter().map(|g| g.0).collect(),
             repositories,
         })
     }
@@ -256,9 +385,12 @@ fn thresholds(raw: BTreeMap<String, i64>, field: &str) -> Result<Thresholds, Pol
     let mut out = Thresholds::new();
     for (name, n) in raw {
         let sev = Severity::parse(&name).ok_or_else(|| {
+            let hint = closest(&name, Severity::ALL.iter().map(|s| s.as_str()))
+                .map(|s| format!(" — did you mean `{s}`?"))
+                .unwrap_or_default();
             PolicyError::at(
                 format!("{field}.{name}"),
-                "is not a severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED)",
+                format!("is not a severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED){hint}"),
             )
         })?;
         if n < 1 {
@@ -272,18 +404,8 @@ fn thresholds(raw: BTreeMap<String, i64>, field: &str) -> Result<Thresholds, Pol
     Ok(out)
 }
 
-fn validate_glob(g: &str) -> Result<(), String> {
-    if g.is_empty() {
-        return Err("is empty".to_string());
-    }
-    if g.len() > 256 {
-        return Err(format!("is longer than 256 characters ({})", g.len()));
-    }
-    Ok(())
-}
-
 /// `YYYY-MM-DD` with a real month and day.
-fn validate_date(d: &str) -> Result<(), String> {
+pub fn validate_date(d: &str) -> Result<(), String> {
     let bad = || {
         format!(
             "must be a date YYYY-MM-DD, got {:?}",
@@ -312,30 +434,6 @@ fn validate_date(d: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Shell-style glob: `*` matches any run of characters (including `/`), `?` one character.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// Today's date in UTC as `YYYY-MM-DD`.
 pub fn today_utc() -> String {
     use aws_smithy_types::date_time::{DateTime, Format};
@@ -346,128 +444,4 @@ pub fn today_utc() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(text: &str) -> String {
-        Policy::from_json(text).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn empty_document_is_the_design_default() {
-        let p = Policy::from_json("{}").unwrap();
-        assert_eq!(p, Policy::default());
-        assert_eq!(p.fail.get(&Severity::Critical), Some(&1));
-        assert_eq!(p.warn.get(&Severity::High), Some(&1));
-        assert_eq!(p.notify, vec![Verdict::Fail, Verdict::Error]);
-    }
-
-    #[test]
-    fn spec_example_parses() {
-        let p = Policy::from_json(
-            r#"{"fail": {"CRITICAL": 1}, "warn": {"HIGH": 1},
-                "allowlist": [{"id": "CVE-2024-0001", "repository": "demo-*", "expires": "2027-01-31", "reason": "no fix upstream"}],
-                "ignore_unfixed": false, "on_scan_failure": "alert", "notify": ["FAIL", "ERROR"],
-                "strip_tags": [], "repositories": [{"match": "legacy-*", "fail": {"CRITICAL": 5}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(p.allowlist[0].expires.as_deref(), Some("2027-01-31"));
-        assert_eq!(
-            p.thresholds_for("legacy-app").fail.get(&Severity::Critical),
-            Some(&5)
-        );
-        assert_eq!(
-            p.thresholds_for("legacy-app").matched_override,
-            Some("legacy-*")
-        );
-        assert_eq!(
-            p.thresholds_for("demo-api").fail.get(&Severity::Critical),
-            Some(&1)
-        );
-        // An override without `warn` keeps the top-level `warn`.
-        assert_eq!(
-            p.thresholds_for("legacy-app").warn.get(&Severity::High),
-            Some(&1)
-        );
-    }
-
-    #[test]
-    fn errors_name_the_bad_field() {
-        assert!(
-            err(r#"{"fial": {}}"#).contains("fial"),
-            "{}",
-            err(r#"{"fial": {}}"#)
-        );
-        assert!(err(r#"{"fail": {"CRTICAL": 1}}"#).contains("fail.CRTICAL"));
-        assert!(err(r#"{"fail": {"CRITICAL": 0}}"#).contains("fail.CRITICAL"));
-        assert!(err(r#"{"fail": {"HIGH": "ten"}}"#).contains("fail.HIGH"));
-        assert!(
-            err(r#"{"allowlist": [{"id": "CVE-1", "reason": "x", "expires": "2027-02-30"}]}"#)
-                .contains("allowlist[0].expires")
-        );
-        assert!(err(r#"{"allowlist": [{"id": "CVE-1", "reason": " "}]}"#)
-            .contains("allowlist[0].reason"));
-        assert!(err(r#"{"allowlist": [{"id": "CVE-1"}]}"#).contains("reason"));
-        assert!(err(r#"{"on_scan_failure": "explode"}"#).contains("on_scan_failure"));
-        assert!(err(r#"{"notify": ["FAIL", "LOUD"]}"#).contains("notify"));
-        assert!(
-            err(r#"{"repositories": [{"match": "x", "fial": {}}]}"#).contains("repositories[0]")
-        );
-        assert!(
-            err(r#"{"repositories": [{"match": "x", "fail": {"LOW": -1}}]}"#)
-                .contains("repositories[0].fail.LOW")
-        );
-        assert!(err("not json").contains("expected"));
-    }
-
-    #[test]
-    fn source_is_named() {
-        let e = Policy::from_json("{\"x\":1}")
-            .unwrap_err()
-            .from_source("GATE_POLICY_FILE=/etc/p.json");
-        assert!(
-            e.to_string().contains("GATE_POLICY_FILE=/etc/p.json"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn glob_semantics() {
-        assert!(glob_match("demo-*", "demo-api"));
-        assert!(glob_match("*", "team/app"));
-        assert!(glob_match("team/*", "team/a/b"));
-        assert!(glob_match("v?.*", "v1.2"));
-        assert!(!glob_match("demo-*", "prod-demo-api"));
-        assert!(!glob_match("latest", "latest2"));
-        assert!(glob_match("*-rc*", "v1.0-rc1"));
-        assert!(glob_match("a*b*c", "aXXbYYc"));
-        assert!(!glob_match("a*b*c", "aXXbYY"));
-    }
-
-    #[test]
-    fn expiry_is_inclusive() {
-        let e = AllowlistEntry {
-            id: "CVE-1".into(),
-            repository: None,
-            expires: Some("2027-01-31".into()),
-            reason: "r".into(),
-        };
-        assert!(!e.is_expired("2027-01-31"));
-        assert!(e.is_expired("2027-02-01"));
-        assert!(!e.is_expired("2026-12-31"));
-    }
-
-    #[test]
-    fn dates_are_checked() {
-        assert!(validate_date("2028-02-29").is_ok());
-        assert!(validate_date("2027-02-29").is_err());
-        assert!(validate_date("2027-13-01").is_err());
-        assert!(validate_date("27-01-01").is_err());
-        assert!(validate_date("2027/01/01").is_err());
-    }
-
-    #[test]
-    fn today_is_a_valid_date() {
-        assert!(validate_date(&today_utc()).is_ok(), "{}", today_utc());
-    }
-}
+mod tests;

@@ -6,7 +6,19 @@ use std::fmt;
 
 /// A finding's severity, highest first. Basic scanning says `UNDEFINED` where Inspector says
 /// `UNTRIAGED`; both are kept so counts match what the console shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
     Critical,

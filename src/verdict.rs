@@ -1,6 +1,8 @@
 //! Verdicts: what the counts mean under the thresholds in force.
 
+use crate::conditions::{ConditionHits, ConditionSet};
 use crate::severity::{Counts, Severity};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,16 +10,20 @@ use std::fmt;
 /// Minimum number of findings of a severity that trips a threshold.
 pub type Thresholds = BTreeMap<Severity, u64>;
 
-/// Thresholds in force for one repository, after the overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Thresholds and risk conditions in force for one repository, after the overrides.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EffectiveThresholds<'a> {
     pub fail: &'a Thresholds,
     pub warn: &'a Thresholds,
+    pub fail_if: ConditionSet<'a>,
+    pub warn_if: ConditionSet<'a>,
     /// The override pattern that applied, if any.
     pub matched_override: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     Pass,
@@ -44,9 +50,25 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Applies thresholds to counts: FAIL if any fail threshold is reached, else WARN if any warn
-/// threshold is, else PASS. The reasons name every threshold reached.
+/// Whether the counts reach any of these thresholds.
+pub fn reaches(thresholds: &Thresholds, counts: &Counts) -> bool {
+    thresholds.iter().any(|(sev, min)| counts.get(*sev) >= *min)
+}
+
+/// Applies thresholds to counts alone (no finding was read, so no condition was judged):
+/// FAIL if any fail threshold is reached, else WARN if any warn threshold is, else PASS.
 pub fn judge(thresholds: &EffectiveThresholds<'_>, counts: &Counts) -> (Verdict, Vec<String>) {
+    judge_findings(thresholds, counts, &ConditionHits::default())
+}
+
+/// Applies thresholds to counts and takes the findings that met `fail_if` / `warn_if`: FAIL if
+/// a fail threshold is reached or a finding met a `fail_if` condition, else WARN likewise, else
+/// PASS. The reasons name every threshold reached and the findings that met a condition.
+pub fn judge_findings(
+    thresholds: &EffectiveThresholds<'_>,
+    counts: &Counts,
+    hits: &ConditionHits,
+) -> (Verdict, Vec<String>) {
     let scope = thresholds
         .matched_override
         .map(|p| format!(", repository override {p:?}"))
@@ -61,18 +83,26 @@ pub fn judge(thresholds: &EffectiveThresholds<'_>, counts: &Counts) -> (Verdict,
             })
             .collect()
     };
-    let fail = reached(thresholds.fail, "fail");
+    let mut fail = reached(thresholds.fail, "fail");
+    fail.extend(hits.reasons(true));
     if !fail.is_empty() {
         return (Verdict::Fail, fail);
     }
-    let warn = reached(thresholds.warn, "warn");
+    let mut warn = reached(thresholds.warn, "warn");
+    warn.extend(hits.reasons(false));
     if !warn.is_empty() {
         return (Verdict::Warn, warn);
     }
+    let conditions =
+        if thresholds.fail_if.conditions.is_empty() && thresholds.warn_if.conditions.is_empty() {
+            ""
+        } else {
+            " and no condition met"
+        };
     (
         Verdict::Pass,
         vec![format!(
-            "no threshold reached (findings: {})",
+            "no threshold reached{conditions} (findings: {})",
             counts.summary()
         )],
     )

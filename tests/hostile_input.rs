@@ -179,6 +179,7 @@ fn a_hundred_thousand_findings_keep_bounded_top_and_exact_counts() {
                 } else {
                     FixState::Yes
                 },
+                exploit_available: None,
                 score: Some((i % 100) as f64 / 10.0),
                 link: None,
             },

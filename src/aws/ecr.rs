@@ -378,7 +378,7 @@ fn severity(s: Option<&str>) -> Severity {
     s.and_then(Severity::parse).unwrap_or(Severity::Undefined)
 }
 
-/// Basic scanning: package and version are in `attributes`, no fix information.
+/// Basic scanning: package and version are in `attributes`, no fix or exploit information.
 pub fn basic_finding(f: &ImageScanFinding) -> Finding {
     let attr = |key: &str| {
         f.attributes()
@@ -394,6 +394,7 @@ pub fn basic_finding(f: &ImageScanFinding) -> Finding {
         installed_version: attr("package_version"),
         fixed_version: None,
         fix_available: FixState::Unknown,
+        exploit_available: None,
         score: attr("CVSS3_SCORE")
             .or_else(|| attr("CVSS2_SCORE"))
             .and_then(|s| s.parse().ok()),
@@ -433,6 +434,11 @@ pub fn enhanced_finding(f: &EnhancedImageScanFinding) -> Finding {
             }),
         fixed_version: fixed,
         fix_available,
+        exploit_available: match f.exploit_available() {
+            Some("YES") => Some(true),
+            Some("NO") => Some(false),
+            _ => None,
+        },
         score: (score > 0.0).then_some(score),
         link: details
             .and_then(|d| d.source_url())

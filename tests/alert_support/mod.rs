@@ -33,6 +33,7 @@ pub fn finding(
         } else {
             FixState::No
         },
+        exploit_available: None,
         score: Some(9.8),
         link: Some(format!("https://nvd.nist.gov/vuln/detail/{id}")),
     }
