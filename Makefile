@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 EVENT ?= events/ecr-scan-clean.json
 
-.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy bench clean
+.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy bench clean dist
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,9 +49,12 @@ build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.z
 deploy: venv ## build the zip, then terraform apply in infra/ (see infra/README.md)
 	@bash scripts/deploy.sh
 
+dist: venv ## release artifacts into dist/: Lambda zips and check binaries (arm64, x86_64), SHA256SUMS; slow, not run by CI
+	@bash scripts/dist.sh
+
 bench: venv ## measure cold start, per-event time, findings volume, memory, zip size, AWS calls (BENCHMARKS.md)
 	@bash scripts/bench.sh
 
 clean: ## remove build output and the virtual environments
 	cargo clean
-	rm -rf $(VENV) .venv-infra
+	rm -rf $(VENV) .venv-infra dist
