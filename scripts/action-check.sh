@@ -79,7 +79,7 @@ install_check() {
         || die "the action's version '${version}' is not a release tag (v1.2.3): pin the action to a release (uses: <owner>/ecr-scan-gate@v1.2.3), or set the input version: v1.2.3"
     [[ "$(uname -s)" == Linux ]] || die "ecr-scan-gate-check is released for Linux runners only"
     arch="$(runner_arch)"
-    asset="ecr-scan-gate-check-${version}-linux-${arch}"
+    asset="ecr-scan-gate-check-linux-${arch}"
     if [[ -n "${ECR_SCAN_GATE_DOWNLOAD_BASE:-}" ]]; then
         base="${ECR_SCAN_GATE_DOWNLOAD_BASE%/}"
     else

@@ -2,18 +2,23 @@
 # make dist: the release artifacts, as the release workflow (.github/workflows/release.yml)
 # builds them on a `v*` tag. Writes into dist/ (git-ignored):
 #
-#   ecr-scan-gate-lambda-<version>-arm64.zip     the function for Lambda (provided.al2023, arm64)
-#   ecr-scan-gate-lambda-<version>-x86_64.zip    the same for x86_64
-#   ecr-scan-gate-check-<version>-linux-x86_64   the deploy pipeline's check, Linux x86_64
-#   ecr-scan-gate-check-<version>-linux-arm64    the same for Linux arm64
-#   SHA256SUMS                                   `sha256sum -c SHA256SUMS` verifies them
+#   ecr-scan-gate-lambda-arm64.zip     the function for Lambda (provided.al2023, arm64)
+#   ecr-scan-gate-lambda-x86_64.zip    the same for x86_64
+#   ecr-scan-gate-check-linux-x86_64   the deploy pipeline's check, Linux x86_64
+#   ecr-scan-gate-check-linux-arm64    the same for Linux arm64
+#   SHA256SUMS                         `sha256sum -c SHA256SUMS` verifies them
+#   VERSION                            the version they were built from (v + Cargo.toml)
+#
+# The names stay the same from one release to the next (the version is the release's tag), so
+# `.../releases/download/<tag>/<name>` and `.../releases/latest/download/<name>` both work and
+# the infra variable lambda_zip_path takes the zip under its own name.
 #
 # Each is a release build (fat LTO, one codegen unit: see Cargo.toml), cross-compiled by
 # cargo-lambda with zig: four builds, about 10-20 minutes on 2 cores from cold. Not part of
 # `make test` or CI for that reason.
 #
 # Environment:
-#   DIST_VERSION      the version in the names (default: v + the version in Cargo.toml). The
+#   DIST_VERSION      the release's version (default: v + the version in Cargo.toml). The
 #                     release workflow passes the tag; it must match Cargo.toml, so that
 #                     `ecr-scan-gate-check --version` tells the truth.
 #   DIST_DIR          where to write (default: dist)
@@ -51,7 +56,7 @@ elf_machine() {
 }
 
 mkdir -p "$DIST_DIR"
-rm -f "$DIST_DIR"/ecr-scan-gate-* "$DIST_DIR/SHA256SUMS"
+rm -f "$DIST_DIR"/ecr-scan-gate-* "$DIST_DIR/SHA256SUMS" "$DIST_DIR/VERSION"
 
 for arch in arm64 x86_64; do
     case "$arch" in
@@ -65,7 +70,7 @@ for arch in arm64 x86_64; do
     cargo lambda build --release "$flag" --output-format zip --bin ecr-scan-gate --lambda-dir "$lambda_dir"
     zip="$lambda_dir/ecr-scan-gate/bootstrap.zip"
     [[ -f "$zip" ]] || die "expected $zip after the build; it is not there."
-    cp "$zip" "$DIST_DIR/ecr-scan-gate-lambda-$VERSION-$arch.zip"
+    cp "$zip" "$DIST_DIR/ecr-scan-gate-lambda-$arch.zip"
 
     echo "== [$arch] the check: cargo lambda build --release $flag --bin ecr-scan-gate-check --lambda-dir $lambda_dir"
     cargo lambda build --release "$flag" --bin ecr-scan-gate-check --lambda-dir "$lambda_dir"
@@ -76,12 +81,12 @@ for arch in arm64 x86_64; do
     [[ -f "$bin" ]] || die "the check binary for $arch is in neither $lambda_dir/ecr-scan-gate-check/bootstrap nor $TARGET_DIR/$triple/release/."
     got="$(elf_machine "$bin")"
     [[ "$got" == "$arch" ]] || die "$bin is built for $got, not $arch."
-    install -m 0755 "$bin" "$DIST_DIR/ecr-scan-gate-check-$VERSION-linux-$arch"
+    install -m 0755 "$bin" "$DIST_DIR/ecr-scan-gate-check-linux-$arch"
 done
 
 # The zip must hold an executable `bootstrap` at its root, built for its architecture.
 for arch in arm64 x86_64; do
-    zip="$DIST_DIR/ecr-scan-gate-lambda-$VERSION-$arch.zip"
+    zip="$DIST_DIR/ecr-scan-gate-lambda-$arch.zip"
     python3 - "$zip" "$arch" <<'PY' || die "$zip is not a Lambda zip for its architecture."
 import sys, zipfile
 path, arch = sys.argv[1], sys.argv[2]
@@ -98,6 +103,7 @@ done
 
 sums="$(cd "$DIST_DIR" && sha256sum -- ecr-scan-gate-*)"
 printf '%s\n' "$sums" >"$DIST_DIR/SHA256SUMS"
+printf '%s\n' "$VERSION" >"$DIST_DIR/VERSION"
 (cd "$DIST_DIR" && sha256sum -c --quiet SHA256SUMS) || die "SHA256SUMS does not verify."
 
 echo

@@ -243,7 +243,7 @@ class ActionAgainstTheEmulator(unittest.TestCase):
 
     def test_the_downloaded_binary_runs_when_its_checksum_matches(self):
         with tempfile.TemporaryDirectory() as d:
-            asset = f"ecr-scan-gate-check-{VERSION}-linux-{host_arch()}"
+            asset = f"ecr-scan-gate-check-linux-{host_arch()}"
             shutil.copy(self.binary, Path(d) / asset)
             digest_hex = hashlib.sha256((Path(d) / asset).read_bytes()).hexdigest()
             (Path(d) / "SHA256SUMS").write_text(f"{'0' * 64}  other-file\n{digest_hex}  {asset}\n")
@@ -264,7 +264,7 @@ class DownloadAndVerify(unittest.TestCase):
     def setUp(self):
         self.dir = Path(tempfile.mkdtemp())
         self.record = self.dir / "record.jsonl"
-        self.asset = f"ecr-scan-gate-check-{VERSION}-linux-{host_arch()}"
+        self.asset = f"ecr-scan-gate-check-linux-{host_arch()}"
         (self.dir / self.asset).write_text(STUB)
         self.server = ReleaseServer(self.dir)
 
@@ -304,7 +304,7 @@ class DownloadAndVerify(unittest.TestCase):
         self.assertFalse(self.ran(), "the binary ran despite a wrong checksum")
 
     def test_a_binary_missing_from_the_sums_is_refused(self):
-        self.sums(f"{self.good_sum()}  ecr-scan-gate-check-{VERSION}-linux-other\n")
+        self.sums(f"{self.good_sum()}  ecr-scan-gate-check-linux-other\n")
         r = self.run_it()
         self.assertEqual(r.rc, 2, r)
         self.assertIn("no single entry", r.outputs["message"])
