@@ -26,7 +26,7 @@ test-rust: venv ## cargo test (starts its own moto server on loopback)
 smoke: venv ## every file of events/ through cargo lambda watch + invoke, checked against events/expected.json
 	@$(PY) scripts/smoke.py
 
-test-action: venv ## the GitHub Action's script (action.yml) on moto with a local build: outputs, checksum refusal, inputs = CLI flags
+test-action: venv ## the GitHub Action on moto with a local build (outputs, checksum refusal, inputs = CLI flags) and the workflows
 	$(PY) -m unittest discover -s tests/action -p 'test_*.py'
 
 check-infra: ## terraform fmt, checkov, and the tests of infra/
