@@ -48,7 +48,7 @@ def main():
         sns = session.client("sns", endpoint_url=endpoint)
         sqs = session.client("sqs", endpoint_url=endpoint)
 
-        # The design's repository (ecr-design.ja.md section 2).
+        # The design's repository (docs/design.md, "Repository").
         ecr.create_repository(
             repositoryName=REPO,
             imageTagMutability="MUTABLE",
