@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 EVENT ?= events/ecr-scan-clean.json
 
-.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy bench clean
+.PHONY: help demo test test-rust smoke check-infra lint fmt venv watch invoke build deploy bench clean dist test-action test-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,13 +18,19 @@ venv: ## install moto and cargo-lambda into .venv (once)
 demo: venv ## the whole gate on a local AWS emulator: verdict, quarantine tag, SNS message, Slack payload
 	@$(PY) scripts/demo.py
 
-test: venv test-rust smoke check-infra ## every test: Rust (unit, moto, mocks), the events smoke, the Terraform checks
+test: venv test-rust smoke check-infra test-action test-docs ## every test: Rust (unit, moto, mocks), the events smoke, the Terraform checks, the GitHub Action, the docs' references
 
 test-rust: venv ## cargo test (starts its own moto server on loopback)
 	cargo test --all-targets
 
 smoke: venv ## every file of events/ through cargo lambda watch + invoke, checked against events/expected.json
 	@$(PY) scripts/smoke.py
+
+test-action: venv ## the GitHub Action on moto with a local build (outputs, checksum refusal, inputs = CLI flags) and the workflows
+	$(PY) -m unittest discover -s tests/action -p 'test_*.py'
+
+test-docs: ## every relative link and file path in the repository's text resolves inside it (Python 3 only)
+	python3 -m unittest discover -s tests/docs -p 'test_*.py'
 
 check-infra: ## terraform fmt, checkov, and the tests of infra/
 	@bash scripts/check-infra.sh
@@ -49,9 +55,12 @@ build: venv ## the deployable zip: target/lambda-arm64/ecr-scan-gate/bootstrap.z
 deploy: ## validate the policy, build (or LAMBDA_ZIP=release zip), terraform apply in infra/ (see infra/README.md)
 	@bash scripts/deploy.sh
 
+dist: venv ## release artifacts into dist/: Lambda zips and check binaries (arm64, x86_64), SHA256SUMS; slow, not run by CI
+	@bash scripts/dist.sh
+
 bench: venv ## measure cold start, per-event time, findings volume, memory, zip size, AWS calls (BENCHMARKS.md)
 	@bash scripts/bench.sh
 
 clean: ## remove build output and the virtual environments
 	cargo clean
-	rm -rf $(VENV) .venv-infra
+	rm -rf $(VENV) .venv-infra dist

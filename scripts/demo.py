@@ -4,10 +4,16 @@ Creates the design's `demo-api` repository in a moto server, pushes an image wit
 findings, runs the function through `cargo lambda watch` + `cargo lambda invoke` on the
 matching `ECR Image Scan` event, and shows the verdict, the image's tags before and after, the
 SNS message (read from a subscribed SQS queue) and the Slack payload (from a loopback receiver).
-Everything it starts is stopped at the end."""
+Then it plays the deploy pipeline: `ecr-scan-gate-check` refuses the image (exit 1); an
+allowlist entry is added to the policy, the function re-evaluates the image and releases it, and
+the check passes (exit 0). It prints the policy each step runs with. Everything it starts is
+stopped at the end."""
 
+import datetime
 import hashlib
 import json
+import os
+import subprocess
 import textwrap
 import urllib.request
 
@@ -36,6 +42,44 @@ def finding(cve, severity, package, version, score):
     }
 
 
+def write_policy(path, policy):
+    path.write_text(json.dumps(policy, indent=2) + "\n")
+    print(f"    policy ({path.relative_to(ROOT)}), for the function (GATE_POLICY_FILE) and the check (--policy-file):")
+    print(textwrap.indent(json.dumps(policy, indent=2), "    | "))
+
+
+def check_binary():
+    """Builds ecr-scan-gate-check (debug, like the function under watch) and returns its path."""
+    subprocess.run(["cargo", "build", "--quiet", "--bin", "ecr-scan-gate-check"], cwd=ROOT, check=True)
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return os.path.join(json.loads(meta.stdout)["target_directory"], "debug", "ecr-scan-gate-check")
+
+
+def pipeline_check(binary, endpoint, digest, policy_file, expected):
+    """Runs the deploy pipeline's check as a pipeline would; stops the demo on a surprise."""
+    args = [REPO, "--digest", digest, "--policy-file", str(policy_file.relative_to(ROOT))]
+    print(f"    ecr-scan-gate-check {' '.join(args)}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATE_POLICY", "QUARANTINE_TAG_PREFIX"))}
+    env.update(aws_env(endpoint))
+    p = subprocess.run([binary] + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    print(textwrap.indent((p.stdout + p.stderr).rstrip(), "    | "))
+    meaning = {0: "deployable", 1: "blocked", 2: "undecided"}.get(p.returncode, "undecided")
+    print(f"    exit {p.returncode}: {meaning}")
+    if p.returncode != expected:
+        die(f"the check exited {p.returncode}, the demo expected {expected}")
+
+
+def print_actions(response):
+    print(f"\n    verdict: {response['verdict']}")
+    for r in response["reasons"]:
+        print(f"      - {r}")
+    print("    actions:")
+    for a in response["actions"]:
+        what = a.get("tag") or ", ".join(a.get("tags", [])) or a.get("channel", "")
+        print(f"      - {a['action']} {what}: {a['status']}" + (f" ({a.get('error') or a.get('reason')})" if a.get("error") or a.get("reason") else ""))
+
+
 def main():
     out_dir = ROOT / "target" / "demo"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +92,7 @@ def main():
         sns = session.client("sns", endpoint_url=endpoint)
         sqs = session.client("sqs", endpoint_url=endpoint)
 
-        # The design's repository (ecr-design.ja.md section 2).
+        # The design's repository (docs/design.md, "Repository").
         ecr.create_repository(
             repositoryName=REPO,
             imageTagMutability="MUTABLE",
@@ -112,25 +156,18 @@ def main():
         event_file.write_text(json.dumps(event, indent=2) + "\n")
 
         print("[5] starting `cargo lambda watch` (the first run builds the function)...")
-        port = services.watch({
-            **aws_env(endpoint),
-            "SNS_TOPIC_ARN": topic,
-            "SLACK_WEBHOOK_URL": slack.url,
-            "GATE_POLICY": json.dumps({"strip_tags": ["latest"]}),
-        })
+        policy = {"strip_tags": ["latest"]}
+        policy_file = out_dir / "policy.json"
+        write_policy(policy_file, policy)
+        function_env = {**aws_env(endpoint), "SNS_TOPIC_ARN": topic, "SLACK_WEBHOOK_URL": slack.url}
+        port = services.watch({**function_env, "GATE_POLICY_FILE": str(policy_file)})
         rel = event_file.relative_to(ROOT)
         print(f"    cargo lambda invoke ecr-scan-gate --data-file {rel}")
         rc, out, err = invoke(port, data_file=str(rel))
         if rc != 0:
             die(f"the invocation failed:\n{err}")
         response = json.loads(out)
-        print(f"\n    verdict: {response['verdict']}")
-        for r in response["reasons"]:
-            print(f"      - {r}")
-        print("    actions:")
-        for a in response["actions"]:
-            what = a.get("tag") or ", ".join(a.get("tags", [])) or a.get("channel", "")
-            print(f"      - {a['action']} {what}: {a['status']}" + (f" ({a.get('error') or a.get('reason')})" if a.get("error") or a.get("reason") else ""))
+        print_actions(response)
         (out_dir / "response.json").write_text(json.dumps(response, indent=2) + "\n")
         print(f"    full response: {(out_dir / 'response.json').relative_to(ROOT)}")
 
@@ -169,6 +206,38 @@ def main():
                 line = " | ".join(t.replace("\n", " / ") for t in texts if t)
                 print(f"    [{block.get('type')}] {line}"[:220])
             print(f"    full Block Kit payload: {(out_dir / 'slack.json').relative_to(ROOT)}")
+
+        print("\n[9] the deploy pipeline asks before it deploys (same policy as the function):")
+        binary = check_binary()
+        pipeline_check(binary, endpoint, digest, policy_file, expected=1)
+
+        print("\n[10] the team accepts the two Critical findings for now: an allowlist entry each, with a reason")
+        print("     and an expiry date; the function starts again with the new policy and re-evaluates the image")
+        expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+        policy = {**policy, "allowlist": [
+            {"id": cve, "repository": REPO, "expires": expires, "reason": "demo: not reachable in demo-api; fix tracked"}
+            for cve in ("CVE-2024-45491", "CVE-2023-38545")]}
+        write_policy(policy_file, policy)
+        # The function reads its policy once, at start: a second watch starts with the new one.
+        port = services.watch({**function_env, "GATE_POLICY_FILE": str(policy_file)}, log_name="watch-2.log")
+        request = out_dir / "re-evaluate.json"
+        request.write_text(json.dumps({"repository": REPO, "digest": digest}) + "\n")
+        print(f"    cargo lambda invoke ecr-scan-gate --data-file {request.relative_to(ROOT)}")
+        slack_before = len(slack.received)
+        rc, out, err = invoke(port, data_file=str(request.relative_to(ROOT)))
+        if rc != 0:
+            die(f"the re-evaluation failed:\n{err}")
+        response = json.loads(out)
+        print_actions(response)
+        if not any(a["action"] == "release" and a["status"] == "done" for a in response["actions"]):
+            die("the re-evaluation did not release the image")
+        (out_dir / "release.json").write_text(json.dumps(response, indent=2) + "\n")
+        print(f"    tags now: {', '.join(tags())}")
+        for payload in slack.received[slack_before:]:
+            print(f"    Slack: {payload.get('text')}")
+
+        print("\n[11] the pipeline asks again:")
+        pipeline_check(binary, endpoint, digest, policy_file, expected=0)
     slack.close()
     print("\ndemo: done; the emulator and cargo lambda watch are stopped.")
 

@@ -81,21 +81,24 @@ class Services:
         wait_http(url + "/moto-api/data.json", 30)
         return url
 
-    def watch(self, env_vars: dict) -> int:
-        """Starts `cargo lambda watch` with the function's environment; returns the invoke port."""
+    def watch(self, env_vars: dict, log_name: str = "watch.log") -> int:
+        """Starts `cargo lambda watch` with the function's environment; returns the invoke port.
+        cargo lambda splits an --env-var value at commas: pass JSON through a file instead."""
         port = free_port()
         env = dict(os.environ)
         env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
         args = ["cargo", "lambda", "watch", "--invoke-port", str(port), "--ignore-changes"]
         for k, v in env_vars.items():
             args += ["--env-var", f"{k}={v}"]
-        self._spawn(args, "watch.log", env=env)
+        proc = self._spawn(args, log_name, env=env)
         # watch builds the function on the first invoke: an ignored event warms it up.
         deadline = time.time() + 900
         while True:
             rc, out, err = invoke(port, data='{"warm-up": true}')
             if rc == 0:
                 return port
+            if proc.poll() is not None:
+                raise RuntimeError(f"cargo lambda watch exited ({proc.returncode}); see {self.tmp / log_name}")
             if time.time() > deadline:
                 raise RuntimeError(f"cargo lambda watch did not answer: {err[-2000:]}")
             time.sleep(1)

@@ -1,4 +1,5 @@
-"""The ECR repository is the design's (sections 2-4, 7)."""
+"""The ECR repository is the design's (docs/design.md: repository, lifecycle rules, repository
+policy, outputs)."""
 
 import pytest
 
