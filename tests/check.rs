@@ -268,7 +268,7 @@ async fn bad_arguments_are_undecided_with_a_message() {
 fn the_deploy_workflow_checks_between_push_and_deploy() {
     let wf = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/.github/workflows/deploy.yml"
+        "/examples/github-actions/deploy.yml"
     ))
     .unwrap();
     let at = |needle: &str| {
@@ -276,7 +276,7 @@ fn the_deploy_workflow_checks_between_push_and_deploy() {
             .unwrap_or_else(|| panic!("deploy.yml lacks {needle:?}"))
     };
     let push = at("docker push $ECR_REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG");
-    let check = at("run: ecr-scan-gate-check \"$ECR_REPOSITORY\" --tag \"$IMAGE_TAG\" --wait");
+    let check = at("uses: your-org/ecr-scan-gate@v");
     let latest = at("docker push $ECR_REGISTRY/$ECR_REPOSITORY:latest");
     let deploy = at("aws ecs update-service");
     assert!(

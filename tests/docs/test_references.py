@@ -43,13 +43,18 @@ MD_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)"
 MD_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+<?(\S+?)>?(?:\s|$)")
 
 
-def tracked_files():
+def tracked_names():
+    """Every tracked file, text or binary (a zip fixture is a path a text may name)."""
     try:
         out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
         names = [n for n in out.decode().split("\0") if n]
     except (OSError, subprocess.CalledProcessError):
         names = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()]
-    for name in sorted(names):
+    return [n for n in names if (ROOT / n).is_file()]
+
+
+def tracked_files():
+    for name in sorted(tracked_names()):
         if name.startswith(SKIP_PREFIXES) or name.startswith(".venv") or "/.venv" in name:
             continue
         path = ROOT / name
@@ -203,7 +208,7 @@ def collect():
     files = [(n, t) for n, t in tracked_files() if n != SELF]
     names = [n for n, _ in files]
     pattern = path_pattern(top_level_dirs(names))
-    known = all_paths(names)
+    known = all_paths(tracked_names())
     found = []
     for name, text in files:
         found += [(name, line, msg, None) for line, msg in check_outside(name, text)]
