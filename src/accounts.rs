@@ -511,6 +511,37 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_invoke_may_name_the_account_and_region_of_its_image() {
+        use crate::event::{parse, Event};
+        use serde_json::json;
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let Event::Scan(e) = parse(&json!({
+            "repository": "demo-api", "digest": digest,
+            "account": "111111111111", "region": "eu-west-1"
+        }))
+        .unwrap() else {
+            panic!("not a scan")
+        };
+        assert_eq!(e.account.as_deref(), Some("111111111111"));
+        assert_eq!(e.region.as_deref(), Some("eu-west-1"));
+        let Event::Scan(e) = parse(&json!({"repository": "demo-api", "tag": "v1"})).unwrap() else {
+            panic!("not a scan")
+        };
+        assert_eq!((e.account, e.region), (None, None));
+        for (key, value, problem) in [
+            ("account", json!("1111"), "12-digit"),
+            ("account", json!(111111111111u64), "must be a string"),
+            ("region", json!("Europe"), "region name"),
+        ] {
+            let mut input = json!({"repository": "demo-api", "tag": "v1"});
+            input[key] = value;
+            let e = parse(&input).unwrap_err();
+            assert_eq!(e.field, key);
+            assert!(e.problem.contains(problem), "{e}");
+        }
+    }
+
+    #[test]
     fn without_member_accounts_a_direct_invoke_stays_home() {
         let h = home();
         assert_eq!(direct_invoke_elsewhere(Some(&h), None, None), None);
