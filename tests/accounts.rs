@@ -546,3 +546,42 @@ async fn without_member_accounts_nothing_changes() {
     );
     assert_eq!(proxy.total(), 0);
 }
+
+#[tokio::test]
+async fn a_member_fail_costs_the_calls_of_a_same_account_fail_and_one_assume_role_per_container() {
+    let emu = Emulator::start().await;
+    let hub = Hub::start(&emu, None).await;
+    let member = place(&emu, MEMBER, common::REGION).await;
+    let calls = |hub: &Hub| -> std::collections::BTreeMap<String, usize> {
+        hub.proxy.counts().into_iter().collect()
+    };
+    let own_repo = common::unique_repo("acct-cost-own");
+    let own = failing_image(&emu, HUB, common::REGION, &own_repo).await;
+    evaluated(
+        hub.handle(&event_from(HUB, common::REGION, &own_repo, &own))
+            .await,
+    );
+    let same_account = calls(&hub);
+
+    let mut member_calls = Vec::new();
+    for stem in ["acct-cost-a", "acct-cost-b"] {
+        let repo = common::unique_repo(stem);
+        let digest = failing_image(&member, MEMBER, common::REGION, &repo).await;
+        hub.proxy.reset_counts();
+        evaluated(
+            hub.handle(&event_from(MEMBER, common::REGION, &repo, &digest))
+                .await,
+        );
+        member_calls.push(calls(&hub));
+    }
+    let mut first_expected = same_account.clone();
+    first_expected.insert("AssumeRole".to_string(), 1);
+    assert_eq!(
+        member_calls[0], first_expected,
+        "same account: {same_account:?}"
+    );
+    assert_eq!(
+        member_calls[1], same_account,
+        "a warm container assumes no role"
+    );
+}
