@@ -3,7 +3,7 @@
 
 use crate::accounts::{self, Home};
 use crate::aws::member::{MemberRegistries, Routed};
-use crate::event::{self, Trigger};
+use crate::event::{self, ScanEvent, Trigger};
 use crate::handler::{Gate, GateError, Response};
 use crate::policy::today_utc;
 use crate::ports::{Deadline, Registry};
@@ -91,10 +91,25 @@ pub async fn handle<R: Registry>(
     today: &str,
     deadline: Deadline,
 ) -> Result<Response, GateError> {
-    let event = match event::parse(input)? {
-        event::Event::Ignored(reason) => return Ok(Response::Ignored { reason }),
-        event::Event::Scan(e) => e,
-    };
+    match event::parse(input)? {
+        event::Event::Ignored(reason) => Ok(Response::Ignored { reason }),
+        event::Event::Scan(event) => {
+            evaluate_routed(gate, members, home, &event, today, deadline).await
+        }
+    }
+}
+
+/// Evaluates one image in the registry of its account and region (with member accounts), or
+/// answers why not (`ignored`). Every entry that evaluates an image calls this: a scan event, a
+/// direct invoke, a queue entry, each image of a sweep.
+pub async fn evaluate_routed<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &String>,
+    event: &ScanEvent,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
     let Some(members) = members else {
         // Without member accounts nothing changes: an event's account is not consulted.
         if event.trigger == Trigger::DirectInvoke {
@@ -107,11 +122,11 @@ pub async fn handle<R: Registry>(
                 return Ok(Response::Ignored { reason });
             }
         }
-        let evaluation = gate.evaluate(&event, today, deadline).await?;
+        let evaluation = gate.evaluate(event, today, deadline).await?;
         return Ok(Response::Evaluated(Box::new(evaluation)));
     };
     let home = home.map_err(|problem| GateError::Account(problem.clone()))?;
-    let evaluation = match members.registry_for(home, &event).await {
+    let evaluation = match members.registry_for(home, event).await {
         Routed::Ignored(reason) => return Ok(Response::Ignored { reason }),
         Routed::Own { account, region } => {
             gate.evaluate(&event.located(account, region), today, deadline)
