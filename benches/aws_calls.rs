@@ -20,8 +20,10 @@ use common::{
     basic_finding, basic_findings, ecr_scan_event, image_with_critical_findings, Emulator,
     ManifestKind, TODAY,
 };
+use ecr_scan_gate::accounts::{Home, MemberConfig};
 use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::member::MemberRegistries;
 use ecr_scan_gate::aws::sns::SnsNotifier;
 use ecr_scan_gate::event::{Digest, ImageRef};
 use ecr_scan_gate::findings::FindingsTally;
@@ -330,6 +332,10 @@ async fn bench() {
             .0,
     );
 
+    // Hub and member accounts: a failing image of the hub, then of a member account (through
+    // the assumed role: the container's first event of that account, then a warm one).
+    rows.extend(member_rows(&emu, &proxy, &through_proxy, &topic, &slack.url).await);
+
     // The critical path of the failing image.
     let find = |what: &str| spans.iter().find(|s| s.0.starts_with(what)).cloned();
     let scan = find("DescribeImageScanFindings").expect("findings span");
@@ -377,4 +383,136 @@ async fn bench() {
         serde_json::to_string_pretty(&timeline).unwrap(),
     )
     .expect("write critical-path.json");
+}
+
+/// Per-event calls (and time) of a FAIL in the hub's own account and in a member account,
+/// through `lambda::handle` with member accounts on, the same notifiers as above.
+async fn member_rows(
+    emu: &Emulator,
+    proxy: &FaultProxy,
+    through_proxy: &aws_config::SdkConfig,
+    topic: &str,
+    slack_url: &str,
+) -> Vec<Row> {
+    const MEMBER: &str = "111111111111";
+    let options = AlertOptions {
+        name_account: true,
+        ..AlertOptions::default()
+    };
+    let gate = Gate::new(
+        EcrRegistry::new(aws_sdk_ecr::Client::new(through_proxy), "quarantine-"),
+        Policy::default(),
+        Settings::default(),
+    )
+    .with_notifier(Box::new(SnsNotifier::new(
+        aws_sdk_sns::Client::new(through_proxy),
+        topic,
+        options.clone(),
+    )))
+    .with_notifier(Box::new(
+        SlackNotifier::new(
+            WebhookUrl::parse(slack_url).expect("url"),
+            options,
+            RetryPolicy::default(),
+        )
+        .expect("slack client"),
+    ));
+    let env = |k: &str| match k {
+        "MEMBER_ROLE_NAME" => Some("ecr-scan-gate-member".to_string()),
+        "MEMBER_ACCOUNTS" => Some(MEMBER.to_string()),
+        _ => None,
+    };
+    let members = MemberConfig::from_lookup(env)
+        .expect("member config")
+        .expect("member accounts on");
+    let members = MemberRegistries::new(through_proxy, members, "quarantine-");
+    let home = Home::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:gate")
+        .expect("home");
+    // The member's registry as the member sees it (set-up calls go to moto directly).
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{MEMBER}:role/ecr-scan-gate-member"
+    ))
+    .configure(&emu.config)
+    .build()
+    .await;
+    let member_config = emu
+        .config
+        .to_builder()
+        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build();
+    let member = Emulator {
+        endpoint: emu.endpoint.clone(),
+        ecr: aws_sdk_ecr::Client::new(&member_config),
+        config: member_config,
+    };
+    let mut rows = Vec::new();
+    let scenarios: [(&'static str, &Emulator, &str); 3] = [
+        (
+            "fail, hub's own account (member accounts on)",
+            emu,
+            "123456789012",
+        ),
+        (
+            "fail, member account (first event: AssumeRole)",
+            &member,
+            MEMBER,
+        ),
+        ("fail, member account (warm container)", &member, MEMBER),
+    ];
+    for (scenario, at, account) in scenarios {
+        let repo = common::unique_repo("bench-member");
+        at.create_repo(&repo).await;
+        let digest = at.push(&repo, "v1.4.2", ManifestKind::DockerV2).await;
+        at.start_scan(&repo, &digest).await;
+        let seeded = json!({
+            "registryId": account, "repositoryName": repo, "imageId": {"imageDigest": digest},
+            "imageScanStatus": {"status": "COMPLETE", "description": "seeded"},
+            "imageScanFindings": basic_findings(vec![basic_finding(
+                "CVE-2026-1000", "CRITICAL", "openssl", "3.0.11-1~deb12u1")]),
+        });
+        let (code, body) = common::http(
+            &emu.endpoint,
+            "POST",
+            "/moto-api/static/ecr/scan-finding-results",
+            Some(&json!({"results": [seeded], "region": common::REGION, "account_id": account})),
+        )
+        .expect("seed");
+        assert_eq!(code, 201, "{body}");
+        let mut event = ecr_scan_event(
+            &repo,
+            &digest,
+            &["v1.4.2"],
+            json!({"CRITICAL": 1}),
+            "COMPLETE",
+        );
+        event["account"] = json!(account);
+        proxy.reset_counts();
+        let t = Instant::now();
+        let response = ecr_scan_gate::lambda::handle(
+            &gate,
+            Some(&members),
+            Ok(&home),
+            &event,
+            TODAY,
+            Deadline::none(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let verdict = match &response {
+            Response::Evaluated(ev) => ev.verdict.to_string(),
+            Response::Ignored { reason } => format!("ignored: {reason}"),
+        };
+        let calls: BTreeMap<String, usize> = proxy.counts().into_iter().collect();
+        let n: usize = calls.values().sum();
+        println!("  {scenario}: {n} AWS call(s) {calls:?} -> {verdict} in {ms:.1} ms");
+        rows.push(Row {
+            scenario,
+            calls,
+            verdict,
+        });
+    }
+    rows
 }

@@ -1,6 +1,7 @@
 //! Configuration from the environment (the function's contract in the README), read once at start. Any problem stops
 //! the function with a message that names the variable.
 
+use crate::accounts::MemberConfig;
 use crate::handler::{validate_prefix, Settings};
 use crate::policy::{Policy, PolicyError};
 use crate::ports::{ParameterError, Parameters};
@@ -64,6 +65,8 @@ pub struct Config {
     pub settings: Settings,
     pub sns_topic_arn: Option<String>,
     pub slack: SlackSource,
+    /// Hub and member accounts (`MEMBER_ROLE_NAME`, ...); `None`: the function's own account only.
+    pub members: Option<MemberConfig>,
 }
 
 impl Config {
@@ -131,7 +134,12 @@ impl Config {
             (None, Some(url)) => SlackSource::Url(url),
             (None, None) => SlackSource::None,
         };
+        let members = MemberConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid {
+            variable: e.variable,
+            problem: e.problem,
+        })?;
         Ok(Config {
+            members,
             policy_source,
             settings: Settings {
                 quarantine_prefix,
@@ -201,6 +209,7 @@ mod tests {
         assert_eq!(c.settings, Settings::default());
         assert_eq!(c.sns_topic_arn, None);
         assert_eq!(c.slack, SlackSource::None);
+        assert_eq!(c.members, None);
         assert!(!c.needs_ssm());
     }
 
@@ -231,6 +240,13 @@ mod tests {
             .starts_with("QUARANTINE_TAG_PREFIX"));
         assert!(cfg(&[("QUARANTINE_TAG_PREFIX", &"q".repeat(65))]).is_err());
         assert!(cfg(&[("DRY_RUN", "TRUE")]).unwrap().settings.dry_run);
+        assert_eq!(
+            cfg(&[("MEMBER_ROLE_NAME", "gate-member")])
+                .unwrap_err()
+                .to_string(),
+            "MEMBER_ACCOUNTS is required with MEMBER_ROLE_NAME: the comma-separated 12-digit \
+             account ids the gate may act in, or * for any account whose events reach it"
+        );
     }
 
     #[test]

@@ -150,6 +150,18 @@ impl ScanEvent {
     }
 }
 
+impl ScanEvent {
+    /// The same event with the account and region of its image set (hub and member accounts:
+    /// where the gate found the image), for the response, the log line and the alerts.
+    pub fn located(&self, account: String, region: String) -> ScanEvent {
+        ScanEvent {
+            account: Some(account),
+            region: Some(region),
+            ..self.clone()
+        }
+    }
+}
+
 // One event per invocation: the size of the enum does not matter, boxing would only add noise.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -352,9 +364,28 @@ fn parse_direct_invoke(obj: &Map<String, Value>) -> Result<Event, EventError> {
             ))
         }
     };
+    // Where the image is (hub and member accounts); unset means the function's own.
+    let account = opt_str(obj, "account", "account")?;
+    if let Some(a) = account {
+        if !is_account_id(a) {
+            return Err(EventError::new(
+                "account",
+                format!(
+                    "must be a 12-digit AWS account id, got {:?}",
+                    truncate(a, 40)
+                ),
+            ));
+        }
+    }
+    let region = opt_str(obj, "region", "region")?;
+    if let Some(r) = region {
+        validate_region(r).map_err(|p| EventError::new("region", p))?;
+    }
     let mut event = ScanEvent::direct(repository, image);
     // A tag given beside a digest is kept for the report, as the operator named the image.
     event.tags = tag.map(|t| vec![t.to_string()]).unwrap_or_default();
+    event.account = account.map(str::to_string);
+    event.region = region.map(str::to_string);
     Ok(Event::Scan(event))
 }
 
@@ -527,6 +558,33 @@ fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// A 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An AWS region name: lower-case letter groups joined by `-`, ending in a number
+/// (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn validate_region(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = s.len() <= 32
+        && parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && (1..=2).contains(&parts[parts.len() - 1].len());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be an AWS region name like us-east-1, got {:?}",
+            truncate(s, 40)
+        ))
     }
 }
 

@@ -12,11 +12,15 @@ use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
 use crate::severity::Counts;
 use crate::verdict::{judge, judge_findings, Verdict};
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
     #[error(transparent)]
     Event(#[from] EventError),
+    /// Member accounts are on but the function cannot tell its own account.
+    #[error("cannot route the image to its account: {0}")]
+    Account(String),
     #[error("could not read the scan of {image} in {repository}: {source}")]
     Findings {
         repository: String,
@@ -39,10 +43,15 @@ impl GateError {
     pub fn kind(&self) -> &'static str {
         match self {
             GateError::Event(_) => "InvalidEvent",
+            GateError::Account(_) => "AccountUnknown",
             GateError::Findings {
                 source: RegistryError::OutOfTime { .. },
                 ..
             } => "DeadlineReached",
+            GateError::Findings {
+                source: RegistryError::AssumeRole { .. },
+                ..
+            } => "MemberRoleUnavailable",
             GateError::Findings { .. } => "FindingsUnavailable",
             GateError::Actions { .. } => "ActionsFailed",
         }
@@ -107,8 +116,9 @@ impl Settings {
 
 pub struct Gate<R> {
     pub registry: R,
-    pub notifiers: Vec<Box<dyn Notifier>>,
-    pub policy: Policy,
+    /// Shared, so that [`Gate::for_registry`] is cheap.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    pub policy: Arc<Policy>,
     pub settings: Settings,
 }
 
@@ -117,14 +127,25 @@ impl<R: Registry> Gate<R> {
         Gate {
             registry,
             notifiers: Vec::new(),
-            policy,
+            policy: Arc::new(policy),
             settings,
         }
     }
 
     pub fn with_notifier(mut self, notifier: Box<dyn Notifier>) -> Self {
-        self.notifiers.push(notifier);
+        self.notifiers.push(Arc::from(notifier));
         self
+    }
+
+    /// The same gate (policy, settings, notifiers) on another registry, e.g. a member
+    /// account's: cheap, nothing is copied but a few pointers.
+    pub fn for_registry<R2: Registry>(&self, registry: R2) -> Gate<R2> {
+        Gate {
+            registry,
+            notifiers: self.notifiers.clone(),
+            policy: Arc::clone(&self.policy),
+            settings: self.settings.clone(),
+        }
     }
 
     /// Handles one input. `today` (`YYYY-MM-DD`, UTC) decides allowlist expiry.

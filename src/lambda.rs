@@ -1,6 +1,9 @@
 //! The Lambda side: runs the gate for each invocation, writes the decision log line, and turns
 //! errors into Lambda errors (so the event is retried, then kept by the dead-letter queue).
 
+use crate::accounts::{self, Home};
+use crate::aws::member::{MemberRegistries, Routed};
+use crate::event::{self, ScanEvent, Trigger};
 use crate::handler::{Gate, GateError, Response};
 use crate::policy::today_utc;
 use crate::ports::{Deadline, Registry};
@@ -26,6 +29,8 @@ macro_rules! decision_line {
         let actions: Vec<String> = ev.actions.iter().map(|a| a.describe()).collect();
         tracing::$level!(
             request_id = $request_id,
+            account = ev.account.as_deref().unwrap_or(""),
+            region = ev.region.as_deref().unwrap_or(""),
             repository = %ev.repository,
             digest = ev.digest.as_ref().map(|d| d.as_str()).unwrap_or(""),
             tags = %ev.tags.join(","),
@@ -47,22 +52,97 @@ macro_rules! decision_line {
     }};
 }
 
-/// Handles one invocation, logs one line about it, and prints its metrics (EMF).
+/// Handles one invocation, logs one line about it, and prints its metrics (EMF). With member
+/// accounts (`MEMBER_ROLE_NAME`), `members` routes each image to its account's registry.
 pub async fn invoke<R: Registry>(
     gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
     event: LambdaEvent<Value>,
 ) -> Result<Response, GateError> {
     let request_id = event.context.request_id.clone();
-    let result = gate
-        .handle_until(&event.payload, &today_utc(), deadline_of(&event.context))
-        .await;
+    let home = Home::from_function_arn(&event.context.invoked_function_arn);
+    let result = handle(
+        gate,
+        members,
+        home.as_ref(),
+        &event.payload,
+        &today_utc(),
+        deadline_of(&event.context),
+    )
+    .await;
     log_outcome(&request_id, &result);
-    if let Some(line) = metrics_line(&result, crate::metrics::now_ms()) {
+    let by_account = members.is_some();
+    if let Some(line) = metrics_line_by(&result, crate::metrics::now_ms(), by_account) {
         // Straight to stdout, not through the log formatter: CloudWatch reads EMF records from
         // lines that are the JSON document alone.
         println!("{line}");
     }
     result
+}
+
+/// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
+/// and region. `home` is the function's own account and region (from its invoked function
+/// ARN); without member accounts only a direct invoke that names an account or region needs it.
+pub async fn handle<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &String>,
+    input: &Value,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    match event::parse(input)? {
+        event::Event::Ignored(reason) => Ok(Response::Ignored { reason }),
+        event::Event::Scan(event) => {
+            evaluate_routed(gate, members, home, &event, today, deadline).await
+        }
+    }
+}
+
+/// Evaluates one image in the registry of its account and region (with member accounts), or
+/// answers why not (`ignored`). Every entry that evaluates an image calls this: a scan event, a
+/// direct invoke, a queue entry, each image of a sweep.
+pub async fn evaluate_routed<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &String>,
+    event: &ScanEvent,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    let Some(members) = members else {
+        // Without member accounts nothing changes: an event's account is not consulted.
+        if event.trigger == Trigger::DirectInvoke {
+            let elsewhere = accounts::direct_invoke_elsewhere(
+                home.ok(),
+                event.account.as_deref(),
+                event.region.as_deref(),
+            );
+            if let Some(reason) = elsewhere {
+                return Ok(Response::Ignored { reason });
+            }
+        }
+        let evaluation = gate.evaluate(event, today, deadline).await?;
+        return Ok(Response::Evaluated(Box::new(evaluation)));
+    };
+    let home = home.map_err(|problem| GateError::Account(problem.clone()))?;
+    let evaluation = match members.registry_for(home, event).await {
+        Routed::Ignored(reason) => return Ok(Response::Ignored { reason }),
+        Routed::Own { account, region } => {
+            gate.evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+        Routed::Other {
+            registry,
+            account,
+            region,
+        } => {
+            gate.for_registry(registry)
+                .evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+    };
+    Ok(Response::Evaluated(Box::new(evaluation)))
 }
 
 /// The invocation's deadline (milliseconds since the epoch) as an `Instant`. A value that is no
@@ -91,12 +171,21 @@ fn epoch_ms() -> u64 {
 /// The EMF line of an invocation that reached a decision, also when an action then failed
 /// (a Critical image whose alert failed must still count for the monitor).
 pub fn metrics_line(result: &Result<Response, GateError>, timestamp_ms: u64) -> Option<String> {
+    metrics_line_by(result, timestamp_ms, false)
+}
+
+/// As [`metrics_line`]; `by_account` (member accounts on) adds the dimension sets with `Account`.
+pub fn metrics_line_by(
+    result: &Result<Response, GateError>,
+    timestamp_ms: u64,
+    by_account: bool,
+) -> Option<String> {
     let evaluation = match result {
         Ok(Response::Evaluated(ev)) => ev.as_ref(),
         Ok(Response::Ignored { .. }) => return None,
         Err(e) => e.evaluation()?,
     };
-    Some(crate::metrics::emf_line(evaluation, timestamp_ms))
+    Some(crate::metrics::emf_record_by(evaluation, timestamp_ms, by_account).to_string())
 }
 
 /// One JSON line per decision: what was decided and done, never a secret (the Slack webhook

@@ -3,6 +3,7 @@
 //! The core (`event`, `policy`, `findings`, `verdict`, `handler`) knows nothing of AWS; the
 //! adapters in `aws` implement the ports of `ports` with the AWS SDK.
 
+pub mod accounts;
 pub mod alert;
 pub mod aws;
 pub mod check;

@@ -2,6 +2,7 @@
 
 use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::member::MemberRegistries;
 use ecr_scan_gate::aws::sns::SnsNotifier;
 use ecr_scan_gate::aws::ssm::SsmParameters;
 use ecr_scan_gate::config::{load_policy, Config, SlackSource};
@@ -42,6 +43,7 @@ async fn main() -> Result<(), Error> {
     let options = AlertOptions {
         quarantine_prefix: config.settings.quarantine_prefix.clone(),
         default_region: aws.region().map(|r| r.to_string()),
+        name_account: config.members.is_some(),
     };
     let mut gate = Gate::new(registry, policy, config.settings.clone());
     match &config.sns_topic_arn {
@@ -75,10 +77,17 @@ async fn main() -> Result<(), Error> {
             "neither SLACK_WEBHOOK_PARAMETER nor SLACK_WEBHOOK_URL is set: no Slack alerts"
         ),
     }
+    // Hub and member accounts: no client and no AWS call until an image of another account
+    // or region arrives.
+    let members = config.members.clone().map(|m| {
+        tracing::info!(members = ?m, "member accounts enabled");
+        MemberRegistries::new(&aws, m, &config.settings.quarantine_prefix)
+    });
     let gate = &gate;
+    let members = members.as_ref();
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ecr_scan_gate::lambda::invoke(gate, event).await
+        ecr_scan_gate::lambda::invoke(gate, members, event).await
     }))
     .await
 }

@@ -26,8 +26,29 @@ fn in_place(ev: &Evaluation, is_kind: impl Fn(&Action) -> bool) -> u8 {
     }))
 }
 
+/// The dimension sets of every record: a dashboard per repository, and per verdict.
+pub const DIMENSIONS: [&[&str]; 2] = [&["Repository"], &["Repository", "Verdict"]];
+/// Added with member accounts (`MEMBER_ROLE_NAME`): the same repository name in two accounts
+/// is two images, and a hub's dashboard shows each account. Only then, because each dimension
+/// set is another set of custom metrics to pay for; the sets above stay, so existing
+/// dashboards and monitors keep working.
+pub const ACCOUNT_DIMENSIONS: [&[&str]; 2] = [&["Account"], &["Account", "Repository"]];
+
 /// The EMF record of one evaluation. `timestamp_ms`: milliseconds since the Unix epoch.
 pub fn emf_record(ev: &Evaluation, timestamp_ms: u64) -> Value {
+    emf_record_by(ev, timestamp_ms, false)
+}
+
+/// As [`emf_record`]; `by_account` adds [`ACCOUNT_DIMENSIONS`] (when the account is known).
+pub fn emf_record_by(ev: &Evaluation, timestamp_ms: u64, by_account: bool) -> Value {
+    let account = ev
+        .account
+        .as_deref()
+        .filter(|a| crate::event::is_account_id(a));
+    let mut dimensions: Vec<&[&str]> = DIMENSIONS.to_vec();
+    if by_account && account.is_some() {
+        dimensions.extend(ACCOUNT_DIMENSIONS);
+    }
     let mut metrics: Vec<Value> = FINDING_METRICS
         .iter()
         .map(|(_, name)| json!({"Name": name, "Unit": "Count"}))
@@ -42,7 +63,7 @@ pub fn emf_record(ev: &Evaluation, timestamp_ms: u64) -> Value {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Repository"], ["Repository", "Verdict"]],
+                "Dimensions": dimensions,
                 "Metrics": metrics,
             }]
         }),
@@ -67,6 +88,13 @@ pub fn emf_record(ev: &Evaluation, timestamp_ms: u64) -> Value {
         json!(ev.digest.as_ref().map(|d| d.as_str())),
     );
     record.insert("DryRun".to_string(), json!(ev.dry_run));
+    // Where the image is (a dimension only with `by_account`); a property for searching.
+    if let Some(a) = account {
+        record.insert("Account".to_string(), json!(a));
+    }
+    if let Some(r) = &ev.region {
+        record.insert("Region".to_string(), json!(r));
+    }
     Value::Object(record)
 }
 
@@ -168,6 +196,50 @@ mod tests {
         assert_eq!(r["Quarantined"], 1);
         assert_eq!(r["Released"], 0);
         assert_eq!(r["Evaluations"], 1);
+    }
+
+    #[test]
+    fn the_account_is_a_dimension_only_with_member_accounts() {
+        let mut ev = evaluation(Verdict::Fail, vec![]);
+        ev.account = Some("111111111111".into());
+        ev.region = Some("eu-west-1".into());
+        let single = emf_record(&ev, 0);
+        assert_eq!(
+            single["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Repository"], ["Repository", "Verdict"]])
+        );
+        assert_eq!(single["Account"], "111111111111");
+        assert_eq!(single["Region"], "eu-west-1");
+        let hub = emf_record_by(&ev, 0, true);
+        assert_eq!(
+            hub["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([
+                ["Repository"],
+                ["Repository", "Verdict"],
+                ["Account"],
+                ["Account", "Repository"]
+            ])
+        );
+        // Every dimension of every set is a member of the record, as EMF requires.
+        for set in hub["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            .as_array()
+            .unwrap()
+        {
+            for d in set.as_array().unwrap() {
+                assert!(hub.get(d.as_str().unwrap()).is_some(), "{d}");
+            }
+        }
+        // An account that is not an account id is neither a property nor a dimension.
+        ev.account = Some("not-an-account".into());
+        let odd = emf_record_by(&ev, 0, true);
+        assert!(odd.get("Account").is_none());
+        assert_eq!(
+            odd["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -102,6 +102,16 @@ pub enum RegistryError {
         pages: usize,
         left: String,
     },
+    /// A member account's role could not be assumed (hub and member accounts): nothing was
+    /// read or changed there. Retrying the same event will not help until the role is fixed.
+    #[error(
+        "cannot act in account {account}: the gate could not assume role {role_arn}: {message}"
+    )]
+    AssumeRole {
+        account: String,
+        role_arn: String,
+        message: String,
+    },
     #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]
     BadResponse {
         operation: &'static str,

@@ -24,6 +24,7 @@ fn gate(emu: &Emulator, topic_arn: &str, slack_url: &str) -> Gate<EcrRegistry> {
     let options = AlertOptions {
         quarantine_prefix: "quarantine-".into(),
         default_region: Some("us-east-1".into()),
+        ..AlertOptions::default()
     };
     let retry = RetryPolicy {
         max_attempts: 2,

@@ -24,6 +24,7 @@ fn gate(emu: &Emulator, topic_arn: &str) -> Gate<EcrRegistry> {
         AlertOptions {
             quarantine_prefix: "quarantine-".into(),
             default_region: Some("us-east-1".into()),
+            ..AlertOptions::default()
         },
     )))
 }

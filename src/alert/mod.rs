@@ -41,6 +41,10 @@ pub struct AlertOptions {
     pub quarantine_prefix: String,
     /// Region for the console link when the event did not say (a direct invoke).
     pub default_region: Option<String>,
+    /// Hub and member accounts (`MEMBER_ROLE_NAME`): alerts from many accounts reach one
+    /// channel, so the title, the Slack fields and context, the e-mail and the SNS `account`
+    /// attribute name the image's account and region. Off: alerts are as in one account.
+    pub name_account: bool,
 }
 
 impl Default for AlertOptions {
@@ -48,6 +52,7 @@ impl Default for AlertOptions {
         AlertOptions {
             quarantine_prefix: crate::handler::Settings::default().quarantine_prefix,
             default_region: None,
+            name_account: false,
         }
     }
 }
@@ -80,6 +85,29 @@ pub struct Summary {
     /// What was done, short: `quarantining`, `already quarantined`, `released`, `no action`.
     pub outcome: String,
     pub scan_results_url: Option<String>,
+    /// `111111111111/eu-west-1`: the image's account and region, with
+    /// [`AlertOptions::name_account`] and a known account.
+    pub location: Option<String>,
+}
+
+/// The image's account (a valid id only) and region, as alerts name them.
+pub fn location(ev: &Evaluation, opts: &AlertOptions) -> Option<String> {
+    if !opts.name_account {
+        return None;
+    }
+    let account = ev
+        .account
+        .as_deref()
+        .filter(|a| crate::event::is_account_id(a))?;
+    let region = ev
+        .region
+        .as_deref()
+        .filter(|r| crate::event::validate_region(r).is_ok())
+        .or(opts.default_region.as_deref());
+    Some(match region {
+        Some(r) => format!("{account}/{r}"),
+        None => account.to_string(),
+    })
 }
 
 pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
@@ -150,6 +178,7 @@ pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
         already_quarantined,
         outcome,
         scan_results_url: scan_results_url(ev, opts.default_region.as_deref()),
+        location: location(ev, opts),
     }
 }
 
@@ -261,6 +290,14 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// The title of the alert: `CRITICAL FAIL demo-api:v1: quarantining`. `image_budget` bounds
 /// the image name (in characters); ASCII is not enforced here.
 fn title(ev: &Evaluation, s: &Summary, image: &str) -> String {
+    let located;
+    let image = match &s.location {
+        Some(at) => {
+            located = format!("{image} in {at}");
+            located.as_str()
+        }
+        None => image,
+    };
     match (&s.kind, &s.new_finding) {
         (AlertKind::NewFinding, Some((id, sev))) => {
             let sev = sev.map(|v| format!("{v} ")).unwrap_or_default();

@@ -87,6 +87,10 @@ pub fn slack_payload(ev: &Evaluation, opts: &AlertOptions) -> Value {
         (AlertKind::Release, _) => format!("RELEASED: {}", ev.repository),
         _ => format!("{} {}: {}", s.severity, ev.verdict, ev.repository),
     };
+    let header = match &s.location {
+        Some(at) => format!("{header} in {at}"),
+        None => header,
+    };
     blocks.push(json!({
         "type": "header",
         "text": {"type": "plain_text", "text": esc(&header, L::HEADER_TEXT), "emoji": true}
@@ -136,6 +140,11 @@ pub fn slack_payload(ev: &Evaluation, opts: &AlertOptions) -> Value {
         ),
         field("Trigger", esc(&trigger_text(&ev.trigger), 500)),
     ];
+    if s.location.is_some() {
+        if let Some(a) = &ev.account {
+            fields.push(field("Account", esc(a, 100)));
+        }
+    }
     if let Some(r) = &ev.region {
         fields.push(field("Region", esc(r, 100)));
     }
@@ -242,6 +251,9 @@ pub fn slack_payload(ev: &Evaluation, opts: &AlertOptions) -> Value {
     }
 
     let mut context = vec![format!("ecr-scan-gate · {}", s.outcome)];
+    if let Some(at) = &s.location {
+        context.push(format!("account/region {at}"));
+    }
     if ev.dry_run {
         context.push("DRY RUN: nothing was changed".to_string());
     }

@@ -66,11 +66,17 @@ pub fn sns_message(ev: &Evaluation, opts: &AlertOptions) -> SnsMessage {
 pub fn sns_message_within(ev: &Evaluation, opts: &AlertOptions, max_bytes: usize) -> SnsMessage {
     let s = summarize(ev, opts);
     let subject = subject_of(ev, &s);
-    let attributes = vec![
+    let mut attributes = vec![
         ("verdict", ev.verdict.as_str().to_string()),
         ("severity", s.severity.to_string()),
         ("repository", ev.repository.clone()),
     ];
+    if s.location.is_some() {
+        // A subscription filter policy can pick one member account's alerts.
+        if let Some(account) = &ev.account {
+            attributes.push(("account", account.clone()));
+        }
+    }
     let all = ev.findings.as_ref().map(|f| f.top.len()).unwrap_or(0);
     let mut detail = Detail {
         findings: all,
@@ -250,6 +256,11 @@ fn email_text(
         "Digest:     {}",
         ev.digest.as_ref().map(|d| d.as_str()).unwrap_or("unknown")
     );
+    if s.location.is_some() {
+        if let Some(a) = &ev.account {
+            let _ = writeln!(t, "Account:    {a}");
+        }
+    }
     if let Some(r) = &ev.region {
         let _ = writeln!(t, "Region:     {r}");
     }

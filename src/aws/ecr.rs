@@ -44,6 +44,23 @@ fn image_id(image: &ImageRef) -> ImageIdentifier {
     }
 }
 
+/// An SDK error as a registry error: a member account's role that could not be assumed is said
+/// so (naming the account and the role), anything else is a failed call.
+fn sdk_error<E: std::error::Error + 'static>(
+    operation: &'static str,
+    repository: &str,
+    e: &E,
+) -> RegistryError {
+    match super::member::assume_role_failure(e) {
+        Some(f) => RegistryError::AssumeRole {
+            account: f.account.clone(),
+            role_arn: f.role_arn.clone(),
+            message: f.message.clone(),
+        },
+        None => call_error(operation, repository, error_text(e)),
+    }
+}
+
 fn call_error(operation: &'static str, repository: &str, message: String) -> RegistryError {
     RegistryError::Call {
         operation,
@@ -106,7 +123,7 @@ impl Registry for EcrRegistry {
                             let (repository, image) = missing("");
                             RegistryError::ScanNotFound { repository, image }
                         }
-                        _ => call_error(OP, repository, error_text(&e)),
+                        _ => sdk_error(OP, repository, &e),
                     }
                 })?;
             if result.is_none() {
@@ -195,7 +212,7 @@ impl Registry for EcrRegistry {
                         repository: repository.to_string(),
                     }
                 }
-                _ => call_error(OP, repository, error_text(&e)),
+                _ => sdk_error(OP, repository, &e),
             })?;
         let detail = out
             .image_details()
@@ -228,7 +245,7 @@ impl Registry for EcrRegistry {
                         repository: repository.to_string(),
                     }
                 }
-                _ => call_error("BatchGetImage", repository, error_text(&e)),
+                _ => sdk_error("BatchGetImage", repository, &e),
             })?;
         let Some(image) = got
             .images()
@@ -265,7 +282,7 @@ impl Registry for EcrRegistry {
                 Some(se) if se.is_image_tag_already_exists_exception() => {
                     Err(self.immutable_or(repository, e.to_string()).await)
                 }
-                _ => Err(call_error("PutImage", repository, error_text(&e))),
+                _ => Err(sdk_error("PutImage", repository, &e)),
             },
         }
     }

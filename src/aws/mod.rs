@@ -2,6 +2,7 @@
 //! files, written `client.<operation>()`, so the IAM test can compare them with the Terraform.
 
 pub mod ecr;
+pub mod member;
 pub mod sns;
 pub mod ssm;
 

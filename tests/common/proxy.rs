@@ -19,6 +19,9 @@ pub enum Fault {
     Slow(Duration),
     /// Close the connection without answering.
     Drop,
+    /// HTTP 403 `AccessDenied` as AWS answers a caller without permission: an XML error for
+    /// the query protocol (STS `AssumeRole`, SNS), `AccessDeniedException` for JSON protocols.
+    AccessDenied,
 }
 
 #[derive(Clone, Debug)]
@@ -228,6 +231,21 @@ async fn serve(
             .await;
         }
         Some(Fault::Unavailable) => return respond(&mut client, 503, "text/plain", "").await,
+        Some(Fault::AccessDenied) => {
+            let message = format!("not authorized to perform: {operation} (injected by the proxy)");
+            let (content_type, body) = if query_protocol {
+                (
+                    "text/xml",
+                    format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"),
+                )
+            } else {
+                (
+                    "application/x-amz-json-1.1",
+                    format!(r#"{{"__type":"AccessDeniedException","message":"{message}"}}"#),
+                )
+            };
+            return respond(&mut client, 403, content_type, &body).await;
+        }
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
         None => {}
     }
@@ -255,6 +273,7 @@ async fn respond(
 ) -> std::io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
+        403 => "Forbidden",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
