@@ -119,6 +119,9 @@ pub struct FindingsTally<'p> {
     report: FindingsReport,
     top: BinaryHeap<Reverse<Ranked>>,
     top_n: usize,
+    /// Fires once when the findings counted so far reach a fail threshold (see
+    /// [`FindingsTally::signal_fail_certain`]).
+    fail_certain: Option<(crate::verdict::Thresholds, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl<'p> FindingsTally<'p> {
@@ -138,7 +141,20 @@ impl<'p> FindingsTally<'p> {
             report: FindingsReport::default(),
             top: BinaryHeap::with_capacity(TOP_FINDINGS + 1),
             top_n: TOP_FINDINGS,
+            fail_certain: None,
         }
+    }
+
+    /// Sends on `tx` as soon as the findings counted so far reach one of the `fail`
+    /// thresholds. Counts only grow as more findings are read (the allowlist and
+    /// `ignore_unfixed` act per finding), so FAIL is then certain and the quarantine can start
+    /// while the remaining pages are read.
+    pub fn signal_fail_certain(
+        &mut self,
+        fail: crate::verdict::Thresholds,
+        tx: tokio::sync::oneshot::Sender<()>,
+    ) {
+        self.fail_certain = Some((fail, tx));
     }
 
     /// Adds one finding. `active` is false for enhanced findings Inspector has suppressed or
@@ -170,6 +186,16 @@ impl<'p> FindingsTally<'p> {
             return;
         }
         self.report.counts.add(finding.severity, 1);
+        let reached = self.fail_certain.as_ref().is_some_and(|(fail, _)| {
+            fail.get(&finding.severity)
+                .is_some_and(|min| self.report.counts.get(finding.severity) >= *min)
+        });
+        if reached {
+            if let Some((_, tx)) = self.fail_certain.take() {
+                // The receiver may be gone (no early quarantine wanted): nothing to do then.
+                let _ = tx.send(());
+            }
+        }
         self.top.push(Reverse(Ranked(finding)));
         if self.top.len() > self.top_n {
             self.top.pop();

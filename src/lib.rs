@@ -3,16 +3,20 @@
 //! The core (`event`, `policy`, `findings`, `verdict`, `handler`) knows nothing of AWS; the
 //! adapters in `aws` implement the ports of `ports` with the AWS SDK.
 
+pub mod act;
 pub mod alert;
+pub mod alert_gate;
 pub mod aws;
 pub mod check;
 pub mod config;
 pub mod evaluation;
 pub mod event;
+pub mod fast_path;
 pub mod findings;
 pub mod handler;
 pub mod lambda;
 pub mod metrics;
+pub mod multiarch;
 pub mod policy;
 pub mod ports;
 pub mod severity;

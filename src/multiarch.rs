@@ -1,0 +1,153 @@
+//! Multi-arch images. ECR scans each platform image of an image index; the scan event names
+//! that platform image's digest, which usually has no tag, while `latest` and `v2` sit on the
+//! index. A failing platform image therefore blocks every tagged index that lists it: the
+//! index gets its own quarantine tag, loses its deployable tags, and is released once none of
+//! its platform images is quarantined any more.
+
+use crate::evaluation::{Action, ActionStatus};
+use crate::event::Digest;
+use crate::handler::Settings;
+use crate::ports::{Deadline, IndexImage, Registry, RegistryError};
+
+/// Wraps a change so that it applies to `index`.
+pub fn on_index(index: &IndexImage, change: Action) -> Action {
+    Action::OnIndex {
+        index: index.digest.clone(),
+        index_tags: index.tags.clone(),
+        change: Box::new(change),
+    }
+}
+
+/// Quarantine (then strip, when the policy strips) every index that lists the failing image.
+pub fn block_actions(indexes: &[IndexImage], settings: &Settings, strip: bool) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for index in indexes {
+        actions.push(on_index(
+            index,
+            Action::Quarantine {
+                tag: settings.quarantine_tag(&index.digest),
+                status: ActionStatus::Planned,
+            },
+        ));
+        if strip {
+            actions.push(on_index(
+                index,
+                Action::Strip {
+                    tags: Vec::new(),
+                    status: ActionStatus::Planned,
+                },
+            ));
+        }
+    }
+    actions
+}
+
+/// Release every quarantined index that lists the released image, unless another of its
+/// platform images is still quarantined (then the index stays blocked, and says why).
+pub async fn release_actions<R: Registry>(
+    registry: &R,
+    repository: &str,
+    released: &Digest,
+    indexes: &[IndexImage],
+    settings: &Settings,
+    deadline: Deadline,
+) -> Result<Vec<Action>, RegistryError> {
+    let mut actions = Vec::new();
+    for index in indexes {
+        let tag = settings.quarantine_tag(&index.digest);
+        if !index.tags.contains(&tag) {
+            continue;
+        }
+        let mut still = None;
+        for child in index.children.iter().filter(|c| *c != released) {
+            let tags = match deadline.bound(registry.image_tags(repository, child)).await {
+                Ok(Ok(tags)) => tags,
+                // A platform image that is gone cannot hold the index back.
+                Ok(Err(e)) if e.is_gone() => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(RegistryError::OutOfTime {
+                        repository: repository.to_string(),
+                        pages: 0,
+                        left: deadline.describe_left(),
+                    })
+                }
+            };
+            if tags.contains(&settings.quarantine_tag(child)) {
+                still = Some(child.clone());
+                break;
+            }
+        }
+        let status = match (still, index.tags.len()) {
+            (Some(child), _) => ActionStatus::Skipped {
+                reason: format!(
+                    "platform image {} of this index is still quarantined",
+                    child.short()
+                ),
+            },
+            (None, 1) => ActionStatus::Skipped {
+                reason: "it is the index's only tag: removing it would delete the index"
+                    .to_string(),
+            },
+            (None, _) => ActionStatus::Planned,
+        };
+        actions.push(on_index(index, Action::Release { tag, status }));
+    }
+    Ok(actions)
+}
+
+/// Index manifests (OCI image index, Docker manifest list) and the platform images they list.
+pub fn is_index_media_type(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/vnd.oci.image.index.v1+json"
+            | "application/vnd.docker.distribution.manifest.list.v2+json"
+    )
+}
+
+/// The digests an index manifest lists (`manifests[].digest`). Entries that are not image
+/// digests (attestations keep theirs too) are kept when they parse; others are skipped.
+pub fn index_children(manifest: &str) -> Result<Vec<Digest>, String> {
+    let doc: serde_json::Value = serde_json::from_str(manifest)
+        .map_err(|e| format!("the index manifest is not JSON: {e}"))?;
+    let Some(entries) = doc.get("manifests").and_then(|m| m.as_array()) else {
+        return Err("the index manifest has no `manifests` array".to_string());
+    };
+    Ok(entries
+        .iter()
+        .filter_map(|e| e.get("digest").and_then(|d| d.as_str()))
+        .filter_map(|d| Digest::parse(d).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_of_an_oci_index() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": a, "size": 1},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": b, "size": 1},
+                {"digest": "not-a-digest"}
+            ]
+        });
+        let children = index_children(&manifest.to_string()).unwrap();
+        assert_eq!(
+            children,
+            vec![Digest::parse(&a).unwrap(), Digest::parse(&b).unwrap()]
+        );
+        assert!(index_children("{}").is_err());
+        assert!(is_index_media_type(
+            "application/vnd.docker.distribution.manifest.list.v2+json"
+        ));
+        assert!(!is_index_media_type(
+            "application/vnd.oci.image.manifest.v1+json"
+        ));
+    }
+}
