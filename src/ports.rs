@@ -132,10 +132,10 @@ pub enum RegistryError {
     #[error(
         "BatchDeleteImage in {repository} took tag {tag} off image {taken_from}, not off {meant_for}: \
          the tag moved between the read and the delete. {}",
-        if *.deleted {
-            format!("It was that image's last tag, so ECR DELETED image {taken_from}: push it again to restore it")
-        } else {
-            format!("Image {taken_from} still exists: put the tag back with `aws ecr put-image --repository-name {repository} --image-tag {tag}` and its manifest (aws ecr batch-get-image --image-ids imageDigest={taken_from})")
+        match .deleted {
+            Some(true) => format!("It was that image's last tag, so ECR DELETED image {taken_from}: push it again to restore it"),
+            Some(false) => format!("Image {taken_from} still exists: put the tag back with `aws ecr put-image --repository-name {repository} --image-tag {tag}` and its manifest (aws ecr batch-get-image --image-ids imageDigest={taken_from})"),
+            None => format!("Whether ECR deleted image {taken_from} could not be checked: look for it, and push it again if it is gone"),
         }
     )]
     TagTakenFromOtherImage {
@@ -143,7 +143,9 @@ pub enum RegistryError {
         tag: String,
         meant_for: String,
         taken_from: String,
-        deleted: bool,
+        /// Whether ECR deleted that image (it was its last tag); `None` when it could not be
+        /// checked.
+        deleted: Option<bool>,
     },
     #[error("image {image} in {repository} cannot be tagged: {problem}")]
     Unsupported {
