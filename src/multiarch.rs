@@ -105,8 +105,9 @@ pub fn is_index_media_type(media_type: &str) -> bool {
     )
 }
 
-/// The digests an index manifest lists (`manifests[].digest`). Entries that are not image
-/// digests (attestations keep theirs too) are kept when they parse; others are skipped.
+/// The platform images an index manifest lists (`manifests[].digest`). Attestation manifests
+/// (BuildKit's provenance and SBOM, annotated `vnd.docker.reference.type`) are not images and
+/// are never scanned: they are left out. Entries without a valid digest are skipped.
 pub fn index_children(manifest: &str) -> Result<Vec<Digest>, String> {
     let doc: serde_json::Value = serde_json::from_str(manifest)
         .map_err(|e| format!("the index manifest is not JSON: {e}"))?;
@@ -115,6 +116,11 @@ pub fn index_children(manifest: &str) -> Result<Vec<Digest>, String> {
     };
     Ok(entries
         .iter()
+        .filter(|e| {
+            e.get("annotations")
+                .and_then(|a| a.get("vnd.docker.reference.type"))
+                .is_none()
+        })
         .filter_map(|e| e.get("digest").and_then(|d| d.as_str()))
         .filter_map(|d| Digest::parse(d).ok())
         .collect())
@@ -134,7 +140,9 @@ mod tests {
             "manifests": [
                 {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": a, "size": 1},
                 {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": b, "size": 1},
-                {"digest": "not-a-digest"}
+                {"digest": "not-a-digest"},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{}", "c".repeat(64)),
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest"}}
             ]
         });
         let children = index_children(&manifest.to_string()).unwrap();

@@ -55,6 +55,7 @@ where
         || lower.contains("credentials provider was not enabled")
         || lower.contains("no providers in chain provided credentials")
         || lower.contains("failed to load credentials")
+        || lower.contains("loading credentials")
         || lower.contains("no identity")
         || lower.contains("identity resolver");
     if no_credentials && !matches!(e, SdkError::ServiceError(_)) {
