@@ -159,8 +159,11 @@ impl<R: Registry> Gate<R> {
         today: &str,
         deadline: Deadline,
     ) -> Result<Evaluation, GateError> {
-        let (mut evaluation, early) = match (&event.image, self.settings.dry_run) {
-            (ImageRef::Digest(digest), false) => {
+        // An untagged image may be a platform image of an index: whether it gets a tag of its
+        // own is decided once its indexes are known (see `plan`), so no early start then.
+        let early_start = !self.settings.dry_run && !event.tags.is_empty();
+        let (mut evaluation, early) = match (&event.image, early_start) {
+            (ImageRef::Digest(digest), true) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let early = async {
                     // Fires only when FAIL is certain; dropped (Err) when the reading ends.
@@ -187,7 +190,8 @@ impl<R: Registry> Gate<R> {
             evaluation = self.decide(&fresh, today, deadline).await?;
             evaluation.tags = event.tags.clone();
         }
-        self.plan(&mut evaluation, event, early, deadline).await?;
+        self.plan(&mut evaluation, event, early, today, deadline)
+            .await?;
         self.act(&mut evaluation, deadline).await?;
         Ok(evaluation)
     }
@@ -374,6 +378,7 @@ impl<R: Registry> Gate<R> {
         ev: &mut Evaluation,
         event: &ScanEvent,
         early: Option<ActionStatus>,
+        today: &str,
         deadline: Deadline,
     ) -> Result<(), GateError> {
         let Some(digest) = ev.digest.clone() else {
@@ -415,10 +420,16 @@ impl<R: Registry> Gate<R> {
                 )
                 .await
                 .map_err(lookup_error)?;
-            ev.actions.push(Action::Quarantine {
-                tag,
-                status: early.unwrap_or(ActionStatus::Planned),
-            });
+            let status = match early {
+                Some(status) => status,
+                // A platform image with no tag of its own: its indexes carry the block. A tag
+                // on it could later be removed only by deleting it (its last tag).
+                None if ev.tags.is_empty() && !indexes.is_empty() => ActionStatus::Skipped {
+                    reason: "an untagged platform image: the image indexes that list it are quarantined instead".to_string(),
+                },
+                None => ActionStatus::Planned,
+            };
+            ev.actions.push(Action::Quarantine { tag, status });
             if strip {
                 // The tags to strip are known only once the quarantine tag is in place.
                 ev.actions.push(Action::Strip {
@@ -426,16 +437,12 @@ impl<R: Registry> Gate<R> {
                     status: ActionStatus::Planned,
                 });
             }
-            ev.actions.extend(crate::multiarch::block_actions(
-                &indexes,
-                &self.settings,
-                strip,
-            ));
+            ev.actions
+                .extend(crate::multiarch::block_actions(&indexes, &self.settings, strip));
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
             // Events list the tags at scan time; an operator's invoke lists none, so ask.
-            let maybe_quarantined =
-                ev.tags.contains(&tag) || event.trigger == Trigger::DirectInvoke;
-            if maybe_quarantined {
+            let direct = event.trigger == Trigger::DirectInvoke;
+            if ev.tags.contains(&tag) || direct {
                 let current = self
                     .bounded(
                         self.registry.image_tags(&ev.repository, &digest),
@@ -456,31 +463,65 @@ impl<R: Registry> Gate<R> {
                         ActionStatus::Planned
                     };
                     ev.actions.push(Action::Release { tag, status });
-                    let indexes = self
-                        .bounded(
-                            self.registry.parents_of(&ev.repository, &digest),
-                            &ev.repository,
-                            deadline,
-                        )
-                        .await
-                        .map_err(lookup_error)?;
-                    let releases = crate::multiarch::release_actions(
-                        &self.registry,
-                        &ev.repository,
-                        &digest,
-                        &indexes,
-                        &self.settings,
-                        deadline,
-                    )
-                    .await
-                    .map_err(lookup_error)?;
-                    ev.actions.extend(releases);
                 }
                 ev.tags = current;
+            }
+            if ev.tags.is_empty() || direct {
+                // Possibly a platform image whose indexes were quarantined for it.
+                let releases = self
+                    .index_releases(&ev.repository, &digest, today, deadline)
+                    .await
+                    .map_err(lookup_error)?;
+                ev.actions.extend(releases);
             }
         }
         self.plan_alerts(ev);
         Ok(())
+    }
+
+    /// Releases of the quarantined indexes that list `digest`, unless another of their
+    /// platform images still blocks (judged on its own findings).
+    async fn index_releases(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<Action>, RegistryError> {
+        let indexes = self
+            .bounded(self.registry.parents_of(repository, digest), repository, deadline)
+            .await?;
+        let mut actions = Vec::new();
+        for index in &indexes {
+            let tag = self.settings.quarantine_tag(&index.digest);
+            if !index.tags.contains(&tag) {
+                continue;
+            }
+            let mut blocking = None;
+            for sibling in index.children.iter().filter(|c| *c != digest) {
+                let event = ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
+                let verdict = match self.decide(&event, today, deadline).await {
+                    Ok(ev) => ev.verdict,
+                    Err(GateError::Findings { source, .. }) => return Err(source),
+                    Err(other) => {
+                        return Err(RegistryError::BadResponse {
+                            operation: "DescribeImageScanFindings",
+                            repository: repository.to_string(),
+                            problem: other.to_string(),
+                        })
+                    }
+                };
+                let blocks = verdict == Verdict::Fail
+                    || (verdict == Verdict::Error
+                        && self.policy.on_scan_failure == OnScanFailure::Block);
+                if blocks {
+                    blocking = Some((sibling.clone(), verdict));
+                    break;
+                }
+            }
+            actions.push(crate::multiarch::index_release(index, tag, blocking));
+        }
+        Ok(actions)
     }
 
     /// A registry read within the deadline.
@@ -501,8 +542,12 @@ impl<R: Registry> Gate<R> {
 
     fn plan_alerts(&self, ev: &mut Evaluation) {
         let released = ev.actions.iter().any(|a| {
+            let change = match a {
+                Action::OnIndex { change, .. } => change.as_ref(),
+                other => other,
+            };
             matches!(
-                a,
+                change,
                 Action::Release {
                     status: ActionStatus::Planned,
                     ..

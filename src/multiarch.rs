@@ -1,13 +1,14 @@
 //! Multi-arch images. ECR scans each platform image of an image index; the scan event names
 //! that platform image's digest, which usually has no tag, while `latest` and `v2` sit on the
 //! index. A failing platform image therefore blocks every tagged index that lists it: the
-//! index gets its own quarantine tag, loses its deployable tags, and is released once none of
-//! its platform images is quarantined any more.
+//! index gets its own quarantine tag and loses its deployable tags; it is released once none
+//! of its platform images fails any more. An untagged platform image gets no tag of its own:
+//! the only way to take its last tag off again would be to delete it.
 
 use crate::evaluation::{Action, ActionStatus};
 use crate::event::Digest;
 use crate::handler::Settings;
-use crate::ports::{Deadline, IndexImage, Registry, RegistryError};
+use crate::ports::IndexImage;
 
 /// Wraps a change so that it applies to `index`.
 pub fn on_index(index: &IndexImage, change: Action) -> Action {
@@ -42,58 +43,26 @@ pub fn block_actions(indexes: &[IndexImage], settings: &Settings, strip: bool) -
     actions
 }
 
-/// Release every quarantined index that lists the released image, unless another of its
-/// platform images is still quarantined (then the index stays blocked, and says why).
-pub async fn release_actions<R: Registry>(
-    registry: &R,
-    repository: &str,
-    released: &Digest,
-    indexes: &[IndexImage],
-    settings: &Settings,
-    deadline: Deadline,
-) -> Result<Vec<Action>, RegistryError> {
-    let mut actions = Vec::new();
-    for index in indexes {
-        let tag = settings.quarantine_tag(&index.digest);
-        if !index.tags.contains(&tag) {
-            continue;
-        }
-        let mut still = None;
-        for child in index.children.iter().filter(|c| *c != released) {
-            let tags = match deadline.bound(registry.image_tags(repository, child)).await {
-                Ok(Ok(tags)) => tags,
-                // A platform image that is gone cannot hold the index back.
-                Ok(Err(e)) if e.is_gone() => continue,
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    return Err(RegistryError::OutOfTime {
-                        repository: repository.to_string(),
-                        pages: 0,
-                        left: deadline.describe_left(),
-                    })
-                }
-            };
-            if tags.contains(&settings.quarantine_tag(child)) {
-                still = Some(child.clone());
-                break;
-            }
-        }
-        let status = match (still, index.tags.len()) {
-            (Some(child), _) => ActionStatus::Skipped {
-                reason: format!(
-                    "platform image {} of this index is still quarantined",
-                    child.short()
-                ),
-            },
-            (None, 1) => ActionStatus::Skipped {
-                reason: "it is the index's only tag: removing it would delete the index"
-                    .to_string(),
-            },
-            (None, _) => ActionStatus::Planned,
-        };
-        actions.push(on_index(index, Action::Release { tag, status }));
-    }
-    Ok(actions)
+/// The release of a quarantined index, unless one of its other platform images still blocks
+/// (`blocking`: that image and its verdict), or the quarantine tag is the index's only tag.
+pub fn index_release(
+    index: &IndexImage,
+    tag: String,
+    blocking: Option<(Digest, crate::verdict::Verdict)>,
+) -> Action {
+    let status = match (blocking, index.tags.len()) {
+        (Some((child, verdict)), _) => ActionStatus::Skipped {
+            reason: format!(
+                "platform image {} of this index is still {verdict}",
+                child.short()
+            ),
+        },
+        (None, 1) => ActionStatus::Skipped {
+            reason: "it is the index's only tag: removing it would delete the index".to_string(),
+        },
+        (None, _) => ActionStatus::Planned,
+    };
+    on_index(index, Action::Release { tag, status })
 }
 
 /// Index manifests (OCI image index, Docker manifest list) and the platform images they list.
