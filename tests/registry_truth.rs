@@ -379,3 +379,40 @@ async fn a_page_read_that_outlasts_the_deadline_is_given_up() {
     let err = gate.handle_until(&event, TODAY, deadline).await.unwrap_err();
     assert_eq!(err.kind(), "DeadlineReached", "{err}");
 }
+
+/// Item 2: Inspector's counts list CRITICAL, HIGH and MEDIUM beside TOTAL (AWS's sample: TOTAL
+/// 158, listed 130). A policy on LOW must not pass on the 28 unlisted findings unread.
+#[tokio::test]
+async fn inspector_counts_that_leave_out_low_findings_do_not_pass_a_low_policy_unread() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let repo = common::unique_repo("truth-total");
+    emu.create_repo(&repo).await;
+    let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
+    let findings = (0..28)
+        .map(|i| basic_finding(&format!("CVE-2026-L{i:03}"), "LOW", "pkg", "1.0"))
+        .collect();
+    emu.seed(&repo, &digest, "COMPLETE", basic_findings(findings));
+    emu.start_scan(&repo, &digest).await;
+    let gate = gate_through(&proxy, r#"{"fail": {"LOW": 5}, "warn": {}}"#).await;
+    let event = json!({
+        "version": "0",
+        "id": "inspector-scan",
+        "detail-type": "Inspector2 Scan",
+        "source": "aws.inspector2",
+        "account": "123456789012",
+        "time": "2026-11-27T02:36:48Z",
+        "region": common::REGION,
+        "resources": [],
+        "detail": {
+            "scan-status": "INITIAL_SCAN_COMPLETE",
+            "repository-name": format!("arn:aws:ecr:us-east-1:123456789012:repository/{repo}"),
+            "finding-severity-counts": {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "TOTAL": 28},
+            "image-digest": digest,
+            "image-tags": ["v1"]
+        }
+    });
+    let ev = evaluated(gate.handle(&event, TODAY).await);
+    assert_eq!(ev.verdict, Verdict::Fail, "{:?}", ev.reasons);
+    assert_eq!(proxy.count("DescribeImageScanFindings"), 1);
+}

@@ -168,6 +168,9 @@ impl Registry for EcrRegistry {
                     tally.add(enhanced_finding(f), active);
                 }
             }
+            // Let work started meanwhile go ahead (the quarantine, once FAIL is certain), even
+            // when pages arrive without waiting on the network.
+            tokio::task::yield_now().await;
             match out.next_token() {
                 Some(next) if !next.is_empty() => {
                     if token.as_deref() == Some(next) {
