@@ -152,7 +152,10 @@ impl Config {
 /// Where the policy comes from, for logs and the check's report (never the document itself).
 pub fn describe_source(source: &PolicySource) -> String {
     match source {
-        PolicySource::Default => "built-in default (no GATE_POLICY, GATE_POLICY_FILE or GATE_POLICY_PARAMETER set)".to_string(),
+        PolicySource::Default => {
+            "built-in default (no GATE_POLICY, GATE_POLICY_FILE or GATE_POLICY_PARAMETER set)"
+                .to_string()
+        }
         PolicySource::Inline(_) => "GATE_POLICY".to_string(),
         PolicySource::File(path) => format!("file {}", path.display()),
         PolicySource::Parameter(name) => format!("GATE_POLICY_PARAMETER={name}"),

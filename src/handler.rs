@@ -437,8 +437,11 @@ impl<R: Registry> Gate<R> {
                     status: ActionStatus::Planned,
                 });
             }
-            ev.actions
-                .extend(crate::multiarch::block_actions(&indexes, &self.settings, strip));
+            ev.actions.extend(crate::multiarch::block_actions(
+                &indexes,
+                &self.settings,
+                strip,
+            ));
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
             // Events list the tags at scan time; an operator's invoke lists none, so ask.
             let direct = event.trigger == Trigger::DirectInvoke;
@@ -489,7 +492,11 @@ impl<R: Registry> Gate<R> {
         deadline: Deadline,
     ) -> Result<Vec<Action>, RegistryError> {
         let indexes = self
-            .bounded(self.registry.parents_of(repository, digest), repository, deadline)
+            .bounded(
+                self.registry.parents_of(repository, digest),
+                repository,
+                deadline,
+            )
             .await?;
         let mut actions = Vec::new();
         for index in &indexes {
@@ -499,7 +506,8 @@ impl<R: Registry> Gate<R> {
             }
             let mut blocking = None;
             for sibling in index.children.iter().filter(|c| *c != digest) {
-                let event = ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
+                let event =
+                    ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
                 let verdict = match self.decide(&event, today, deadline).await {
                     Ok(ev) => ev.verdict,
                     Err(GateError::Findings { source, .. }) => return Err(source),

@@ -50,14 +50,12 @@ async fn main() -> Result<(), Error> {
 
 /// Configuration, policy, clients and notifiers, once per container.
 async fn build_gate() -> Result<Gate<EcrRegistry>, Error> {
-    let config =
-        Config::from_env()?;
+    let config = Config::from_env()?;
     let aws = ecr_scan_gate::aws::load_sdk_config().await;
     let ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
-    let policy = load_policy(&config.policy_source, ssm.as_ref())
-        .await?;
+    let policy = load_policy(&config.policy_source, ssm.as_ref()).await?;
     tracing::info!(
         policy_source = %describe_source(&config.policy_source),
         policy_hash = %policy_hash(&policy),
@@ -84,9 +82,7 @@ async fn build_gate() -> Result<Gate<EcrRegistry>, Error> {
         None => tracing::info!("SNS_TOPIC_ARN is not set: no SNS alerts"),
     }
     // Read once per container: a cold start reads the SSM parameter, warm invocations reuse it.
-    match resolve_webhook(&config.slack, ssm.as_ref())
-        .await?
-    {
+    match resolve_webhook(&config.slack, ssm.as_ref()).await? {
         Some(url) => {
             let source = match &config.slack {
                 SlackSource::Parameter(_) => "SLACK_WEBHOOK_PARAMETER",

@@ -98,11 +98,22 @@ async fn a_schema_1_image_is_reported_clearly() {
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Unsupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("Docker schema-1 manifest"), "{err}");
-    assert!(!err.is_gone(), "a schema-1 image exists: it is not 'nothing to block'");
+    assert!(
+        err.to_string().contains("Docker schema-1 manifest"),
+        "{err}"
+    );
+    assert!(
+        !err.is_gone(),
+        "a schema-1 image exists: it is not 'nothing to block'"
+    );
 }
 
-fn page(first: usize, n: usize, critical_at: Option<usize>, next: Option<String>) -> DescribeImageScanFindingsOutput {
+fn page(
+    first: usize,
+    n: usize,
+    critical_at: Option<usize>,
+    next: Option<String>,
+) -> DescribeImageScanFindingsOutput {
     let findings = (first..first + n)
         .map(|i| {
             let sev = if Some(i) == critical_at {
@@ -119,8 +130,16 @@ fn page(first: usize, n: usize, critical_at: Option<usize>, next: Option<String>
     DescribeImageScanFindingsOutput::builder()
         .repository_name("demo-api")
         .image_id(ImageIdentifier::builder().image_digest(DIGEST).build())
-        .image_scan_status(ImageScanStatus::builder().status(ScanStatus::Complete).build())
-        .image_scan_findings(ImageScanFindings::builder().set_findings(Some(findings)).build())
+        .image_scan_status(
+            ImageScanStatus::builder()
+                .status(ScanStatus::Complete)
+                .build(),
+        )
+        .image_scan_findings(
+            ImageScanFindings::builder()
+                .set_findings(Some(findings))
+                .build(),
+        )
         .set_next_token(next)
         .build()
 }
@@ -133,12 +152,11 @@ async fn the_quarantine_starts_after_the_first_failing_page_not_after_the_last()
     let pages_read = Arc::new(AtomicUsize::new(0));
     let at_put = Arc::new(AtomicUsize::new(usize::MAX));
     let read = pages_read.clone();
-    let findings = mock!(Client::describe_image_scan_findings)
-        .then_output(move || {
-            let n = read.fetch_add(1, Ordering::SeqCst);
-            let next = (n + 1 < PAGES).then(|| format!("page-{}", n + 1));
-            page(n * 1000, 1000, (n == 0).then_some(17), next)
-        });
+    let findings = mock!(Client::describe_image_scan_findings).then_output(move || {
+        let n = read.fetch_add(1, Ordering::SeqCst);
+        let next = (n + 1 < PAGES).then(|| format!("page-{}", n + 1));
+        page(n * 1000, 1000, (n == 0).then_some(17), next)
+    });
     let get = mock!(Client::batch_get_image)
         .then_output(|| image("application/vnd.docker.distribution.manifest.v2+json"));
     let (read, seen) = (pages_read.clone(), at_put.clone());
@@ -147,19 +165,40 @@ async fn the_quarantine_starts_after_the_first_failing_page_not_after_the_last()
         PutImageOutput::builder().build()
     });
     // No image index in the repository.
-    let indexes = mock!(Client::describe_images).then_output(|| DescribeImagesOutput::builder().build());
-    let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&findings, &get, &put, &indexes]);
+    let indexes =
+        mock!(Client::describe_images).then_output(|| DescribeImagesOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_ecr,
+        RuleMode::MatchAny,
+        [&findings, &get, &put, &indexes]
+    );
     let gate = Gate::new(
         EcrRegistry::new(client, "quarantine-"),
         Policy::default(),
         Settings::default(),
     );
-    let mut event = ScanEvent::direct("demo-api".into(), ImageRef::Digest(Digest::parse(DIGEST).unwrap()));
+    let mut event = ScanEvent::direct(
+        "demo-api".into(),
+        ImageRef::Digest(Digest::parse(DIGEST).unwrap()),
+    );
     event.tags = vec!["v1".into()];
-    let ev = gate.evaluate(&event, "2026-11-27", Deadline::none()).await.unwrap();
-    assert_eq!(ev.counts.get(ecr_scan_gate::severity::Severity::Low), 9_999, "every page is still read");
+    let ev = gate
+        .evaluate(&event, "2026-11-27", Deadline::none())
+        .await
+        .unwrap();
+    assert_eq!(
+        ev.counts.get(ecr_scan_gate::severity::Severity::Low),
+        9_999,
+        "every page is still read"
+    );
     assert!(
-        matches!(&ev.actions[0], Action::Quarantine { status: ActionStatus::Done, .. }),
+        matches!(
+            &ev.actions[0],
+            Action::Quarantine {
+                status: ActionStatus::Done,
+                ..
+            }
+        ),
         "{:?}",
         ev.actions
     );

@@ -80,7 +80,8 @@ async fn a_bad_policy_answers_every_invocation_with_the_error_instead_of_exiting
             }
         })
         .await;
-        let (head, body) = accepted.expect("the function answers the invocation (it must not exit or hang)");
+        let (head, body) =
+            accepted.expect("the function answers the invocation (it must not exit or hang)");
         answers.push((head, body));
     }
     for ((head, body), id) in answers.iter().zip(["req-1", "req-2"]) {
@@ -89,7 +90,10 @@ async fn a_bad_policy_answers_every_invocation_with_the_error_instead_of_exiting
             "{head}"
         );
         assert!(body.contains("InvalidConfiguration"), "{body}");
-        assert!(body.contains("fail.CRITICAL"), "the error names the field: {body}");
+        assert!(
+            body.contains("fail.CRITICAL"),
+            "the error names the field: {body}"
+        );
     }
     let _ = child.kill().await;
 }

@@ -62,7 +62,13 @@ async fn a_tag_moved_during_the_strip_fails_loudly_naming_the_image_that_lost_it
     emu.start_scan(&repo, &failing).await;
     let gate = gate_through(&proxy, r#"{"strip_tags": ["latest"]}"#).await;
     let hold = proxy.hold("BatchDeleteImage");
-    let event = ecr_scan_event(&repo, &failing, &["v1", "latest"], json!({"CRITICAL": 1}), "COMPLETE");
+    let event = ecr_scan_event(
+        &repo,
+        &failing,
+        &["v1", "latest"],
+        json!({"CRITICAL": 1}),
+        "COMPLETE",
+    );
     let run = tokio::spawn(async move { gate.handle(&event, TODAY).await });
     hold.arrived().await;
     // Between the gate's read of the tags and its delete, `latest` moves to a new image.
@@ -90,7 +96,12 @@ async fn a_late_failed_event_does_not_overrule_a_newer_complete_scan() {
     let repo = common::unique_repo("truth-late");
     emu.create_repo(&repo).await;
     let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
-    let medium = basic_findings(vec![basic_finding("CVE-2019-5188", "MEDIUM", "e2fsprogs", "1.44.1")]);
+    let medium = basic_findings(vec![basic_finding(
+        "CVE-2019-5188",
+        "MEDIUM",
+        "e2fsprogs",
+        "1.44.1",
+    )]);
     emu.seed(&repo, &digest, "COMPLETE", medium);
     emu.start_scan(&repo, &digest).await;
     let gate = gate_through(&proxy, r#"{"on_scan_failure": "block"}"#).await;
@@ -98,7 +109,9 @@ async fn a_late_failed_event_does_not_overrule_a_newer_complete_scan() {
     let ev = evaluated(gate.handle(&late, TODAY).await);
     assert_eq!(ev.verdict, Verdict::Pass, "{:?}", ev.reasons);
     assert!(
-        ev.reasons.iter().any(|r| r.contains("event reported scan status FAILED")),
+        ev.reasons
+            .iter()
+            .any(|r| r.contains("event reported scan status FAILED")),
         "{:?}",
         ev.reasons
     );
@@ -117,7 +130,11 @@ async fn fail_closed_for_an_image_that_no_longer_exists_succeeds_instead_of_loop
     emu.ecr
         .batch_delete_image()
         .repository_name(&repo)
-        .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag("v1").build())
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag("v1")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -199,7 +216,11 @@ async fn one_hundred_fifty_finding_events_alert_only_on_a_change_or_a_failing_fi
     // The first event quarantines (a change); the three CRITICAL findings meet the fail
     // threshold on their own. The other 146 HIGH findings change nothing.
     assert_eq!(notifier.count(), 4);
-    assert_eq!(proxy.count("PutImage"), 150, "each event finds the tag in place");
+    assert_eq!(
+        proxy.count("PutImage"),
+        150,
+        "each event finds the tag in place"
+    );
     assert_eq!(
         emu.tags(&repo, &digest).await,
         vec![qtag(&digest), "v1".to_string()]
@@ -229,7 +250,15 @@ async fn multi_arch(emu: &Emulator, repo: &str) -> (String, String, String) {
             .send()
             .await
             .unwrap();
-        children.push(out.image().unwrap().image_id().unwrap().image_digest().unwrap().to_string());
+        children.push(
+            out.image()
+                .unwrap()
+                .image_id()
+                .unwrap()
+                .image_digest()
+                .unwrap()
+                .to_string(),
+        );
     }
     let (a, b) = (children[0].clone(), children[1].clone());
     let index = json!({
@@ -254,7 +283,14 @@ async fn multi_arch(emu: &Emulator, repo: &str) -> (String, String, String) {
             .send()
             .await
             .unwrap();
-        index_digest = out.image().unwrap().image_id().unwrap().image_digest().unwrap().to_string();
+        index_digest = out
+            .image()
+            .unwrap()
+            .image_id()
+            .unwrap()
+            .image_digest()
+            .unwrap()
+            .to_string();
     }
     (index_digest, a, b)
 }
@@ -273,7 +309,12 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
     };
     emu.seed(&repo, &a, "COMPLETE", critical());
     emu.start_scan(&repo, &a).await;
-    let medium = basic_findings(vec![basic_finding("CVE-2019-5188", "MEDIUM", "e2fsprogs", "1.44.1")]);
+    let medium = basic_findings(vec![basic_finding(
+        "CVE-2019-5188",
+        "MEDIUM",
+        "e2fsprogs",
+        "1.44.1",
+    )]);
     emu.seed(&repo, &b, "COMPLETE", medium);
     emu.start_scan(&repo, &b).await;
     let gate = gate_through(&proxy, r#"{"strip_tags": ["latest"]}"#).await;
@@ -287,7 +328,13 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
         ev.actions
     );
     assert!(
-        matches!(&ev.actions[0], Action::Quarantine { status: ActionStatus::Skipped { .. }, .. }),
+        matches!(
+            &ev.actions[0],
+            Action::Quarantine {
+                status: ActionStatus::Skipped { .. },
+                ..
+            }
+        ),
         "an untagged platform image gets no tag of its own: {:?}",
         ev.actions
     );
@@ -308,7 +355,10 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
     let allow = r#"{"strip_tags": ["latest"], "allowlist": [{"id": "CVE-2024-0001", "reason": "accepted"}]}"#;
     let gate = gate_through(&proxy, allow).await;
     let direct = ScanEvent::direct(repo.clone(), ImageRef::Digest(Digest::parse(&a).unwrap()));
-    let ev = gate.evaluate(&direct, TODAY, Deadline::none()).await.unwrap();
+    let ev = gate
+        .evaluate(&direct, TODAY, Deadline::none())
+        .await
+        .unwrap();
     assert_eq!(ev.verdict, Verdict::Pass);
     assert!(
         ev.actions.iter().any(|x| matches!(x, Action::OnIndex { index, change, .. }
@@ -346,14 +396,25 @@ async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_r
     let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
     emu.seed(&repo, &digest, "COMPLETE", critical());
     emu.start_scan(&repo, &digest).await;
-    let gate = gate_through(&proxy, "{}").await.with_notifier(Box::new(Slow));
+    let gate = gate_through(&proxy, "{}")
+        .await
+        .with_notifier(Box::new(Slow));
     let event = ecr_scan_event(&repo, &digest, &["v1"], json!({"CRITICAL": 1}), "COMPLETE");
     // 15 s: enough for the tag change (12 s reserve), not for the alert.
     let deadline = Deadline::at(Instant::now() + Duration::from_secs(15));
-    let err = gate.handle_until(&event, TODAY, deadline).await.unwrap_err();
-    let ev = err.evaluation().expect("the decision is kept for the log and metric lines");
+    let err = gate
+        .handle_until(&event, TODAY, deadline)
+        .await
+        .unwrap_err();
+    let ev = err
+        .evaluation()
+        .expect("the decision is kept for the log and metric lines");
     assert_eq!(ev.verdict, Verdict::Fail);
-    let alert = ev.actions.iter().find(|a| matches!(a, Action::Alert { .. })).unwrap();
+    let alert = ev
+        .actions
+        .iter()
+        .find(|a| matches!(a, Action::Alert { .. }))
+        .unwrap();
     match alert.status() {
         ActionStatus::Failed { error } => assert!(error.contains("deadline"), "{error}"),
         other => panic!("{other:?}"),
@@ -371,12 +432,19 @@ async fn a_page_read_that_outlasts_the_deadline_is_given_up() {
     let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
     emu.seed(&repo, &digest, "COMPLETE", critical());
     emu.start_scan(&repo, &digest).await;
-    proxy.inject(Some("DescribeImageScanFindings"), Fault::Slow(Duration::from_secs(20)), 1);
+    proxy.inject(
+        Some("DescribeImageScanFindings"),
+        Fault::Slow(Duration::from_secs(20)),
+        1,
+    );
     let gate = gate_through(&proxy, "{}").await;
     let event = ecr_scan_event(&repo, &digest, &["v1"], json!({"CRITICAL": 1}), "COMPLETE");
     // 7 s: the page may start (5 s reserve) but its 20 s answer would outlast the invocation.
     let deadline = Deadline::at(Instant::now() + Duration::from_secs(7));
-    let err = gate.handle_until(&event, TODAY, deadline).await.unwrap_err();
+    let err = gate
+        .handle_until(&event, TODAY, deadline)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "DeadlineReached", "{err}");
 }
 

@@ -230,8 +230,7 @@ async fn serve(
         st.holds
             .iter()
             .find(|h| {
-                h.operation == operation
-                    && !h.used.swap(true, std::sync::atomic::Ordering::SeqCst)
+                h.operation == operation && !h.used.swap(true, std::sync::atomic::Ordering::SeqCst)
             })
             .cloned()
     };
