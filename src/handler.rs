@@ -268,6 +268,15 @@ impl<R: Registry> Gate<R> {
         {
             Ok(scan) => scan,
             Err(e) if e.is_missing() => {
+                if let EventScanStatus::NotComplete(status) = &event.status {
+                    // The registry keeps no result of a scan that could not run: the event's
+                    // status is then the best word there is.
+                    ev.reasons.push(scan_not_complete_reason(status, None));
+                    if matches!(e, RegistryError::ScanNotFound { .. }) {
+                        ev.scan_status = Some(status.clone());
+                        return Ok(ev);
+                    }
+                }
                 ev.scan_status = e.missing_status().map(str::to_string);
                 ev.reasons.push(e.to_string());
                 return Ok(ev);
