@@ -157,6 +157,36 @@ impl Config {
     }
 }
 
+/// Where the policy comes from, for logs and the check's report (never the document itself).
+pub fn describe_source(source: &PolicySource) -> String {
+    match source {
+        PolicySource::Default => {
+            "built-in default (no GATE_POLICY, GATE_POLICY_FILE or GATE_POLICY_PARAMETER set)"
+                .to_string()
+        }
+        PolicySource::Inline(_) => "GATE_POLICY".to_string(),
+        PolicySource::File(path) => format!("file {}", path.display()),
+        PolicySource::Parameter(name) => format!("GATE_POLICY_PARAMETER={name}"),
+    }
+}
+
+/// A short hash of the policy as parsed (not of its text: formatting does not change it), so a
+/// pipeline's check and the function's start-up log can be compared. FNV-1a, 12 hex digits: it
+/// tells policies apart, it is not a security measure. The same release gives the same hash.
+pub fn policy_hash(policy: &Policy) -> String {
+    let text = format!("{policy:?}");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")[..12].to_string()
+}
+
+/// The warning when the built-in default policy judges: a pipeline and the function must not
+/// silently judge by different policies.
+pub const DEFAULT_POLICY_WARNING: &str = "no policy is set (GATE_POLICY, GATE_POLICY_FILE, GATE_POLICY_PARAMETER or --policy-file): judging by the built-in default (fail on CRITICAL >= 1, warn on HIGH >= 1); if the function runs with another policy, pass the same one here";
+
 /// Reads and validates the policy once, at start.
 pub async fn load_policy(
     source: &PolicySource,
@@ -247,6 +277,16 @@ mod tests {
             "MEMBER_ACCOUNTS is required with MEMBER_ROLE_NAME: the comma-separated 12-digit \
              account ids the gate may act in, or * for any account whose events reach it"
         );
+    }
+
+    #[test]
+    fn the_policy_hash_ignores_formatting_and_tells_policies_apart() {
+        let a = Policy::from_json(r#"{"fail": {"CRITICAL": 1}}"#).unwrap();
+        let b = Policy::from_json("{\n  \"fail\": { \"CRITICAL\": 1 }\n}").unwrap();
+        let c = Policy::from_json(r#"{"fail": {"CRITICAL": 2}}"#).unwrap();
+        assert_eq!(policy_hash(&a), policy_hash(&b));
+        assert_ne!(policy_hash(&a), policy_hash(&c));
+        assert_eq!(policy_hash(&a).len(), 12);
     }
 
     #[test]

@@ -91,6 +91,14 @@ pub enum Action {
         #[serde(flatten)]
         status: ActionStatus,
     },
+    /// A quarantine, strip or release on an image index (multi-arch image) that lists this
+    /// platform image: deployable tags such as `latest` sit on the index, not on the image
+    /// that was scanned.
+    OnIndex {
+        index: Digest,
+        index_tags: Vec<String>,
+        change: Box<Action>,
+    },
 }
 
 impl Action {
@@ -100,6 +108,7 @@ impl Action {
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
             | Action::Alert { status, .. } => status,
+            Action::OnIndex { change, .. } => change.status(),
         }
     }
 
@@ -109,7 +118,13 @@ impl Action {
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
             | Action::Alert { status, .. } => status,
+            Action::OnIndex { change, .. } => change.status_mut(),
         }
+    }
+
+    /// The index an `OnIndex` action is about, as `sha256:abcdef… (latest, v2)`.
+    pub fn index_text(index: &Digest, tags: &[String]) -> String {
+        format!("image index {} ({})", index.short(), tags.join(", "))
     }
 
     /// Short human form for alerts and logs: `quarantine quarantine-ab12… (done)`.
@@ -120,6 +135,15 @@ impl Action {
             Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
             Action::Release { tag, .. } => format!("release: remove tag {tag} ({status})"),
             Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
+            Action::OnIndex {
+                index,
+                index_tags,
+                change,
+            } => format!(
+                "on {}: {}",
+                Action::index_text(index, index_tags),
+                change.describe()
+            ),
         }
     }
 }

@@ -123,6 +123,9 @@ pub struct ScanEvent {
     pub tags: Vec<String>,
     /// Severity counts the event carried, if any (missing keys are 0, `TOTAL` dropped).
     pub counts: Option<Counts>,
+    /// Findings the event's `TOTAL` counts under no severity it lists (Inspector lists only
+    /// CRITICAL, HIGH and MEDIUM): their severity is unknown until the findings are read.
+    pub counts_unlisted: u64,
     pub status: EventScanStatus,
     pub trigger: Trigger,
     pub region: Option<String>,
@@ -142,6 +145,7 @@ impl ScanEvent {
             },
             image,
             counts: None,
+            counts_unlisted: 0,
             status: EventScanStatus::Unknown,
             trigger: Trigger::DirectInvoke,
             region: None,
@@ -232,15 +236,20 @@ fn scan_detail(
     trigger: Trigger,
     region: Option<String>,
 ) -> Result<Event, EventError> {
+    let (counts, counts_unlisted) = match severity_counts(
+        detail,
+        "finding-severity-counts",
+        "detail.finding-severity-counts",
+    )? {
+        Some((counts, unlisted)) => (Some(counts), unlisted),
+        None => (None, 0),
+    };
     Ok(Event::Scan(ScanEvent {
         repository: repository_name(repository, "detail.repository-name")?,
         image: ImageRef::Digest(digest_field(detail, "image-digest", "detail.image-digest")?),
         tags: tag_list(detail, "image-tags", "detail.image-tags")?,
-        counts: severity_counts(
-            detail,
-            "finding-severity-counts",
-            "detail.finding-severity-counts",
-        )?,
+        counts,
+        counts_unlisted,
         status,
         trigger,
         region,
@@ -334,6 +343,7 @@ fn parse_inspector_finding(
         image: ImageRef::Digest(digest),
         tags,
         counts: None,
+        counts_unlisted: 0,
         status: EventScanStatus::Unknown,
         trigger: Trigger::EnhancedFinding {
             vulnerability_id: truncate(vulnerability_id, 200).to_string(),
@@ -480,13 +490,14 @@ fn tag_list(obj: &Map<String, Value>, key: &str, field: &str) -> Result<Vec<Stri
     }
 }
 
-/// `{"CRITICAL": 10, "MEDIUM": 9, "TOTAL": 19}` → counts; missing keys are 0, `TOTAL` and
-/// severities we do not know are skipped (a new AWS severity must not break the gate).
+/// `{"CRITICAL": 10, "MEDIUM": 9, "TOTAL": 25}` → counts, and how many findings `TOTAL`
+/// counts beyond the listed severities (here 6, of unknown severity). Missing keys are 0;
+/// severities we do not know count as unlisted (a new AWS severity must not break the gate).
 fn severity_counts(
     obj: &Map<String, Value>,
     key: &str,
     field: &str,
-) -> Result<Option<Counts>, EventError> {
+) -> Result<Option<(Counts, u64)>, EventError> {
     let map = match obj.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(m)) => m,
@@ -498,6 +509,7 @@ fn severity_counts(
         }
     };
     let mut counts = Counts::default();
+    let mut total = None;
     for (name, n) in map {
         let n = n.as_u64().ok_or_else(|| {
             EventError::new(
@@ -507,9 +519,12 @@ fn severity_counts(
         })?;
         if let Some(sev) = Severity::parse(name) {
             counts.set(sev, n);
+        } else if name == "TOTAL" {
+            total = Some(n);
         }
     }
-    Ok(Some(counts))
+    let unlisted = total.map_or(0, |t| t.saturating_sub(counts.total()));
+    Ok(Some((counts, unlisted)))
 }
 
 fn req_obj<'a>(

@@ -149,6 +149,8 @@ pub struct FindingsTally<'p> {
     fail: &'p Thresholds,
     fail_if: ConditionSet<'p>,
     warn_if: ConditionSet<'p>,
+    /// Fires once when FAIL becomes certain (see [`FindingsTally::signal_fail_certain`]).
+    fail_signal: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl<'p> FindingsTally<'p> {
@@ -172,7 +174,16 @@ impl<'p> FindingsTally<'p> {
             report: FindingsReport::default(),
             top: BinaryHeap::with_capacity(TOP_FINDINGS + 1),
             top_n: TOP_FINDINGS,
+            fail_signal: None,
         }
+    }
+
+    /// Sends on `tx` as soon as FAIL is certain ([`FindingsTally::fail_certain`]: a fail
+    /// threshold reached or a `fail_if` condition met). Counts only grow as more findings are
+    /// read (the allowlist and `ignore_unfixed` act per finding), so the quarantine can start
+    /// while the remaining pages are read.
+    pub fn signal_fail_certain(&mut self, tx: tokio::sync::oneshot::Sender<()>) {
+        self.fail_signal = Some(tx);
     }
 
     /// Adds one finding. `active` is false for enhanced findings Inspector has suppressed or
@@ -205,6 +216,12 @@ impl<'p> FindingsTally<'p> {
         }
         self.report.counts.add(finding.severity, 1);
         self.judge_conditions(&finding.id, &finding.facts());
+        if self.fail_signal.is_some() && self.fail_certain() {
+            if let Some(tx) = self.fail_signal.take() {
+                // The receiver may be gone (no early quarantine wanted): nothing to do then.
+                let _ = tx.send(());
+            }
+        }
         self.top.push(Reverse(Ranked(finding)));
         if self.top.len() > self.top_n {
             self.top.pop();

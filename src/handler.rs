@@ -7,7 +7,7 @@
 pub use crate::evaluation::{Action, ActionStatus, Basis, Evaluation, Response};
 use crate::event::{self, Digest, EventError, EventScanStatus, ImageRef, ScanEvent, Trigger};
 use crate::findings::FindingsTally;
-use crate::policy::{glob_match, OnScanFailure, Policy};
+use crate::policy::{OnScanFailure, Policy};
 use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
 use crate::severity::Counts;
 use crate::verdict::{judge, judge_findings, Verdict};
@@ -170,13 +170,37 @@ impl<R: Registry> Gate<R> {
 
     /// The decision-and-action core that every entry calls (scan event, direct invoke, the
     /// pipeline check): decide, plan the actions, carry them out.
+    ///
+    /// When the event names a digest, the quarantine starts as soon as the findings read so
+    /// far make FAIL certain, while the rest are still read for the counts and the alert: the
+    /// time to quarantine does not grow with the number of findings.
     pub async fn evaluate(
         &self,
         event: &ScanEvent,
         today: &str,
         deadline: Deadline,
     ) -> Result<Evaluation, GateError> {
-        let mut evaluation = self.decide(event, today, deadline).await?;
+        // An untagged image may be a platform image of an index: whether it gets a tag of its
+        // own is decided once its indexes are known (see `plan`), so no early start then.
+        let early_start = !self.settings.dry_run && !event.tags.is_empty();
+        let (mut evaluation, early) = match (&event.image, early_start) {
+            (ImageRef::Digest(digest), true) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let early = async {
+                    // Fires only when FAIL is certain; dropped (Err) when the reading ends.
+                    rx.await.ok()?;
+                    let tag = self.settings.quarantine_tag(digest);
+                    Some(
+                        self.quarantine(&event.repository, digest, &tag, deadline)
+                            .await,
+                    )
+                };
+                let (decided, early) =
+                    tokio::join!(self.decide_with(event, today, deadline, Some(tx)), early);
+                (decided?, early)
+            }
+            _ => (self.decide(event, today, deadline).await?, None),
+        };
         if self.may_release_on_event_counts(&evaluation) {
             // An event's counts may be older than the registry's scan (redelivery, out of
             // order): a release is decided on the registry's current findings only.
@@ -187,7 +211,8 @@ impl<R: Registry> Gate<R> {
             evaluation = self.decide(&fresh, today, deadline).await?;
             evaluation.tags = event.tags.clone();
         }
-        self.plan(&mut evaluation, event).await?;
+        self.plan(&mut evaluation, event, early, today, deadline)
+            .await?;
         self.act(&mut evaluation, deadline).await?;
         Ok(evaluation)
     }
@@ -198,6 +223,18 @@ impl<R: Registry> Gate<R> {
         event: &ScanEvent,
         today: &str,
         deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
+        self.decide_with(event, today, deadline, None).await
+    }
+
+    /// As [`Gate::decide`]; `fail_certain` fires as soon as the findings read so far reach a
+    /// fail threshold.
+    async fn decide_with(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+        fail_certain: Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<Evaluation, GateError> {
         let thresholds = self.policy.thresholds_for(&event.repository);
         let event_digest = match &event.image {
@@ -222,35 +259,21 @@ impl<R: Registry> Gate<R> {
             account: event.account.clone(),
         };
 
-        if let EventScanStatus::NotComplete(status) = &event.status {
-            ev.scan_status = Some(status.clone());
-            // The event does not say why; the registry's description usually does. Best effort:
-            // the verdict is ERROR whatever it answers.
-            let mut scratch = FindingsTally::new(&self.policy, &event.repository, today);
-            let detail = match self
-                .registry
-                .scan_findings(&event.repository, &event.image, &mut scratch, deadline)
-                .await
-            {
-                Ok(scan) => scan.description,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read the description of the failed scan");
-                    None
-                }
-            };
-            ev.reasons
-                .push(scan_not_complete_reason(status, detail.as_deref()));
-            return Ok(ev);
-        }
-
-        if let Some(counts) = &event.counts {
-            let (verdict, reasons) = judge(&thresholds, counts);
-            // PASS on counts alone holds only where they prove no finding meets a condition.
-            if verdict == Verdict::Pass
+        let event_counts = match event.status {
+            EventScanStatus::NotComplete(_) => None,
+            _ => event.counts.as_ref(),
+        };
+        if let Some(counts) = event_counts {
+            // PASS on counts alone holds only where they prove that no finding meets a
+            // condition either; the unlisted findings are taken at the worst severity.
+            let mut worst = *counts;
+            worst.add(crate::severity::Severity::Critical, event.counts_unlisted);
+            if crate::fast_path::counts_pass(&thresholds, counts, event.counts_unlisted)
                 && !self
                     .policy
-                    .counts_can_meet_conditions(&event.repository, counts)
+                    .counts_can_meet_conditions(&event.repository, &worst)
             {
+                let (verdict, reasons) = judge(&thresholds, counts);
                 ev.verdict = verdict;
                 ev.counts = *counts;
                 ev.highest_severity = counts.highest();
@@ -261,7 +284,12 @@ impl<R: Registry> Gate<R> {
             }
         }
 
+        // The event is only the trigger: the registry's current scan decides, so a late
+        // FAILED event cannot overrule a newer COMPLETE scan.
         let mut tally = FindingsTally::new(&self.policy, &event.repository, today);
+        if let Some(tx) = fail_certain {
+            tally.signal_fail_certain(tx);
+        }
         let scan = match self
             .registry
             .scan_findings(&event.repository, &event.image, &mut tally, deadline)
@@ -269,6 +297,15 @@ impl<R: Registry> Gate<R> {
         {
             Ok(scan) => scan,
             Err(e) if e.is_missing() => {
+                if let EventScanStatus::NotComplete(status) = &event.status {
+                    // The registry keeps no result of a scan that could not run: the event's
+                    // status is then the best word there is.
+                    ev.reasons.push(scan_not_complete_reason(status, None));
+                    if matches!(e, RegistryError::ScanNotFound { .. }) {
+                        ev.scan_status = Some(status.clone());
+                        return Ok(ev);
+                    }
+                }
                 ev.scan_status = e.missing_status().map(str::to_string);
                 ev.reasons.push(e.to_string());
                 return Ok(ev);
@@ -283,6 +320,13 @@ impl<R: Registry> Gate<R> {
         };
         ev.digest = Some(scan.digest.clone());
         ev.scan_status = Some(scan.status.clone());
+        let late_event = match &event.status {
+            EventScanStatus::NotComplete(status) if scan.is_complete() => Some(format!(
+                "the event reported scan status {status}, but the registry's current scan is {}: the current scan decides",
+                scan.status
+            )),
+            _ => None,
+        };
         if !scan.is_complete() {
             ev.reasons.push(scan_not_complete_reason(
                 &scan.status,
@@ -303,6 +347,7 @@ impl<R: Registry> Gate<R> {
                 "re-evaluated after Inspector reported {vulnerability_id}{sev}"
             ));
         }
+        reasons.extend(late_event);
         for e in &report.allowlist.expired {
             reasons.push(format!(
                 "allowlist entry {} expired on {} and no longer applies ({} finding{})",
@@ -335,8 +380,46 @@ impl<R: Registry> Gate<R> {
                 .is_some_and(|d| ev.tags.contains(&self.settings.quarantine_tag(d)))
     }
 
+    /// Adds the quarantine tag within the deadline: the action's status.
+    pub(crate) async fn quarantine(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tag: &str,
+        deadline: Deadline,
+    ) -> ActionStatus {
+        if !deadline.allows(Deadline::CHANGE_RESERVE) {
+            // Not started rather than cut off half-way; the failure makes Lambda retry.
+            return ActionStatus::Failed {
+                error: format!("not started: {}", deadline.describe_left()),
+            };
+        }
+        match deadline
+            .bound(self.registry.add_tag(repository, digest, tag))
+            .await
+        {
+            Ok(Ok(Change::Done)) => ActionStatus::Done,
+            Ok(Ok(Change::AlreadyDone)) => ActionStatus::AlreadyDone,
+            Ok(Err(e)) if e.is_gone() => ActionStatus::Skipped {
+                reason: format!("{e}: there is nothing left to block"),
+            },
+            Ok(Err(e)) => ActionStatus::Failed {
+                error: e.to_string(),
+            },
+            Err(_) => crate::act::cut_off(deadline),
+        }
+    }
+
     /// Decides the actions. Reads the image's current tags only when a release may be due.
-    async fn plan(&self, ev: &mut Evaluation, event: &ScanEvent) -> Result<(), GateError> {
+    /// `early` is the outcome of a quarantine started while the findings were still read.
+    async fn plan(
+        &self,
+        ev: &mut Evaluation,
+        event: &ScanEvent,
+        early: Option<ActionStatus>,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<(), GateError> {
         let Some(digest) = ev.digest.clone() else {
             self.plan_alerts(ev);
             return Ok(());
@@ -347,32 +430,69 @@ impl<R: Registry> Gate<R> {
             Verdict::Error => self.policy.on_scan_failure == OnScanFailure::Block,
             Verdict::Pass | Verdict::Warn => false,
         };
-        if blocks {
+        let lookup_error = |source: RegistryError| GateError::Findings {
+            repository: ev.repository.clone(),
+            image: digest.to_string(),
+            source,
+        };
+        let gone = matches!(
+            ev.scan_status.as_deref(),
+            Some("IMAGE_NOT_FOUND") | Some("REPOSITORY_NOT_FOUND")
+        );
+        if blocks && gone {
+            // Nothing can be done for a deleted image; failing would only loop the event
+            // through every retry into the dead-letter queue.
             ev.actions.push(Action::Quarantine {
                 tag,
-                status: ActionStatus::Planned,
+                status: ActionStatus::Skipped {
+                    reason: "the image no longer exists in the registry: there is nothing to block"
+                        .to_string(),
+                },
             });
-            if !self.policy.strip_tags.is_empty() {
+        } else if blocks {
+            let strip = !self.policy.strip_tags.is_empty();
+            let indexes = self
+                .bounded(
+                    self.registry.parents_of(&ev.repository, &digest),
+                    &ev.repository,
+                    deadline,
+                )
+                .await
+                .map_err(lookup_error)?;
+            let status = match early {
+                Some(status) => status,
+                // A platform image with no tag of its own: its indexes carry the block. A tag
+                // on it could later be removed only by deleting it (its last tag).
+                None if ev.tags.is_empty() && !indexes.is_empty() => ActionStatus::Skipped {
+                    reason: "an untagged platform image: the image indexes that list it are quarantined instead".to_string(),
+                },
+                None => ActionStatus::Planned,
+            };
+            ev.actions.push(Action::Quarantine { tag, status });
+            if strip {
                 // The tags to strip are known only once the quarantine tag is in place.
                 ev.actions.push(Action::Strip {
                     tags: Vec::new(),
                     status: ActionStatus::Planned,
                 });
             }
+            ev.actions.extend(crate::multiarch::block_actions(
+                &indexes,
+                &self.settings,
+                strip,
+            ));
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
             // Events list the tags at scan time; an operator's invoke lists none, so ask.
-            let maybe_quarantined =
-                ev.tags.contains(&tag) || event.trigger == Trigger::DirectInvoke;
-            if maybe_quarantined {
+            let direct = event.trigger == Trigger::DirectInvoke;
+            if ev.tags.contains(&tag) || direct {
                 let current = self
-                    .registry
-                    .image_tags(&ev.repository, &digest)
+                    .bounded(
+                        self.registry.image_tags(&ev.repository, &digest),
+                        &ev.repository,
+                        deadline,
+                    )
                     .await
-                    .map_err(|source| GateError::Findings {
-                        repository: ev.repository.clone(),
-                        image: digest.to_string(),
-                        source,
-                    })?;
+                    .map_err(lookup_error)?;
                 if current.contains(&tag) {
                     let status = if current.len() == 1 {
                         ActionStatus::Skipped {
@@ -388,15 +508,93 @@ impl<R: Registry> Gate<R> {
                 }
                 ev.tags = current;
             }
+            if ev.tags.is_empty() || direct {
+                // Possibly a platform image whose indexes were quarantined for it.
+                let releases = self
+                    .index_releases(&ev.repository, &digest, today, deadline)
+                    .await
+                    .map_err(lookup_error)?;
+                ev.actions.extend(releases);
+            }
         }
         self.plan_alerts(ev);
         Ok(())
     }
 
+    /// Releases of the quarantined indexes that list `digest`, unless another of their
+    /// platform images still blocks (judged on its own findings).
+    async fn index_releases(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<Action>, RegistryError> {
+        let indexes = self
+            .bounded(
+                self.registry.parents_of(repository, digest),
+                repository,
+                deadline,
+            )
+            .await?;
+        let mut actions = Vec::new();
+        for index in &indexes {
+            let tag = self.settings.quarantine_tag(&index.digest);
+            if !index.tags.contains(&tag) {
+                continue;
+            }
+            let mut blocking = None;
+            for sibling in index.children.iter().filter(|c| *c != digest) {
+                let event =
+                    ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
+                let verdict = match self.decide(&event, today, deadline).await {
+                    Ok(ev) => ev.verdict,
+                    Err(GateError::Findings { source, .. }) => return Err(source),
+                    Err(other) => {
+                        return Err(RegistryError::BadResponse {
+                            operation: "DescribeImageScanFindings",
+                            repository: repository.to_string(),
+                            problem: other.to_string(),
+                        })
+                    }
+                };
+                let blocks = verdict == Verdict::Fail
+                    || (verdict == Verdict::Error
+                        && self.policy.on_scan_failure == OnScanFailure::Block);
+                if blocks {
+                    blocking = Some((sibling.clone(), verdict));
+                    break;
+                }
+            }
+            actions.push(crate::multiarch::index_release(index, tag, blocking));
+        }
+        Ok(actions)
+    }
+
+    /// A registry read within the deadline.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, RegistryError>>,
+        repository: &str,
+        deadline: Deadline,
+    ) -> Result<T, RegistryError> {
+        deadline.bound(call).await.unwrap_or_else(|_| {
+            Err(RegistryError::OutOfTime {
+                repository: repository.to_string(),
+                pages: 0,
+                left: deadline.describe_left(),
+            })
+        })
+    }
+
     fn plan_alerts(&self, ev: &mut Evaluation) {
         let released = ev.actions.iter().any(|a| {
+            let change = match a {
+                Action::OnIndex { change, .. } => change.as_ref(),
+                other => other,
+            };
             matches!(
-                a,
+                change,
                 Action::Release {
                     status: ActionStatus::Planned,
                     ..
@@ -411,157 +609,6 @@ impl<R: Registry> Gate<R> {
                 });
             }
         }
-    }
-
-    /// Carries out the planned actions: the registry chain and the alerts run concurrently;
-    /// a failure of one does not stop the others, and fails the invocation afterwards.
-    async fn act(&self, ev: &mut Evaluation, deadline: Deadline) -> Result<(), GateError> {
-        if self.settings.dry_run {
-            for a in &mut ev.actions {
-                if *a.status() == ActionStatus::Planned {
-                    *a.status_mut() = ActionStatus::DryRun;
-                }
-            }
-            return Ok(());
-        }
-        let alert = ev.clone();
-        let registry_chain = self.registry_chain(
-            ev.repository.clone(),
-            ev.digest.clone(),
-            ev.actions.clone(),
-            deadline,
-        );
-        let alerts = futures_util::future::join_all(
-            self.notifiers
-                .iter()
-                .filter(|n| {
-                    alert.actions.iter().any(
-                        |a| matches!(a, Action::Alert { channel, .. } if channel == n.channel()),
-                    )
-                })
-                .map(|n| async { (n.channel(), n.notify(&alert).await) }),
-        );
-        let (registry_actions, alert_results) = tokio::join!(registry_chain, alerts);
-        let mut actions = registry_actions;
-        for a in &mut actions {
-            if let Action::Alert { channel, status } = a {
-                if let Some((_, result)) = alert_results.iter().find(|(c, _)| c == channel) {
-                    *status = match result {
-                        Ok(()) => ActionStatus::Done,
-                        Err(e) => ActionStatus::Failed {
-                            error: e.message.clone(),
-                        },
-                    };
-                }
-            }
-        }
-        ev.actions = actions;
-        let failures: Vec<String> = ev
-            .actions
-            .iter()
-            .filter(|a| matches!(a.status(), ActionStatus::Failed { .. }))
-            .map(Action::describe)
-            .collect();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(GateError::Actions {
-                verdict: ev.verdict,
-                repository: ev.repository.clone(),
-                digest: ev
-                    .digest
-                    .as_ref()
-                    .map(Digest::to_string)
-                    .unwrap_or_default(),
-                failures,
-                evaluation: Box::new(ev.clone()),
-            })
-        }
-    }
-
-    /// Quarantine, then strip (only once the quarantine tag is in place); or release.
-    async fn registry_chain(
-        &self,
-        repository: String,
-        digest: Option<Digest>,
-        mut actions: Vec<Action>,
-        deadline: Deadline,
-    ) -> Vec<Action> {
-        let Some(digest) = digest else {
-            return actions;
-        };
-        let mut quarantined = false;
-        for a in &mut actions {
-            let is_change = matches!(
-                a,
-                Action::Quarantine { .. } | Action::Strip { .. } | Action::Release { .. }
-            );
-            if is_change
-                && *a.status() == ActionStatus::Planned
-                && !deadline.allows(Deadline::CHANGE_RESERVE)
-            {
-                // Not started rather than cut off half-way; the failure makes Lambda retry.
-                *a.status_mut() = ActionStatus::Failed {
-                    error: format!("not started: {}", deadline.describe_left()),
-                };
-                continue;
-            }
-            match a {
-                Action::Quarantine { tag, status } => {
-                    *status = match self.registry.add_tag(&repository, &digest, tag).await {
-                        Ok(Change::Done) => ActionStatus::Done,
-                        Ok(Change::AlreadyDone) => ActionStatus::AlreadyDone,
-                        Err(e) => ActionStatus::Failed {
-                            error: e.to_string(),
-                        },
-                    };
-                    quarantined = matches!(status, ActionStatus::Done | ActionStatus::AlreadyDone);
-                }
-                Action::Strip { tags, status } => {
-                    if !quarantined {
-                        *status = ActionStatus::Skipped {
-                            reason: "the quarantine tag is not in place, so no tag is removed"
-                                .to_string(),
-                        };
-                        continue;
-                    }
-                    let prefix = self.settings.quarantine_prefix.as_str();
-                    let deployable = |t: &str| {
-                        !t.starts_with(prefix)
-                            && self.policy.strip_tags.iter().any(|g| glob_match(g, t))
-                    };
-                    *status = match self
-                        .registry
-                        .remove_tags(&repository, &digest, &deployable)
-                        .await
-                    {
-                        Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
-                        Ok(removed) => {
-                            *tags = removed;
-                            ActionStatus::Done
-                        }
-                        Err(e) => ActionStatus::Failed {
-                            error: e.to_string(),
-                        },
-                    };
-                }
-                Action::Release { tag, status } if *status == ActionStatus::Planned => {
-                    *status = match self
-                        .registry
-                        .remove_tags(&repository, &digest, &|t: &str| t == tag.as_str())
-                        .await
-                    {
-                        Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
-                        Ok(_) => ActionStatus::Done,
-                        Err(e) => ActionStatus::Failed {
-                            error: e.to_string(),
-                        },
-                    };
-                }
-                _ => {}
-            }
-        }
-        actions
     }
 }
 

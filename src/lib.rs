@@ -4,18 +4,22 @@
 //! adapters in `aws` implement the ports of `ports` with the AWS SDK.
 
 pub mod accounts;
+pub mod act;
 pub mod alert;
+pub mod alert_gate;
 pub mod aws;
 pub mod check;
 pub mod conditions;
 pub mod config;
 pub mod evaluation;
 pub mod event;
+pub mod fast_path;
 pub mod findings;
 pub mod glob;
 pub mod handler;
 pub mod lambda;
 pub mod metrics;
+pub mod multiarch;
 pub mod policy;
 pub mod policy_lint;
 pub mod ports;

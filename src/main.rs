@@ -5,10 +5,10 @@ use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::member::MemberRegistries;
 use ecr_scan_gate::aws::sns::SnsNotifier;
 use ecr_scan_gate::aws::ssm::SsmParameters;
-use ecr_scan_gate::config::{load_policy, Config, SlackSource};
+use ecr_scan_gate::config::{describe_source, load_policy, policy_hash, Config, SlackSource};
 use ecr_scan_gate::handler::Gate;
 use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,15 +22,48 @@ async fn main() -> Result<(), Error> {
         .without_time() // CloudWatch stamps every line
         .init();
 
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let (gate, members) = match build_gate().await {
+        Ok(built) => built,
+        Err(e) => {
+            // Keep serving and answer every invocation with the start-up error: exiting here
+            // would leave `cargo lambda watch` (make watch / make invoke) waiting for an answer
+            // that never comes; on Lambda each invocation fails with this message, retries,
+            // and the dead-letter queue keeps the event until the configuration is fixed.
+            let message = e.to_string();
+            tracing::error!(error = %message, "the function cannot start: every invocation fails until this is fixed");
+            let message = &message;
+            return lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+                Err::<Value, Diagnostic>(Diagnostic {
+                    error_type: "InvalidConfiguration".to_string(),
+                    error_message: message.clone(),
+                })
+            }))
+            .await;
+        }
+    };
+    let (gate, members) = (&gate, members.as_ref());
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        ecr_scan_gate::lambda::invoke(gate, members, event).await
+    }))
+    .await
+}
+
+/// Configuration, policy, clients and notifiers, once per container; the member accounts'
+/// registries when the gate acts in member accounts.
+async fn build_gate() -> Result<(Gate<EcrRegistry>, Option<MemberRegistries>), Error> {
+    let config = Config::from_env()?;
     let aws = ecr_scan_gate::aws::load_sdk_config().await;
     let ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
-    let policy = load_policy(&config.policy_source, ssm.as_ref())
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "invalid policy"))?;
+    let policy = load_policy(&config.policy_source, ssm.as_ref()).await?;
+    tracing::info!(
+        policy_source = %describe_source(&config.policy_source),
+        policy_hash = %policy_hash(&policy),
+        quarantine_prefix = %config.settings.quarantine_prefix,
+        "policy loaded"
+    );
     for w in
         ecr_scan_gate::policy_lint::policy_warnings(&policy, &ecr_scan_gate::policy::today_utc())
     {
@@ -57,10 +90,7 @@ async fn main() -> Result<(), Error> {
         None => tracing::info!("SNS_TOPIC_ARN is not set: no SNS alerts"),
     }
     // Read once per container: a cold start reads the SSM parameter, warm invocations reuse it.
-    match resolve_webhook(&config.slack, ssm.as_ref())
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "Slack webhook unavailable"))?
-    {
+    match resolve_webhook(&config.slack, ssm.as_ref()).await? {
         Some(url) => {
             let source = match &config.slack {
                 SlackSource::Parameter(_) => "SLACK_WEBHOOK_PARAMETER",
@@ -83,11 +113,5 @@ async fn main() -> Result<(), Error> {
         tracing::info!(members = ?m, "member accounts enabled");
         MemberRegistries::new(&aws, m, &config.settings.quarantine_prefix)
     });
-    let gate = &gate;
-    let members = members.as_ref();
-
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ecr_scan_gate::lambda::invoke(gate, members, event).await
-    }))
-    .await
+    Ok((gate, members))
 }

@@ -39,6 +39,9 @@ impl Deadline {
     /// Time kept in hand to start a tag change: the longest an AWS call may take with its
     /// retries (`aws::OPERATION_TIMEOUT`).
     pub const CHANGE_RESERVE: Duration = Duration::from_secs(12);
+    /// Time kept in hand after the last outside call, to write the decision log line and the
+    /// metric line before Lambda ends the invocation.
+    pub const FINAL_RESERVE: Duration = Duration::from_millis(1500);
 
     pub fn none() -> Deadline {
         Deadline(None)
@@ -58,6 +61,17 @@ impl Deadline {
         self.remaining().is_none_or(|left| left >= reserve)
     }
 
+    /// Runs an outside call (an AWS request with its retries, an alert) but gives up when only
+    /// [`Deadline::FINAL_RESERVE`] is left, so the invocation always ends with its log lines.
+    pub async fn bound<F: Future>(&self, call: F) -> Result<F::Output, OutOfTime> {
+        match self.remaining() {
+            None => Ok(call.await),
+            Some(left) => tokio::time::timeout(left.saturating_sub(Self::FINAL_RESERVE), call)
+                .await
+                .map_err(|_| OutOfTime),
+        }
+    }
+
     /// `1.2 s` left, for messages.
     pub fn describe_left(&self) -> String {
         match self.remaining() {
@@ -68,6 +82,19 @@ impl Deadline {
             None => "no deadline".to_string(),
         }
     }
+}
+
+/// An outside call was given up at the deadline (see [`Deadline::bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("given up: the Lambda deadline is near")]
+pub struct OutOfTime;
+
+/// An image index (multi-arch image) and the platform images it lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexImage {
+    pub digest: Digest,
+    pub tags: Vec<String>,
+    pub children: Vec<Digest>,
 }
 
 /// Whether a tag change did something or found it already done (at-least-once delivery).
@@ -112,6 +139,30 @@ pub enum RegistryError {
         role_arn: String,
         message: String,
     },
+    #[error(
+        "BatchDeleteImage in {repository} took tag {tag} off image {taken_from}, not off {meant_for}: \
+         the tag moved between the read and the delete. {}",
+        match .deleted {
+            Some(true) => format!("It was that image's last tag, so ECR DELETED image {taken_from}: push it again to restore it"),
+            Some(false) => format!("Image {taken_from} still exists: put the tag back with `aws ecr put-image --repository-name {repository} --image-tag {tag}` and its manifest (aws ecr batch-get-image --image-ids imageDigest={taken_from})"),
+            None => format!("Whether ECR deleted image {taken_from} could not be checked: look for it, and push it again if it is gone"),
+        }
+    )]
+    TagTakenFromOtherImage {
+        repository: String,
+        tag: String,
+        meant_for: String,
+        taken_from: String,
+        /// Whether ECR deleted that image (it was its last tag); `None` when it could not be
+        /// checked.
+        deleted: Option<bool>,
+    },
+    #[error("image {image} in {repository} cannot be tagged: {problem}")]
+    Unsupported {
+        repository: String,
+        image: String,
+        problem: String,
+    },
     #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]
     BadResponse {
         operation: &'static str,
@@ -124,6 +175,14 @@ impl RegistryError {
     /// The image or its scan is not there: retrying will not help, the verdict is ERROR.
     pub fn is_missing(&self) -> bool {
         self.missing_status().is_some()
+    }
+
+    /// The image (or its repository) no longer exists: nothing can be done for it.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::RepositoryNotFound { .. } | RegistryError::ImageNotFound { .. }
+        )
     }
 
     /// What is missing, as the scan status the response reports.
@@ -176,6 +235,27 @@ pub trait Registry: Send + Sync {
         digest: &Digest,
         select: &TagSelector<'_>,
     ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
+
+    /// The tagged image indexes (multi-arch images) of the repository that list `digest` as
+    /// one of their platform images. A registry without image indexes has none.
+    fn parents_of(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Vec<IndexImage>, RegistryError>> + Send {
+        let _ = (repository, digest);
+        async { Ok(Vec::new()) }
+    }
+
+    /// When `image` is an image index, the index and its platform images; `None` for an image.
+    fn index_of(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+    ) -> impl Future<Output = Result<Option<IndexImage>, RegistryError>> + Send {
+        let _ = (repository, image);
+        async { Ok(None) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

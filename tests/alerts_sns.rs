@@ -59,7 +59,8 @@ async fn failing_image_alert_reaches_a_subscribed_queue_with_subject_attributes_
     let env = &envelopes[0];
     assert_eq!(
         env["Subject"],
-        format!("CRITICAL FAIL {repo}:v1.4.2: quarantining")
+        // The quarantine starts once FAIL is certain, before the alert is rendered.
+        format!("CRITICAL FAIL {repo}:v1.4.2: quarantined")
     );
     for (name, want) in [
         ("verdict", "FAIL"),

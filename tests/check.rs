@@ -84,7 +84,7 @@ async fn a_clean_image_is_deployable_exit_0() {
     let o = run(&emu.endpoint, &[&repo, "--digest", &digest]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).starts_with(&format!("DEPLOYABLE: {repo}:v1")),
+        text(&o).starts_with(&format!("DEPLOYABLE: {repo}@{digest}")),
         "{}",
         text(&o)
     );
@@ -154,7 +154,7 @@ async fn waiting_for_a_scan_that_never_comes_times_out_exit_2() {
             "--wait",
             "1s",
             "--poll-interval",
-            "200ms",
+            "5s",
             "--output",
             "json",
         ],
@@ -184,15 +184,7 @@ async fn waiting_sees_a_scan_that_completes_meanwhile() {
     let checker = std::thread::spawn(move || {
         run(
             &endpoint,
-            &[
-                &r,
-                "--digest",
-                &d,
-                "--wait",
-                "60s",
-                "--poll-interval",
-                "200ms",
-            ],
+            &[&r, "--digest", &d, "--wait", "60s", "--poll-interval", "5s"],
         )
     });
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;

@@ -181,7 +181,22 @@ async fn an_immutable_repository_gets_advice_on_what_to_change() {
             )
             .build()
     });
-    let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&get, &put, &describe]);
+    // The tag is not on this digest: a new tag refused, not a redelivery.
+    let tags = mock!(Client::describe_images).then_output(|| {
+        aws_sdk_ecr::operation::describe_images::DescribeImagesOutput::builder()
+            .image_details(
+                aws_sdk_ecr::types::ImageDetail::builder()
+                    .image_digest(DIGEST)
+                    .image_tags("v1")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_ecr,
+        RuleMode::MatchAny,
+        [&get, &put, &describe, &tags]
+    );
     let registry = EcrRegistry::new(client, "quarantine-");
     let err = registry
         .add_tag("demo-api", &Digest::parse(DIGEST).unwrap(), "quarantine-x")

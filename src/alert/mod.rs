@@ -345,6 +345,15 @@ pub fn describe_action(a: &Action) -> String {
         Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
         Action::Release { tag, .. } => format!("release: remove quarantine tag {tag} ({status})"),
         Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
+        Action::OnIndex {
+            index,
+            index_tags,
+            change,
+        } => format!(
+            "on {}: {}",
+            Action::index_text(index, index_tags),
+            describe_action(change)
+        ),
     }
 }
 

@@ -3,20 +3,33 @@
 use super::error_text;
 use crate::event::{Digest, ImageRef};
 use crate::findings::{Finding, FindingsTally, FixState};
-use crate::ports::{Change, Deadline, Registry, RegistryError, ScanFindings, TagSelector};
+use crate::multiarch::{index_children, is_index_media_type};
+use crate::ports::{
+    Change, Deadline, IndexImage, Registry, RegistryError, ScanFindings, TagSelector,
+};
 use crate::severity::{Counts, Severity};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
 use aws_sdk_ecr::Client;
 use std::collections::HashMap;
 
 /// Every manifest type ECR stores, so BatchGetImage never converts one (Docker v2 schema 2,
-/// OCI manifest, manifest list, OCI index).
-const MANIFEST_TYPES: [&str; 4] = [
+/// OCI manifest, manifest list, OCI index, and the deprecated Docker schema 1).
+const MANIFEST_TYPES: [&str; 6] = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
+    SCHEMA1,
+    SCHEMA1_SIGNED,
 ];
+
+/// Docker image manifest v2 schema 1 (deprecated; its signature covers the tag).
+const SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+const SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+/// What to tell a person about a schema-1 image.
+const SCHEMA1_PROBLEM: &str = "it is a Docker schema-1 manifest (deprecated: ECR does not scan it, and its signature covers the tag, so it is not re-tagged here); rebuild and push it with a current Docker or BuildKit, then delete the old image";
 
 /// Safety stop for a registry that keeps answering with a next page.
 const MAX_PAGES: usize = 10_000;
@@ -46,18 +59,20 @@ fn image_id(image: &ImageRef) -> ImageIdentifier {
 
 /// An SDK error as a registry error: a member account's role that could not be assumed is said
 /// so (naming the account and the role), anything else is a failed call.
-fn sdk_error<E: std::error::Error + 'static>(
-    operation: &'static str,
-    repository: &str,
-    e: &E,
-) -> RegistryError {
+/// An SDK error as the registry's error: a member role that could not be assumed names the
+/// account and the role; anything else is one line with its cause and a hint.
+fn sdk_error<E, R>(operation: &'static str, repository: &str, e: &SdkError<E, R>) -> RegistryError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     match super::member::assume_role_failure(e) {
         Some(f) => RegistryError::AssumeRole {
             account: f.account.clone(),
             role_arn: f.role_arn.clone(),
             message: f.message.clone(),
         },
-        None => call_error(operation, repository, error_text(e)),
+        None => call_error(operation, repository, error_text(e, "ecr", operation)),
     }
 }
 
@@ -98,34 +113,41 @@ impl Registry for EcrRegistry {
                     left: deadline.describe_left(),
                 });
             }
-            let out = self
+            let call = self
                 .client
                 .describe_image_scan_findings()
                 .repository_name(repository)
                 .image_id(image_id(image))
                 .max_results(1000)
                 .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    let missing = |what| (repository.to_string(), format!("{image}{what}"));
-                    match e.as_service_error() {
-                        Some(se) if se.is_repository_not_found_exception() => {
-                            RegistryError::RepositoryNotFound {
-                                repository: repository.to_string(),
-                            }
+                .send();
+            // A page with its retries may take longer than the time left: bounded.
+            let Ok(sent) = deadline.bound(call).await else {
+                return Err(RegistryError::OutOfTime {
+                    repository: repository.to_string(),
+                    pages: pages - 1,
+                    left: deadline.describe_left(),
+                });
+            };
+            let out = sent.map_err(|e| {
+                let missing = |what| (repository.to_string(), format!("{image}{what}"));
+                match e.as_service_error() {
+                    Some(se) if se.is_repository_not_found_exception() => {
+                        RegistryError::RepositoryNotFound {
+                            repository: repository.to_string(),
                         }
-                        Some(se) if se.is_image_not_found_exception() => {
-                            let (repository, image) = missing("");
-                            RegistryError::ImageNotFound { repository, image }
-                        }
-                        Some(se) if se.is_scan_not_found_exception() => {
-                            let (repository, image) = missing("");
-                            RegistryError::ScanNotFound { repository, image }
-                        }
-                        _ => sdk_error(OP, repository, &e),
                     }
-                })?;
+                    Some(se) if se.is_image_not_found_exception() => {
+                        let (repository, image) = missing("");
+                        RegistryError::ImageNotFound { repository, image }
+                    }
+                    Some(se) if se.is_scan_not_found_exception() => {
+                        let (repository, image) = missing("");
+                        RegistryError::ScanNotFound { repository, image }
+                    }
+                    _ => sdk_error(OP, repository, &e),
+                }
+            })?;
             if result.is_none() {
                 let digest = match (out.image_id().and_then(|i| i.image_digest()), image) {
                     (Some(d), _) => Digest::parse(d).map_err(|p| RegistryError::BadResponse {
@@ -166,6 +188,9 @@ impl Registry for EcrRegistry {
                     tally.add(enhanced_finding(f), active);
                 }
             }
+            // Let work started meanwhile go ahead (the quarantine, once FAIL is certain), even
+            // when pages arrive without waiting on the network.
+            tokio::task::yield_now().await;
             match out.next_token() {
                 Some(next) if !next.is_empty() => {
                     if token.as_deref() == Some(next) {
@@ -252,11 +277,35 @@ impl Registry for EcrRegistry {
             .iter()
             .find(|i| i.image_id().and_then(|i| i.image_digest()) == Some(digest.as_str()))
         else {
-            return Err(RegistryError::ImageNotFound {
+            // Say what the registry said: "does not exist" only when it says so.
+            let failure = got.failures().first();
+            return Err(
+                match failure.and_then(|f| f.failure_code()).map(|c| c.as_str()) {
+                    None | Some("ImageNotFound") => RegistryError::ImageNotFound {
+                        repository: repository.to_string(),
+                        image: digest.to_string(),
+                    },
+                    Some(code) => RegistryError::Unsupported {
+                        repository: repository.to_string(),
+                        image: digest.to_string(),
+                        problem: format!(
+                            "BatchGetImage answered {code}: {}",
+                            failure
+                                .and_then(|f| f.failure_reason())
+                                .unwrap_or("no reason given")
+                        ),
+                    },
+                },
+            );
+        };
+        let media_type = image.image_manifest_media_type();
+        if matches!(media_type, Some(SCHEMA1) | Some(SCHEMA1_SIGNED)) {
+            return Err(RegistryError::Unsupported {
                 repository: repository.to_string(),
                 image: digest.to_string(),
+                problem: SCHEMA1_PROBLEM.to_string(),
             });
-        };
+        }
         let manifest = image
             .image_manifest()
             .ok_or_else(|| RegistryError::BadResponse {
@@ -269,7 +318,7 @@ impl Registry for EcrRegistry {
             .put_image()
             .repository_name(repository)
             .image_manifest(manifest)
-            .set_image_manifest_media_type(image.image_manifest_media_type().map(str::to_string))
+            .set_image_manifest_media_type(media_type.map(str::to_string))
             .image_digest(digest.as_str())
             .image_tag(tag)
             .send()
@@ -279,8 +328,14 @@ impl Registry for EcrRegistry {
             Err(e) => match e.as_service_error() {
                 // Our tag on our digest: a redelivered event.
                 Some(se) if se.is_image_already_exists_exception() => Ok(Change::AlreadyDone),
+                // An IMMUTABLE repository answers a repeated tag so, even on the same digest.
                 Some(se) if se.is_image_tag_already_exists_exception() => {
-                    Err(self.immutable_or(repository, e.to_string()).await)
+                    match self.image_tags(repository, digest).await {
+                        Ok(tags) if tags.iter().any(|t| t == tag) => Ok(Change::AlreadyDone),
+                        _ => Err(self
+                            .immutable_or(repository, error_text(&e, "ecr", "PutImage"))
+                            .await),
+                    }
                 }
                 _ => Err(sdk_error("PutImage", repository, &e)),
             },
@@ -323,9 +378,40 @@ impl Registry for EcrRegistry {
             .await
             .map_err(|e| {
                 let tags: Vec<&str> = wanted.iter().map(|t| t.as_str()).collect();
-                let message = format!("removing {}: {}", tags.join(", "), error_text(&e));
+                let message = format!(
+                    "removing {}: {}",
+                    tags.join(", "),
+                    error_text(&e, "ecr", "BatchDeleteImage")
+                );
                 call_error("BatchDeleteImage", repository, message)
             })?;
+        // Each removed tag comes back with the digest it was removed from. A tag pushed to
+        // another image between the read and the delete came off that image instead: say
+        // exactly which, and whether ECR deleted it, so a person can restore it.
+        for removed in out.image_ids() {
+            let (Some(tag), Some(from)) = (removed.image_tag(), removed.image_digest()) else {
+                continue;
+            };
+            if from != digest.as_str() {
+                let deleted = match Digest::parse(from) {
+                    Ok(other) => match self.image_tags(repository, &other).await {
+                        Ok(_) => Some(false),
+                        Err(RegistryError::ImageNotFound { .. }) => Some(true),
+                        Err(_) => None,
+                    },
+                    Err(_) => None,
+                };
+                let error = RegistryError::TagTakenFromOtherImage {
+                    repository: repository.to_string(),
+                    tag: tag.to_string(),
+                    meant_for: digest.to_string(),
+                    taken_from: from.to_string(),
+                    deleted,
+                };
+                tracing::error!(error = %error, "a tag was removed from the wrong image");
+                return Err(error);
+            }
+        }
         let removed: Vec<String> = out
             .image_ids()
             .iter()
@@ -354,9 +440,186 @@ impl Registry for EcrRegistry {
         }
         Ok(removed)
     }
+
+    async fn parents_of(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<IndexImage>, RegistryError> {
+        let indexes = self.tagged_indexes(repository).await?;
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let digests: Vec<&Digest> = indexes.iter().map(|(d, _)| d).collect();
+        let manifests = self.manifests(repository, &digests).await?;
+        let mut parents = Vec::new();
+        for (index, tags) in &indexes {
+            let Some((_, _, manifest)) = manifests.iter().find(|(d, _, _)| d == index) else {
+                continue;
+            };
+            let children =
+                index_children(manifest).map_err(|problem| RegistryError::BadResponse {
+                    operation: "BatchGetImage",
+                    repository: repository.to_string(),
+                    problem: format!("index {index}: {problem}"),
+                })?;
+            if children.contains(digest) {
+                parents.push(IndexImage {
+                    digest: index.clone(),
+                    tags: tags.clone(),
+                    children,
+                });
+            }
+        }
+        Ok(parents)
+    }
+
+    async fn index_of(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+    ) -> Result<Option<IndexImage>, RegistryError> {
+        const OP: &str = "BatchGetImage";
+        let out = self
+            .client
+            .batch_get_image()
+            .repository_name(repository)
+            .image_ids(image_id(image))
+            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                _ => call_error(OP, repository, error_text(&e, "ecr", OP)),
+            })?;
+        let Some(found) = out.images().first() else {
+            return Ok(None);
+        };
+        if !found
+            .image_manifest_media_type()
+            .is_some_and(is_index_media_type)
+        {
+            return Ok(None);
+        }
+        let bad = |problem: String| RegistryError::BadResponse {
+            operation: OP,
+            repository: repository.to_string(),
+            problem,
+        };
+        let digest = found
+            .image_id()
+            .and_then(|i| i.image_digest())
+            .ok_or_else(|| bad("no digest for the image index".to_string()))
+            .and_then(|d| Digest::parse(d).map_err(|p| bad(format!("imageDigest {p}"))))?;
+        let children = index_children(found.image_manifest().unwrap_or_default())
+            .map_err(|p| bad(format!("index {digest}: {p}")))?;
+        let tags = self.image_tags(repository, &digest).await?;
+        Ok(Some(IndexImage {
+            digest,
+            tags,
+            children,
+        }))
+    }
 }
 
 impl EcrRegistry {
+    /// The tagged image indexes of the repository, with their tags (DescribeImages, every page).
+    async fn tagged_indexes(
+        &self,
+        repository: &str,
+    ) -> Result<Vec<(Digest, Vec<String>)>, RegistryError> {
+        const OP: &str = "DescribeImages";
+        let mut indexes = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .describe_images()
+                .repository_name(repository)
+                .filter(
+                    aws_sdk_ecr::types::DescribeImagesFilter::builder()
+                        .tag_status(aws_sdk_ecr::types::TagStatus::Tagged)
+                        .build(),
+                )
+                .max_results(1000)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(se) if se.is_repository_not_found_exception() => {
+                        RegistryError::RepositoryNotFound {
+                            repository: repository.to_string(),
+                        }
+                    }
+                    _ => call_error(OP, repository, error_text(&e, "ecr", OP)),
+                })?;
+            for d in out.image_details() {
+                let is_index = d
+                    .image_manifest_media_type()
+                    .is_some_and(is_index_media_type);
+                if let (true, Some(Ok(digest))) = (is_index, d.image_digest().map(Digest::parse)) {
+                    indexes.push((digest, d.image_tags().to_vec()));
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+                    token = Some(next.to_string())
+                }
+                _ => return Ok(indexes),
+            }
+        }
+        Err(RegistryError::BadResponse {
+            operation: OP,
+            repository: repository.to_string(),
+            problem: format!("more than {MAX_PAGES} pages of images"),
+        })
+    }
+
+    /// The manifests of these images, by digest (BatchGetImage, 100 at a time).
+    async fn manifests(
+        &self,
+        repository: &str,
+        digests: &[&Digest],
+    ) -> Result<Vec<(Digest, Option<String>, String)>, RegistryError> {
+        const OP: &str = "BatchGetImage";
+        let mut found = Vec::new();
+        for chunk in digests.chunks(100) {
+            let out = self
+                .client
+                .batch_get_image()
+                .repository_name(repository)
+                .set_image_ids(Some(
+                    chunk
+                        .iter()
+                        .map(|d| image_id(&ImageRef::Digest((*d).clone())))
+                        .collect(),
+                ))
+                .set_accepted_media_types(Some(
+                    MANIFEST_TYPES.iter().map(|s| s.to_string()).collect(),
+                ))
+                .send()
+                .await
+                .map_err(|e| call_error(OP, repository, error_text(&e, "ecr", OP)))?;
+            for image in out.images() {
+                let digest = image.image_id().and_then(|i| i.image_digest());
+                if let (Some(Ok(digest)), Some(manifest)) =
+                    (digest.map(Digest::parse), image.image_manifest())
+                {
+                    found.push((
+                        digest,
+                        image.image_manifest_media_type().map(str::to_string),
+                        manifest.to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// PutImage refused a new tag: say how to fix an immutable repository, else pass it on.
     async fn immutable_or(&self, repository: &str, message: String) -> RegistryError {
         let described = self

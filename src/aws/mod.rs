@@ -6,6 +6,7 @@ pub mod member;
 pub mod sns;
 pub mod ssm;
 
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::time::Duration;
 
@@ -31,7 +32,95 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// An SDK error as one line with its causes (e.g. `dispatch failure: io error: connection refused`).
-pub(crate) fn error_text<E: std::error::Error>(e: &E) -> String {
-    DisplayErrorContext(e).to_string()
+/// An SDK error as one line a person acts on: the cause and a hint (no credentials, no region,
+/// access denied naming the IAM action, throttling, an endpoint that does not answer). The
+/// whole chain of causes goes to the log at debug level only (`RUST_LOG=debug`).
+pub(crate) fn error_text<E, R>(e: &SdkError<E, R>, service: &str, operation: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let chain = DisplayErrorContext(e).to_string();
+    let action = format!("{service}:{operation}");
+    tracing::debug!(action = %action, error = %chain, "AWS call failed");
+    explain(e, &chain, &action)
+}
+
+fn explain<E, R>(e: &SdkError<E, R>, chain: &str, action: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let lower = chain.to_ascii_lowercase();
+    let no_credentials = lower.contains("no credentials")
+        || lower.contains("credentials provider was not enabled")
+        || lower.contains("no providers in chain provided credentials")
+        || lower.contains("failed to load credentials")
+        || lower.contains("loading credentials")
+        || lower.contains("no identity")
+        || lower.contains("identity resolver");
+    if no_credentials && !matches!(e, SdkError::ServiceError(_)) {
+        return "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and \
+                AWS_SECRET_ACCESS_KEY), or run where a role is available"
+            .to_string();
+    }
+    let region_missing = lower.contains("missing signing region")
+        || (lower.contains("region") && matches!(e, SdkError::ConstructionFailure(_)));
+    if region_missing {
+        return "no AWS region: set AWS_REGION (or a profile with a region)".to_string();
+    }
+    match e {
+        SdkError::ServiceError(_) => {
+            let code = e.code().unwrap_or("UnknownError");
+            let message = e.message().unwrap_or("no message");
+            match code {
+                "AccessDeniedException" | "AccessDenied" => format!(
+                    "{code}: {message} (the role needs the IAM action {action} on this resource)"
+                ),
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken" => format!(
+                    "{code}: {message} (the AWS credentials are invalid or expired: refresh them)"
+                ),
+                _ => format!("{code}: {message}"),
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            format!("{action} timed out: no answer within the SDK's timeouts")
+        }
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            format!("{action} timed out connecting to AWS")
+        }
+        SdkError::DispatchFailure(_) => format!(
+            "could not reach AWS for {action} ({}): check the network or AWS_ENDPOINT_URL",
+            last_cause(chain)
+        ),
+        SdkError::ResponseError(_) => {
+            format!(
+                "{action}: unreadable response from AWS ({})",
+                last_cause(chain)
+            )
+        }
+        _ => format!("{action}: {}", last_cause(chain)),
+    }
+}
+
+/// The innermost cause of an error chain printed as `a: b: c (Debug form)`, without the
+/// Debug form.
+fn last_cause(chain: &str) -> &str {
+    let debug_form = [
+        " (DispatchFailure(",
+        " (ResponseError(",
+        " (TimeoutError(",
+        " (ConstructionFailure(",
+        " (ServiceError(",
+    ];
+    let plain = debug_form
+        .iter()
+        .filter_map(|p| chain.find(p))
+        .min()
+        .map_or(chain, |i| &chain[..i]);
+    plain.rsplit(": ").next().unwrap_or(plain).trim()
 }

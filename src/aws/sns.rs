@@ -5,7 +5,6 @@ use super::error_text;
 use crate::alert::{sns_message, AlertOptions};
 use crate::handler::Evaluation;
 use crate::ports::{BoxFuture, Notifier, NotifyError};
-use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
@@ -53,16 +52,8 @@ impl SnsNotifier {
             .send()
             .await
             .map_err(|e| {
-                // A service error as `Code: message`; the full context only for the others
-                // (connection, timeout), where it says what went wrong.
-                let detail = match e.as_service_error() {
-                    Some(se) => format!(
-                        "{}: {}",
-                        se.code().unwrap_or("error"),
-                        se.message().unwrap_or("no message")
-                    ),
-                    None => error_text(&e),
-                };
+                // One line: the cause and a hint; the full chain at debug level.
+                let detail = error_text(&e, "sns", "Publish");
                 fail(format!("Publish to {} failed: {detail}", self.topic_arn))
             })?;
         tracing::info!(

@@ -29,7 +29,7 @@ impl Parameters for SsmParameters {
                 // The error text names the parameter and the cause, never the value.
                 message: match e.as_service_error() {
                     Some(se) if se.is_parameter_not_found() => "parameter not found".to_string(),
-                    _ => error_text(&e),
+                    _ => error_text(&e, "ssm", "GetParameter"),
                 },
             })?;
         out.parameter()

@@ -5,8 +5,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::ssm::SsmParameters;
-use ecr_scan_gate::check::{check, parse_duration, render_text, Decision};
-use ecr_scan_gate::config::{load_policy, Config, PolicySource};
+use ecr_scan_gate::check::{
+    asked_name, check, parse_duration, parse_poll_interval, render_text, CheckReport, PolicyInfo,
+};
+use ecr_scan_gate::config::{
+    describe_source, load_policy, policy_hash, Config, PolicySource, DEFAULT_POLICY_WARNING,
+};
 use ecr_scan_gate::event::{validate_repository_name, validate_tag, Digest, ImageRef};
 use ecr_scan_gate::handler::Gate;
 use ecr_scan_gate::policy::{json_schema, today_utc, validate_date};
@@ -15,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 enum Output {
     #[default]
     Text,
@@ -23,7 +27,8 @@ enum Output {
 }
 
 /// May this image be deployed? Applies the gate's policy (GATE_POLICY, GATE_POLICY_FILE,
-/// GATE_POLICY_PARAMETER, or --policy-file) and its quarantine state.
+/// GATE_POLICY_PARAMETER, or --policy-file), its quarantine tag prefix (QUARANTINE_TAG_PREFIX)
+/// and its quarantine state. An image index (multi-arch image) is judged by its platform images.
 /// Exit codes: 0 deployable, 1 blocked, 2 could not decide.
 ///
 /// `ecr-scan-gate-check REPOSITORY --tag TAG` is the check; `policy ...` are the policy tools.
@@ -70,12 +75,15 @@ enum PolicyCommand {
     Schema,
 }
 
+/// Which image: exactly one of --tag and --digest (a group of its own, not a nested struct:
+/// clap decides whether the optional check arguments are present by their direct arguments).
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("image").required(true).multiple(false).args(["tag", "digest"])))]
 struct CheckArgs {
     /// ECR repository name, e.g. demo-api or team/payments/api
     repository: String,
     /// Image tag
-    #[arg(long, required_unless_present = "digest", conflicts_with = "digest")]
+    #[arg(long)]
     tag: Option<String>,
     /// Image digest, sha256:...
     #[arg(long)]
@@ -83,30 +91,82 @@ struct CheckArgs {
     /// Policy document (JSON); overrides the GATE_POLICY* variables
     #[arg(long)]
     policy_file: Option<PathBuf>,
-    /// How long to wait for the scan to complete, e.g. 10m (default: do not wait)
+    /// How long to wait for the scan to complete, e.g. 10m or 1h30m (default: do not wait)
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     wait: Duration,
-    /// How often to look while waiting
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    /// How often to look while waiting; at least 5s
+    #[arg(long, default_value = "10s", value_parser = parse_poll_interval)]
     poll_interval: Duration,
-    /// text (a short summary) or json
+    /// text (a short summary) or json (on every path, errors included)
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
 }
 
-fn undecided(message: String) -> ExitCode {
-    eprintln!("UNDECIDED: {message}");
-    ExitCode::from(Decision::Undecided.exit_code() as u8)
+fn emit(output: Output, report: &CheckReport) -> ExitCode {
+    match output {
+        Output::Text => {
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            let text = render_text(report);
+            if report.evaluation.is_none() && report.exit_code == 2 {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+        Output::Json => match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            // Cannot happen with these types; still a JSON line, and exit 2.
+            Err(e) => println!(
+                "{{\"decision\": \"undecided\", \"exit_code\": 2, \"message\": {:?}}}",
+                format!("cannot render the report: {e}")
+            ),
+        },
+    }
+    ExitCode::from(report.exit_code as u8)
+}
+
+/// Whether the command line asks for JSON (read before clap has parsed it, for usage errors).
+fn json_asked(argv: &[String]) -> bool {
+    argv.windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || argv.iter().any(|a| a == "--output=json")
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors: clap's own message and exit 2, or JSON when --output json was asked for.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let argv: Vec<String> = std::env::args().collect();
+            if !json_asked(&argv) {
+                e.exit();
+            }
+            // clap's message up to its usage line, on one line.
+            let rendered = e.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            let report = CheckReport::undecided(String::new(), message.join(" "));
+            return emit(Output::Json, &report);
+        }
+    };
     match cli.command {
         None => match cli.check {
             Some(args) => run_check(args).await,
             // clap requires the repository when no subcommand is given; this is not reached.
-            None => undecided("give a repository and --tag or --digest".to_string()),
+            None => emit(
+                Output::Text,
+                &CheckReport::undecided(
+                    String::new(),
+                    "give a repository and --tag or --digest".to_string(),
+                ),
+            ),
         },
         Some(Command::Check(args)) => run_check(args).await,
         Some(Command::Policy(PolicyCommand::Validate {
@@ -174,6 +234,13 @@ fn validate(file: &Path, output: Output, today: Option<String>) -> ExitCode {
 }
 
 async fn run_check(args: CheckArgs) -> ExitCode {
+    let out = args.output;
+    let asked = match (&args.tag, &args.digest) {
+        (_, Some(d)) => format!("{}@{d}", args.repository),
+        (Some(t), None) => format!("{}:{t}", args.repository),
+        (None, None) => args.repository.clone(),
+    };
+    let undecided = |message: String| emit(out, &CheckReport::undecided(asked.clone(), message));
     if let Err(p) = validate_repository_name(&args.repository) {
         return undecided(format!("repository {p}"));
     }
@@ -188,6 +255,7 @@ async fn run_check(args: CheckArgs) -> ExitCode {
         },
         (None, None) => return undecided("give --tag or --digest".to_string()),
     };
+    // The same reader as the function: the policy source and QUARANTINE_TAG_PREFIX.
     let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => return undecided(e.to_string()),
@@ -202,24 +270,27 @@ async fn run_check(args: CheckArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return undecided(e.to_string()),
     };
+    let info = PolicyInfo {
+        source: describe_source(&config.policy_source),
+        hash: policy_hash(&policy),
+        built_in_default: config.policy_source == PolicySource::Default,
+    };
     let prefix = config.settings.quarantine_prefix.clone();
     let registry = EcrRegistry::new(aws_sdk_ecr::Client::new(&aws), &prefix);
     let gate = Gate::new(registry, policy, config.settings);
-    let report = check(
+    let mut report = check(
         &gate,
         &args.repository,
-        image,
+        image.clone(),
         args.wait,
         args.poll_interval,
         &today_utc(),
     )
     .await;
-    match args.output {
-        Output::Text => print!("{}", render_text(&report, &prefix)),
-        Output::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return undecided(format!("cannot render the report: {e}")),
-        },
+    report.image = asked_name(&args.repository, &image);
+    if info.built_in_default {
+        report.warnings.push(DEFAULT_POLICY_WARNING.to_string());
     }
-    ExitCode::from(report.exit_code as u8)
+    report.policy = Some(info);
+    emit(out, &report)
 }

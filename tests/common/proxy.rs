@@ -31,8 +31,28 @@ struct Rule {
     remaining: usize,
 }
 
+/// A request held at the proxy until the test lets it go (see [`FaultProxy::hold`]).
+pub struct Hold {
+    operation: String,
+    used: std::sync::atomic::AtomicBool,
+    arrived: tokio::sync::Notify,
+    release: tokio::sync::Semaphore,
+}
+
+impl Hold {
+    /// Waits until the held request has reached the proxy.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await
+    }
+    /// Lets the held request go on to the upstream.
+    pub fn release(&self) {
+        self.release.add_permits(1)
+    }
+}
+
 #[derive(Default)]
 struct State {
+    holds: Vec<Arc<Hold>>,
     rules: Vec<Rule>,
     counts: HashMap<String, usize>,
     faults_served: usize,
@@ -76,6 +96,19 @@ impl FaultProxy {
             fault,
             remaining: times,
         });
+    }
+
+    /// The next request for `operation` waits at the proxy until [`Hold::release`]: a test
+    /// changes the world in between (e.g. pushes an image while a delete is in flight).
+    pub fn hold(&self, operation: &str) -> Arc<Hold> {
+        let hold = Arc::new(Hold {
+            operation: operation.to_string(),
+            used: std::sync::atomic::AtomicBool::new(false),
+            arrived: tokio::sync::Notify::new(),
+            release: tokio::sync::Semaphore::new(0),
+        });
+        self.state.lock().unwrap().holds.push(hold.clone());
+        hold
     }
 
     pub fn clear(&self) {
@@ -195,6 +228,21 @@ async fn serve(
         }
         fault
     };
+    let hold = {
+        let st = state.lock().unwrap();
+        st.holds
+            .iter()
+            .find(|h| {
+                h.operation == operation && !h.used.swap(true, std::sync::atomic::Ordering::SeqCst)
+            })
+            .cloned()
+    };
+    if let Some(hold) = hold {
+        hold.arrived.notify_one();
+        if let Ok(permit) = hold.release.acquire().await {
+            permit.forget();
+        }
+    }
     let query_protocol = String::from_utf8_lossy(&body).contains("Action=");
     match fault {
         Some(Fault::Drop) => return Ok(()),
