@@ -103,6 +103,10 @@ fn release_and_scan_error_have_their_own_subjects() {
         status: ActionStatus::Planned,
     }];
     assert_eq!(subject(&ev, &opts()), "PASS demo-api:v1.4.2: releasing");
+    // A release after a WARN (an allowlisted Critical, HIGH left) says WARN, not PASS.
+    let mut warned = ev.clone();
+    warned.verdict = Verdict::Warn;
+    assert_eq!(subject(&warned, &opts()), "WARN demo-api:v1.4.2: releasing");
     assert_eq!(
         slack_payload(&ev, &opts())["blocks"][0]["text"]["text"],
         "RELEASED: demo-api"

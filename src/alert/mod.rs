@@ -307,7 +307,10 @@ fn title(ev: &Evaluation, s: &Summary, image: &str) -> String {
             let status = ev.scan_status.as_deref().unwrap_or("unknown");
             format!("ERROR {image}: scan {status}, {}", s.outcome)
         }
-        (AlertKind::Pass | AlertKind::Release, _) => format!("PASS {image}: {}", s.outcome),
+        // A release follows a PASS or a WARN: the title says which.
+        (AlertKind::Pass | AlertKind::Release, _) => {
+            format!("{} {image}: {}", ev.verdict, s.outcome)
+        }
         (_, Some((id, _))) => format!(
             "{} {} {image}: new {id}, {}",
             s.severity, ev.verdict, s.outcome
