@@ -64,6 +64,9 @@ pub struct Config {
     pub settings: Settings,
     pub sns_topic_arn: Option<String>,
     pub slack: SlackSource,
+    /// `SWEEP_QUEUE_URL`: the sweep enqueues one message per image to look at; unset, it
+    /// evaluates them itself within the deadline.
+    pub sweep_queue_url: Option<String>,
 }
 
 impl Config {
@@ -139,6 +142,7 @@ impl Config {
             },
             sns_topic_arn: get("SNS_TOPIC_ARN"),
             slack,
+            sweep_queue_url: get("SWEEP_QUEUE_URL"),
         })
     }
 

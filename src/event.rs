@@ -102,6 +102,9 @@ pub enum Trigger {
     },
     /// `{"repository": ..., "tag"|"digest": ...}` sent by an operator.
     DirectInvoke,
+    /// The registry sweep (`{"sweep": {}}`, or its queue message with `"sweep": true`): the
+    /// same decision as a direct invoke, alerting only on a change (`crate::alert_rule`).
+    Sweep,
 }
 
 /// The scan status the event reports.

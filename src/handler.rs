@@ -4,11 +4,12 @@
 //! the actions → run the registry chain (quarantine, then strip; or release) beside the alerts →
 //! report. Every action is idempotent, so a redelivered event repeats nothing but the alert.
 
+use crate::alert_rule::{alerts_after_actions, AlertRule};
 pub use crate::evaluation::{Action, ActionStatus, Basis, Evaluation, Response};
 use crate::event::{self, Digest, EventError, EventScanStatus, ImageRef, ScanEvent, Trigger};
 use crate::findings::FindingsTally;
 use crate::policy::{glob_match, OnScanFailure, Policy};
-use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
+use crate::ports::{Change, Deadline, Notifier, NotifyError, Registry, RegistryError};
 use crate::severity::Counts;
 use crate::verdict::{judge, Verdict};
 use serde_json::Value;
@@ -333,9 +334,10 @@ impl<R: Registry> Gate<R> {
                 });
             }
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
-            // Events list the tags at scan time; an operator's invoke lists none, so ask.
-            let maybe_quarantined =
-                ev.tags.contains(&tag) || event.trigger == Trigger::DirectInvoke;
+            // Events list the tags at scan time; an operator's invoke and the sweep's queue
+            // message list none, so ask.
+            let maybe_quarantined = ev.tags.contains(&tag)
+                || matches!(event.trigger, Trigger::DirectInvoke | Trigger::Sweep);
             if maybe_quarantined {
                 let current = self
                     .registry
@@ -367,6 +369,10 @@ impl<R: Registry> Gate<R> {
     }
 
     fn plan_alerts(&self, ev: &mut Evaluation) {
+        if AlertRule::for_trigger(&ev.trigger) == AlertRule::OnChangeOnly {
+            // Decided once the registry answered (`act`).
+            return;
+        }
         let released = ev.actions.iter().any(|a| {
             matches!(
                 a,
@@ -377,13 +383,35 @@ impl<R: Registry> Gate<R> {
             )
         });
         if self.policy.notifies(ev.verdict) || released {
-            for n in &self.notifiers {
-                ev.actions.push(Action::Alert {
-                    channel: n.channel().to_string(),
-                    status: ActionStatus::Planned,
-                });
-            }
+            self.push_alert_actions(ev);
         }
+    }
+
+    fn push_alert_actions(&self, ev: &mut Evaluation) {
+        for n in &self.notifiers {
+            ev.actions.push(Action::Alert {
+                channel: n.channel().to_string(),
+                status: ActionStatus::Planned,
+            });
+        }
+    }
+
+    /// Sends `alert` on every channel it has an `Alert` action for.
+    async fn send_alerts(
+        &self,
+        alert: &Evaluation,
+    ) -> Vec<(&'static str, Result<(), NotifyError>)> {
+        futures_util::future::join_all(
+            self.notifiers
+                .iter()
+                .filter(|n| {
+                    alert.actions.iter().any(
+                        |a| matches!(a, Action::Alert { channel, .. } if channel == n.channel()),
+                    )
+                })
+                .map(|n| async { (n.channel(), n.notify(alert).await) }),
+        )
+        .await
     }
 
     /// Carries out the planned actions: the registry chain and the alerts run concurrently;
@@ -397,25 +425,27 @@ impl<R: Registry> Gate<R> {
             }
             return Ok(());
         }
-        let alert = ev.clone();
         let registry_chain = self.registry_chain(
             ev.repository.clone(),
             ev.digest.clone(),
             ev.actions.clone(),
             deadline,
         );
-        let alerts = futures_util::future::join_all(
-            self.notifiers
-                .iter()
-                .filter(|n| {
-                    alert.actions.iter().any(
-                        |a| matches!(a, Action::Alert { channel, .. } if channel == n.channel()),
-                    )
-                })
-                .map(|n| async { (n.channel(), n.notify(&alert).await) }),
-        );
-        let (registry_actions, alert_results) = tokio::join!(registry_chain, alerts);
-        let mut actions = registry_actions;
+        let rule = AlertRule::for_trigger(&ev.trigger);
+        let (mut actions, alert_results) = if rule == AlertRule::OnChangeOnly {
+            // Whether the state changed is known only once the registry answered: the alerts
+            // follow the chain instead of running beside it.
+            ev.actions = registry_chain.await;
+            if alerts_after_actions(rule, ev) {
+                self.push_alert_actions(ev);
+            }
+            let alert = ev.clone();
+            let results = self.send_alerts(&alert).await;
+            (alert.actions, results)
+        } else {
+            let alert = ev.clone();
+            tokio::join!(registry_chain, self.send_alerts(&alert))
+        };
         for a in &mut actions {
             if let Action::Alert { channel, status } = a {
                 if let Some((_, result)) = alert_results.iter().find(|(c, _)| c == channel) {

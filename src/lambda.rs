@@ -1,13 +1,23 @@
 //! The Lambda side: runs the gate for each invocation, writes the decision log line, and turns
 //! errors into Lambda errors (so the event is retried, then kept by the dead-letter queue).
 
-use crate::handler::{Gate, GateError, Response};
+use crate::entry::{App, Context, EntryError, Output};
+use crate::handler::{GateError, Response};
 use crate::policy::today_utc;
-use crate::ports::{Deadline, Registry};
+use crate::ports::{Deadline, Inventory, Registry};
 use crate::severity::Severity;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+impl From<EntryError> for Diagnostic {
+    fn from(e: EntryError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
 
 impl From<GateError> for Diagnostic {
     fn from(e: GateError) -> Diagnostic {
@@ -47,22 +57,36 @@ macro_rules! decision_line {
     }};
 }
 
-/// Handles one invocation, logs one line about it, and prints its metrics (EMF).
-pub async fn invoke<R: Registry>(
-    gate: &Gate<R>,
+/// Handles one invocation (whichever entry it is for: `crate::entry`), logs one line per
+/// decision, and prints its metrics (EMF).
+pub async fn invoke<R: Registry + Inventory>(
+    app: &App<R>,
     event: LambdaEvent<Value>,
-) -> Result<Response, GateError> {
+) -> Result<Output, EntryError> {
     let request_id = event.context.request_id.clone();
-    let result = gate
-        .handle_until(&event.payload, &today_utc(), deadline_of(&event.context))
-        .await;
-    log_outcome(&request_id, &result);
-    if let Some(line) = metrics_line(&result, crate::metrics::now_ms()) {
-        // Straight to stdout, not through the log formatter: CloudWatch reads EMF records from
-        // lines that are the JSON document alone.
-        println!("{line}");
+    let today = today_utc();
+    let cx = Context {
+        request_id: &request_id,
+        today: &today,
+        now_s: (epoch_ms() / 1000) as i64,
+        deadline: deadline_of(&event.context),
+    };
+    let result = crate::entry::handle(app, &event.payload, cx).await;
+    if let Err(e) = &result {
+        // The gate's own errors were logged with their decision line.
+        if !matches!(e, EntryError::Gate(_)) {
+            tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed");
+        }
     }
     result
+}
+
+/// Prints the EMF line of a decision. Straight to stdout, not through the log formatter:
+/// CloudWatch reads EMF records from lines that are the JSON document alone.
+pub fn print_metrics(result: &Result<Response, GateError>) {
+    if let Some(line) = metrics_line(result, crate::metrics::now_ms()) {
+        println!("{line}");
+    }
 }
 
 /// The invocation's deadline (milliseconds since the epoch) as an `Instant`. A value that is no

@@ -3,8 +3,10 @@
 use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::sns::SnsNotifier;
+use ecr_scan_gate::aws::sqs::SqsSweepQueue;
 use ecr_scan_gate::aws::ssm::SsmParameters;
 use ecr_scan_gate::config::{load_policy, Config, SlackSource};
+use ecr_scan_gate::entry::App;
 use ecr_scan_gate::handler::Gate;
 use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -31,7 +33,7 @@ async fn main() -> Result<(), Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid policy"))?;
     let registry = EcrRegistry::new(
-        aws_sdk_ecr::Client::new(&aws),
+        ecr_scan_gate::aws::ecr::client(&aws),
         &config.settings.quarantine_prefix,
     );
     let options = AlertOptions {
@@ -70,10 +72,21 @@ async fn main() -> Result<(), Error> {
             "neither SLACK_WEBHOOK_PARAMETER nor SLACK_WEBHOOK_URL is set: no Slack alerts"
         ),
     }
-    let gate = &gate;
+    let mut app = App::new(gate);
+    match &config.sweep_queue_url {
+        Some(url) => {
+            tracing::info!(queue_url = %url, "the sweep enqueues to SWEEP_QUEUE_URL");
+            app = app.with_sweep_queue(Box::new(SqsSweepQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                url,
+            )));
+        }
+        None => tracing::info!("SWEEP_QUEUE_URL is not set: a sweep evaluates images inline"),
+    }
+    let app = &app;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ecr_scan_gate::lambda::invoke(gate, event).await
+        ecr_scan_gate::lambda::invoke(app, event).await
     }))
     .await
 }

@@ -2,7 +2,9 @@
 //! files, written `client.<operation>()`, so the IAM test can compare them with the Terraform.
 
 pub mod ecr;
+pub mod ecr_inventory;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 
 use aws_smithy_types::error::display::DisplayErrorContext;

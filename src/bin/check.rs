@@ -1,13 +1,14 @@
 //! ecr-scan-gate-check: run by a deploy pipeline before it deploys an image.
 //! Exit 0: deployable. 1: blocked. 2: could not decide (no scan, timeout, error).
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::ssm::SsmParameters;
 use ecr_scan_gate::check::{check, parse_duration, render_text, Decision};
 use ecr_scan_gate::config::{load_policy, Config, PolicySource};
 use ecr_scan_gate::event::{validate_repository_name, validate_tag, Digest, ImageRef};
 use ecr_scan_gate::handler::Gate;
+use ecr_scan_gate::listing::{quarantined_images, render_table};
 use ecr_scan_gate::policy::today_utc;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,10 +24,19 @@ enum Output {
 /// GATE_POLICY_PARAMETER, or --policy-file) and its quarantine state.
 /// Exit codes: 0 deployable, 1 blocked, 2 could not decide.
 #[derive(Parser, Debug)]
-#[command(name = "ecr-scan-gate-check", version)]
+#[command(
+    name = "ecr-scan-gate-check",
+    version,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// ECR repository name, e.g. demo-api or team/payments/api
-    repository: String,
+    #[arg(required = true)]
+    repository: Option<String>,
     /// Image tag
     #[arg(long, required_unless_present = "digest", conflicts_with = "digest")]
     tag: Option<String>,
@@ -47,6 +57,20 @@ struct Args {
     output: Output,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the images that carry a quarantine tag (repository, tags, digest, pushed at).
+    /// Exit 0: listed; 2: some repository could not be listed.
+    Quarantined {
+        /// Repository-name glob, e.g. 'team/*' (repeatable; default: every repository)
+        #[arg(long = "repository", value_name = "GLOB")]
+        repositories: Vec<String>,
+        /// text (a table) or json
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
 fn undecided(message: String) -> ExitCode {
     eprintln!("UNDECIDED: {message}");
     ExitCode::from(Decision::Undecided.exit_code() as u8)
@@ -55,7 +79,17 @@ fn undecided(message: String) -> ExitCode {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    if let Err(p) = validate_repository_name(&args.repository) {
+    if let Some(Command::Quarantined {
+        repositories,
+        output,
+    }) = args.command
+    {
+        return list_quarantined(repositories, output).await;
+    }
+    let Some(repository) = args.repository else {
+        return undecided("give the repository".to_string());
+    };
+    if let Err(p) = validate_repository_name(&repository) {
         return undecided(format!("repository {p}"));
     }
     let image = match (&args.tag, &args.digest) {
@@ -84,11 +118,11 @@ async fn main() -> ExitCode {
         Err(e) => return undecided(e.to_string()),
     };
     let prefix = config.settings.quarantine_prefix.clone();
-    let registry = EcrRegistry::new(aws_sdk_ecr::Client::new(&aws), &prefix);
+    let registry = EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&aws), &prefix);
     let gate = Gate::new(registry, policy, config.settings);
     let report = check(
         &gate,
-        &args.repository,
+        &repository,
         image,
         args.wait,
         args.poll_interval,
@@ -103,4 +137,39 @@ async fn main() -> ExitCode {
         },
     }
     ExitCode::from(report.exit_code as u8)
+}
+
+/// `ecr-scan-gate-check quarantined`: the same listing as the function's report.
+async fn list_quarantined(mut globs: Vec<String>, output: Output) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if globs.is_empty() {
+        globs.push("*".to_string());
+    }
+    let aws = ecr_scan_gate::aws::load_sdk_config().await;
+    let prefix = config.settings.quarantine_prefix;
+    let registry = EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&aws), &prefix);
+    let (images, errors) = quarantined_images(&registry, &globs, &prefix).await;
+    match output {
+        Output::Text => print!("{}", render_table(&images)),
+        Output::Json => {
+            let doc = serde_json::json!({"quarantined": images, "errors": errors});
+            match serde_json::to_string_pretty(&doc) {
+                Ok(s) => println!("{s}"),
+                Err(e) => {
+                    eprintln!("ERROR: cannot render the list: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    for e in &errors {
+        eprintln!("ERROR: {e}");
+    }
+    ExitCode::from(if errors.is_empty() { 0 } else { 2 })
 }

@@ -1,0 +1,144 @@
+//! The sweep queue's consumer: an SQS event (`{"Records": [...]}`, `eventSource` `aws:sqs`)
+//! whose bodies are direct-invoke requests (with `"sweep": true` from the sweep). Each body is
+//! evaluated through the core; the records whose body is malformed or whose actions failed are
+//! answered in `batchItemFailures`, so SQS retries only those and its dead-letter queue keeps
+//! the poison ones. Every action is idempotent, so a redelivered message changes nothing twice.
+
+use crate::event::{self, EventError, ScanEvent, Trigger};
+use crate::handler::{Evaluation, Gate, GateError};
+use crate::ports::{Deadline, Registry};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Records evaluated at once (the event-source mapping's maximum concurrency multiplies it).
+pub const RECORD_CONCURRENCY: usize = 4;
+/// No record is started with less than this left; it is reported as failed and retried.
+pub const RECORD_RESERVE: Duration =
+    Duration::from_secs(Deadline::CHANGE_RESERVE.as_secs() + Deadline::PAGE_RESERVE.as_secs() + 3);
+
+/// Whether the input is an SQS event (every record from `aws:sqs`).
+pub fn is_sqs_event(input: &Value) -> bool {
+    input
+        .get("Records")
+        .and_then(Value::as_array)
+        .is_some_and(|records| {
+            !records.is_empty()
+                && records
+                    .iter()
+                    .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        })
+}
+
+/// Reads one queue body: a direct invoke (`repository`, `digest` or `tag`), marked as the
+/// sweep's by `"sweep": true`, with optional `account` and `region`.
+pub fn parse_body(body: &str) -> Result<ScanEvent, EventError> {
+    let invalid = |field: &str, problem: String| EventError {
+        field: field.to_string(),
+        problem,
+    };
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| invalid("body", format!("is not JSON: {e}")))?;
+    let Some(obj) = value.as_object() else {
+        return Err(invalid("body", "must be a JSON object".to_string()));
+    };
+    if !obj.contains_key("repository") {
+        return Err(invalid(
+            "repository",
+            "is missing: a queue body is a direct invoke {\"repository\", \"digest\"}".to_string(),
+        ));
+    }
+    let mut scan = match event::parse(&value)? {
+        event::Event::Scan(scan) => scan,
+        event::Event::Ignored(reason) => return Err(invalid("body", reason)),
+    };
+    apply_sweep_keys(&mut scan, obj)?;
+    Ok(scan)
+}
+
+/// The keys a direct invoke may carry beside the image: `sweep` (alert on change only),
+/// `account` and `region` (a member account's registry).
+pub fn apply_sweep_keys(
+    scan: &mut ScanEvent,
+    obj: &serde_json::Map<String, Value>,
+) -> Result<(), EventError> {
+    let invalid = |field: &str, problem: &str| EventError {
+        field: field.to_string(),
+        problem: problem.to_string(),
+    };
+    match obj.get("sweep") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => scan.trigger = Trigger::Sweep,
+        Some(_) => return Err(invalid("sweep", "must be true or false")),
+    }
+    for key in ["account", "region"] {
+        match obj.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => {
+                let value = Some(s.clone());
+                if key == "account" {
+                    scan.account = value;
+                } else {
+                    scan.region = value;
+                }
+            }
+            Some(_) => return Err(invalid(key, "must be a non-empty string")),
+        }
+    }
+    Ok(())
+}
+
+/// What became of one record, for the log.
+#[derive(Debug)]
+pub enum RecordOutcome {
+    Evaluated(Box<Result<Evaluation, GateError>>),
+    Malformed(EventError),
+    /// Not started: too close to the deadline.
+    NotStarted(String),
+}
+
+impl RecordOutcome {
+    pub fn failed(&self) -> bool {
+        !matches!(self, RecordOutcome::Evaluated(r) if r.is_ok())
+    }
+}
+
+/// Evaluates every record, a few at a time; returns the batch response (the failed records'
+/// message ids) and each record's outcome. Records not started for lack of time fail too, so
+/// SQS delivers them again.
+pub async fn handle<R: Registry>(
+    gate: &Gate<R>,
+    event: &SqsEvent,
+    today: &str,
+    deadline: Deadline,
+) -> (SqsBatchResponse, Vec<(Option<String>, RecordOutcome)>) {
+    let outcomes: Vec<(Option<String>, RecordOutcome)> =
+        futures_util::stream::iter(event.records.iter())
+            .map(|record| async move {
+                let id = record.message_id.clone();
+                if !deadline.allows(RECORD_RESERVE) {
+                    let why = format!("not started: {}", deadline.describe_left());
+                    return (id, RecordOutcome::NotStarted(why));
+                }
+                let outcome = match parse_body(record.body.as_deref().unwrap_or("")) {
+                    Err(e) => RecordOutcome::Malformed(e),
+                    Ok(scan) => RecordOutcome::Evaluated(Box::new(
+                        gate.evaluate(&scan, today, deadline).await,
+                    )),
+                };
+                (id, outcome)
+            })
+            .buffered(RECORD_CONCURRENCY)
+            .collect()
+            .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, outcome) in &outcomes {
+        if outcome.failed() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    (response, outcomes)
+}
