@@ -142,3 +142,73 @@ pub async fn handle<R: Registry>(
     }
     (response, outcomes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ImageRef;
+    use serde_json::json;
+
+    fn digest() -> String {
+        format!("sha256:{}", "a".repeat(64))
+    }
+
+    #[test]
+    fn only_an_event_whose_records_all_come_from_sqs_is_the_queue() {
+        assert!(is_sqs_event(
+            &json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]})
+        ));
+        assert!(!is_sqs_event(
+            &json!({"Records": [{"eventSource": "aws:s3"}]})
+        ));
+        assert!(!is_sqs_event(&json!({"Records": []})));
+        assert!(!is_sqs_event(
+            &json!({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:sns"}]})
+        ));
+        assert!(!is_sqs_event(&json!({"repository": "api"})));
+    }
+
+    #[test]
+    fn a_body_is_a_direct_invoke_marked_as_the_sweeps() {
+        let scan = parse_body(
+            &json!({"repository": "api", "digest": digest(), "sweep": true}).to_string(),
+        )
+        .unwrap();
+        assert_eq!(scan.trigger, Trigger::Sweep);
+        assert_eq!(
+            scan.image,
+            ImageRef::Digest(crate::event::Digest::parse(&digest()).unwrap())
+        );
+        let plain = parse_body(&json!({"repository": "api", "tag": "v1"}).to_string()).unwrap();
+        assert_eq!(plain.trigger, Trigger::DirectInvoke);
+        let member = parse_body(
+            &json!({"repository": "api", "digest": digest(), "sweep": true, "account": "111111111111", "region": "eu-west-1"}).to_string(),
+        )
+        .unwrap();
+        assert_eq!(member.account.as_deref(), Some("111111111111"));
+        assert_eq!(member.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn a_malformed_body_names_its_problem() {
+        let err = |b: &str| parse_body(b).unwrap_err().to_string();
+        assert!(err("not json").starts_with("invalid event: `body` is not JSON"));
+        assert_eq!(err("[1]"), "invalid event: `body` must be a JSON object");
+        assert!(err("{}").starts_with("invalid event: `repository` is missing"));
+        assert!(err(&json!({"repository": "api"}).to_string())
+            .starts_with("invalid event: `digest` is missing"));
+        assert_eq!(
+            err(&json!({"repository": "api", "digest": digest(), "sweep": 1}).to_string()),
+            "invalid event: `sweep` must be true or false"
+        );
+        assert_eq!(
+            err(&json!({"repository": "api", "digest": digest(), "account": 5}).to_string()),
+            "invalid event: `account` must be a non-empty string"
+        );
+        // A scan event is not a queue body.
+        assert!(
+            err(&json!({"source": "aws.ecr", "detail-type": "ECR Image Scan"}).to_string())
+                .starts_with("invalid event: `repository` is missing")
+        );
+    }
+}

@@ -175,7 +175,7 @@ mod tests {
     fn push_times_render_as_rfc3339() {
         assert_eq!(
             rfc3339(1_795_746_208).as_deref(),
-            Some("2026-11-27T00:23:28Z")
+            Some("2026-11-27T02:23:28Z")
         );
     }
 }
