@@ -20,6 +20,8 @@ echo "== [3/5] in-process evaluation of 10 .. 100 000 findings (criterion)"
 cargo bench --bench evaluate
 echo "== [4/5] AWS calls per event and the critical path of a failing image (moto)"
 cargo bench --bench aws_calls
+echo "== [4b/5] the sweep: AWS calls per image, the planner's throughput, a burst under an ECR quota (moto)"
+cargo bench --bench sweep
 echo "== [5/5] the bootstrap on a local Lambda Runtime API: cold start, findings volume, per event"
 "$PY" scripts/bench.py run
 echo

@@ -511,7 +511,8 @@ impl<R: Registry> Gate<R> {
             }
             match a {
                 Action::Quarantine { tag, status } => {
-                    *status = match self.registry.add_tag(&repository, &digest, tag).await {
+                    let change = self.registry.add_tag(&repository, &digest, tag);
+                    *status = match within(deadline, "PutImage", &repository, change).await {
                         Ok(Change::Done) => ActionStatus::Done,
                         Ok(Change::AlreadyDone) => ActionStatus::AlreadyDone,
                         Err(e) => ActionStatus::Failed {
@@ -533,10 +534,8 @@ impl<R: Registry> Gate<R> {
                         !t.starts_with(prefix)
                             && self.policy.strip_tags.iter().any(|g| glob_match(g, t))
                     };
-                    *status = match self
-                        .registry
-                        .remove_tags(&repository, &digest, &deployable)
-                        .await
+                    let change = self.registry.remove_tags(&repository, &digest, &deployable);
+                    *status = match within(deadline, "BatchDeleteImage", &repository, change).await
                     {
                         Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
                         Ok(removed) => {
@@ -549,10 +548,9 @@ impl<R: Registry> Gate<R> {
                     };
                 }
                 Action::Release { tag, status } if *status == ActionStatus::Planned => {
-                    *status = match self
-                        .registry
-                        .remove_tags(&repository, &digest, &|t: &str| t == tag.as_str())
-                        .await
+                    let selected = |t: &str| t == tag.as_str();
+                    let change = self.registry.remove_tags(&repository, &digest, &selected);
+                    *status = match within(deadline, "BatchDeleteImage", &repository, change).await
                     {
                         Ok(removed) if removed.is_empty() => ActionStatus::AlreadyDone,
                         Ok(_) => ActionStatus::Done,
@@ -565,6 +563,28 @@ impl<R: Registry> Gate<R> {
             }
         }
         actions
+    }
+}
+
+/// Runs a started tag change until the deadline less `Deadline::FINISH_MARGIN`: its throttling
+/// retries may use the invocation's time, but not outlast it. An abandoned change is safe (every
+/// change is idempotent) and fails the invocation, so the event is retried.
+async fn within<T>(
+    deadline: Deadline,
+    operation: &'static str,
+    repository: &str,
+    change: impl std::future::Future<Output = Result<T, RegistryError>>,
+) -> Result<T, RegistryError> {
+    let Some(left) = deadline.remaining() else {
+        return change.await;
+    };
+    match tokio::time::timeout(left.saturating_sub(Deadline::FINISH_MARGIN), change).await {
+        Ok(result) => result,
+        Err(_) => Err(RegistryError::Abandoned {
+            operation,
+            repository: repository.to_string(),
+            left: deadline.describe_left(),
+        }),
     }
 }
 

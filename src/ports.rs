@@ -39,6 +39,9 @@ impl Deadline {
     /// Time kept in hand to start a tag change: the longest an AWS call may take with its
     /// retries (`aws::OPERATION_TIMEOUT`).
     pub const CHANGE_RESERVE: Duration = Duration::from_secs(12);
+    /// A tag change that has started may go on (throttling retries) until this much is left:
+    /// time to report and fail the invocation instead of being cut off by Lambda.
+    pub const FINISH_MARGIN: Duration = Duration::from_secs(3);
 
     pub fn none() -> Deadline {
         Deadline(None)
@@ -100,6 +103,12 @@ pub enum RegistryError {
     OutOfTime {
         repository: String,
         pages: usize,
+        left: String,
+    },
+    #[error("ECR {operation} on {repository} abandoned: {left}; the event will be retried")]
+    Abandoned {
+        operation: &'static str,
+        repository: String,
         left: String,
     },
     #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]

@@ -566,3 +566,42 @@ async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_lo
         assert!(w.emu.tags(&w.repo, d).await.contains(&qtag(d)), "{d} lost");
     }
 }
+
+#[tokio::test]
+async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cut_off() {
+    let w = World::new("sweep-abandon", None).await;
+    let digest = w.image("v1", 1, 0).await;
+    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let gate = Gate::new(
+        EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&config), "quarantine-"),
+        Policy::default(),
+        Settings::default(),
+    );
+    w.proxy.inject(Some("PutImage"), Fault::Throttle, 10_000);
+    // Enough time to start the change, not for the function's 10 attempts.
+    let deadline = Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(1));
+    let event = ecr_scan_event(
+        &w.repo,
+        &digest,
+        &["v1"],
+        json!({"CRITICAL": 1}),
+        "COMPLETE",
+    );
+    let err = gate
+        .handle_until(&event, TODAY, deadline)
+        .await
+        .expect_err("the quarantine cannot succeed");
+    assert_eq!(err.kind(), "ActionsFailed");
+    let text = err.to_string();
+    assert!(
+        text.contains("ECR PutImage on")
+            && text.contains("abandoned")
+            && text.contains("the event will be retried"),
+        "{text}"
+    );
+    assert!(
+        w.proxy.count("PutImage") > 3,
+        "more than the standard 3 attempts were spent"
+    );
+    assert_eq!(w.emu.tags(&w.repo, &digest).await, vec!["v1".to_string()]);
+}
