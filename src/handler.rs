@@ -414,8 +414,9 @@ impl<R: Registry> Gate<R> {
         .await
     }
 
-    /// Carries out the planned actions: the registry chain and the alerts run concurrently;
-    /// a failure of one does not stop the others, and fails the invocation afterwards.
+    /// Carries out the planned actions: the registry chain and the alerts run concurrently (for
+    /// the sweep, which alerts only on a change, the alerts follow the chain); a failure of one
+    /// does not stop the others, and fails the invocation afterwards.
     async fn act(&self, ev: &mut Evaluation, deadline: Deadline) -> Result<(), GateError> {
         if self.settings.dry_run {
             for a in &mut ev.actions {
@@ -512,7 +513,9 @@ impl<R: Registry> Gate<R> {
             match a {
                 Action::Quarantine { tag, status } => {
                     let change = self.registry.add_tag(&repository, &digest, tag);
-                    *status = match within(deadline, "PutImage", &repository, change).await {
+                    *status = match within(deadline, "BatchGetImage/PutImage", &repository, change)
+                        .await
+                    {
                         Ok(Change::Done) => ActionStatus::Done,
                         Ok(Change::AlreadyDone) => ActionStatus::AlreadyDone,
                         Err(e) => ActionStatus::Failed {

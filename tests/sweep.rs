@@ -594,7 +594,7 @@ async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cu
     assert_eq!(err.kind(), "ActionsFailed");
     let text = err.to_string();
     assert!(
-        text.contains("ECR PutImage on")
+        text.contains("ECR BatchGetImage/PutImage on")
             && text.contains("abandoned")
             && text.contains("the event will be retried"),
         "{text}"
