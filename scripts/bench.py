@@ -598,6 +598,19 @@ def report():
             + "; ".join(f"{s['what']} {s['start_ms']:.1f}–{s['end_ms']:.1f} ms" for s in t["spans"]))
         say(f"  findings + BatchGetImage/PutImage alone: {t['registry_path_ms']:.1f} ms; the alerts ran beside "
             f"them: {'yes' if t['alerts_overlap'] else 'NO'}")
+    sweep = OUT / "sweep.json"
+    if sweep.exists():
+        s = json.loads(sweep.read_text())
+        c, p, b = s["clean"], s["planner"], s["burst"]
+        say(f"sweep of a clean registry of {s['images']} images: {c['total_calls']} AWS calls "
+            f"({', '.join(f'{k} {n}' for k, n in sorted(c['calls'].items()))}) = {c['calls_per_image']:.4f} "
+            f"calls/image, {c['seconds']:.2f} s")
+        say(f"sweep planner enqueueing {p['enqueued']} images: {p['seconds']:.2f} s = {p['images_per_second']:.0f} "
+            f"images/s; 100 000 images: {p['extrapolated_100k_seconds']:.0f} s (target: one 900 s invocation: "
+            f"{'met' if p['extrapolated_100k_seconds'] < 900 else 'MISSED'})")
+        say(f"burst of {b['images']} failing images, {b['instances']} instances, PutImage {b['put_image_per_second']}/s: "
+            f"{b['quarantined']}/{b['images']} quarantined, {b['batch_item_failures']} batch item failures, "
+            f"{b['throttled']} throttled answers, {b['seconds']:.1f} s = {b['images_per_second']:.2f} images/s")
     text = "\n".join(lines)
     print(text)
     (OUT / "summary.md").write_text(text + "\n")

@@ -22,6 +22,8 @@ echo "== [4/5] AWS calls per event and the critical path of a failing image (mot
 cargo bench --bench aws_calls
 echo "== [4b/5] alert storm (150 Inspector2 Finding events) and time to quarantine (10 .. 100 000 findings)"
 cargo bench --bench storm_and_early_quarantine
+echo "== [4c/5] the sweep: AWS calls per image, the planner's throughput, a burst under an ECR quota (moto)"
+cargo bench --bench sweep
 echo "== [5/5] the bootstrap on a local Lambda Runtime API: cold start, findings volume, per event"
 "$PY" scripts/bench.py run
 echo

@@ -191,7 +191,7 @@ impl<R: Registry> Gate<R> {
                         && self.policy.strip_tags.iter().any(|g| glob_match(g, t))
                 };
                 *status = match deadline
-                    .bound(self.registry.remove_tags(repository, target, &deployable))
+                    .bound_change(self.registry.remove_tags(repository, target, &deployable))
                     .await
                 {
                     Ok(Ok(removed)) if removed.is_empty() => ActionStatus::AlreadyDone,
@@ -202,12 +202,12 @@ impl<R: Registry> Gate<R> {
                     Ok(Err(e)) => ActionStatus::Failed {
                         error: e.to_string(),
                     },
-                    Err(_) => cut_off(deadline),
+                    Err(_) => abandoned("BatchDeleteImage", repository, deadline),
                 };
             }
             Action::Release { tag, status } => {
                 *status = match deadline
-                    .bound(
+                    .bound_change(
                         self.registry
                             .remove_tags(repository, target, &|t: &str| t == tag.as_str()),
                     )
@@ -218,7 +218,7 @@ impl<R: Registry> Gate<R> {
                     Ok(Err(e)) => ActionStatus::Failed {
                         error: e.to_string(),
                     },
-                    Err(_) => cut_off(deadline),
+                    Err(_) => abandoned("BatchDeleteImage", repository, deadline),
                 };
             }
             _ => {}
@@ -226,14 +226,20 @@ impl<R: Registry> Gate<R> {
     }
 }
 
-/// A registry change given up at the deadline: its outcome is unknown, and a retry (every
+/// A registry change given up before the deadline: its outcome is unknown, and a retry (every
 /// change is idempotent) finishes it.
-pub(crate) fn cut_off(deadline: Deadline) -> ActionStatus {
+pub(crate) fn abandoned(
+    operation: &'static str,
+    repository: &str,
+    deadline: Deadline,
+) -> ActionStatus {
+    let error = crate::ports::RegistryError::Abandoned {
+        operation,
+        repository: repository.to_string(),
+        left: deadline.describe_left(),
+    };
     ActionStatus::Failed {
-        error: format!(
-            "cut off at the Lambda deadline ({}); the outcome is unknown and the retry completes it",
-            deadline.describe_left()
-        ),
+        error: error.to_string(),
     }
 }
 

@@ -1,9 +1,13 @@
-//! When an evaluation alerts. Inspector sends one `Inspector2 Finding` event per finding,
-//! including every finding of an image's first scan: 150 findings are 150 invocations. Each
-//! would alert, and Slack would answer 429 long before the last. So a Finding event alerts only
-//! when it changed the image's state (a quarantine, strip or release actually done now, not
-//! found already in place) or when the finding itself meets a fail threshold. Every other
-//! trigger alerts as the policy says.
+//! When an evaluation alerts: the one place the core decides it.
+//!
+//! - Inspector sends one `Inspector2 Finding` event per finding, including every finding of an
+//!   image's first scan: 150 findings are 150 invocations. Each would alert, and Slack would
+//!   answer 429 long before the last. So a Finding event alerts only when it changed the
+//!   image's state (a quarantine, strip or release actually done now, not found already in
+//!   place) or when the finding itself meets a fail threshold.
+//! - The sweep sees every image every night: it alerts only on a change too, so an image that
+//!   stays quarantined is not alerted again.
+//! - Every other trigger (scan events, direct invoke) alerts as the policy says.
 
 use crate::evaluation::{Action, ActionStatus};
 use crate::event::Trigger;
@@ -24,7 +28,7 @@ pub fn rule_for(trigger: &Trigger, thresholds: &EffectiveThresholds<'_>) -> Aler
             severity: Some(severity),
             ..
         } if thresholds.fail.get(severity).is_some_and(|min| *min <= 1) => AlertRule::AsPolicySays,
-        Trigger::EnhancedFinding { .. } => AlertRule::OnlyOnChange,
+        Trigger::EnhancedFinding { .. } | Trigger::Sweep => AlertRule::OnlyOnChange,
         _ => AlertRule::AsPolicySays,
     }
 }
@@ -49,7 +53,7 @@ pub fn should_alert(rule: AlertRule, actions: &[Action]) -> bool {
 
 /// The reason an alert was held back.
 pub const UNCHANGED_REASON: &str =
-    "an Inspector2 Finding event that changed nothing (the image was already in this state) and whose finding alone meets no fail threshold";
+    "nothing changed (the image was already in this state): an Inspector2 Finding event whose finding alone meets no fail threshold, or a sweep, alerts only on a change";
 
 #[cfg(test)]
 mod tests {

@@ -67,6 +67,9 @@ pub struct Config {
     pub slack: SlackSource,
     /// Hub and member accounts (`MEMBER_ROLE_NAME`, ...); `None`: the function's own account only.
     pub members: Option<MemberConfig>,
+    /// `SWEEP_QUEUE_URL`: the sweep enqueues one message per image to look at; unset, it
+    /// evaluates them itself within the deadline.
+    pub sweep_queue_url: Option<String>,
 }
 
 impl Config {
@@ -147,6 +150,7 @@ impl Config {
             },
             sns_topic_arn: get("SNS_TOPIC_ARN"),
             slack,
+            sweep_queue_url: get("SWEEP_QUEUE_URL"),
         })
     }
 

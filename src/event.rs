@@ -5,6 +5,12 @@
 //! `source` / `detail-type`. Anything we do not handle is `Ignored`, never an error: a failure
 //! would make Lambda retry a poison event. Only input that claims to be ours but is malformed
 //! is an error, and the error names the field.
+//!
+//! The `aws_lambda_events` crate reads the SQS event and writes the batch response
+//! (`crate::queue`), where its types match what Lambda sends and expects. The EventBridge
+//! envelope stays here: its `EcrScanEvent` makes `finding-severity-counts` and `image-tags`
+//! required (a scan with no findings, or an untagged image, would be a poison event), turns the
+//! Inspector repository ARN into a name, drops `TOTAL`, and has no type for `Inspector2 Finding`.
 
 use crate::severity::{Counts, Severity};
 use serde::Serialize;
@@ -102,6 +108,9 @@ pub enum Trigger {
     },
     /// `{"repository": ..., "tag"|"digest": ...}` sent by an operator.
     DirectInvoke,
+    /// The registry sweep (`{"sweep": {}}`, or its queue message with `"sweep": true`): the
+    /// same decision as a direct invoke, alerting only on a change (`crate::alert_gate`).
+    Sweep,
 }
 
 /// The scan status the event reports.

@@ -395,7 +395,7 @@ impl<R: Registry> Gate<R> {
             };
         }
         match deadline
-            .bound(self.registry.add_tag(repository, digest, tag))
+            .bound_change(self.registry.add_tag(repository, digest, tag))
             .await
         {
             Ok(Ok(Change::Done)) => ActionStatus::Done,
@@ -406,7 +406,7 @@ impl<R: Registry> Gate<R> {
             Ok(Err(e)) => ActionStatus::Failed {
                 error: e.to_string(),
             },
-            Err(_) => crate::act::cut_off(deadline),
+            Err(_) => crate::act::abandoned("BatchGetImage/PutImage", repository, deadline),
         }
     }
 
@@ -482,8 +482,9 @@ impl<R: Registry> Gate<R> {
                 strip,
             ));
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
-            // Events list the tags at scan time; an operator's invoke lists none, so ask.
-            let direct = event.trigger == Trigger::DirectInvoke;
+            // Events list the tags at scan time; an operator's invoke and the sweep's queue
+            // message list none, so ask.
+            let direct = matches!(event.trigger, Trigger::DirectInvoke | Trigger::Sweep);
             if ev.tags.contains(&tag) || direct {
                 let current = self
                     .bounded(

@@ -3,14 +3,24 @@
 
 use crate::accounts::{self, Home};
 use crate::aws::member::{MemberRegistries, Routed};
+use crate::entry::{App, Context, EntryError, Output};
 use crate::event::{self, ScanEvent, Trigger};
 use crate::handler::{Gate, GateError, Response};
 use crate::policy::today_utc;
-use crate::ports::{Deadline, Registry};
+use crate::ports::{Deadline, Inventory, Registry};
 use crate::severity::Severity;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+impl From<EntryError> for Diagnostic {
+    fn from(e: EntryError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
 
 impl From<GateError> for Diagnostic {
     fn from(e: GateError) -> Diagnostic {
@@ -52,32 +62,40 @@ macro_rules! decision_line {
     }};
 }
 
-/// Handles one invocation, logs one line about it, and prints its metrics (EMF). With member
-/// accounts (`MEMBER_ROLE_NAME`), `members` routes each image to its account's registry.
-pub async fn invoke<R: Registry>(
-    gate: &Gate<R>,
-    members: Option<&MemberRegistries>,
+/// Handles one invocation (whichever entry it is for: `crate::entry`), logs one line per
+/// decision, and prints its metrics (EMF). With member accounts (`MEMBER_ROLE_NAME`), each
+/// image is evaluated in its account's registry.
+pub async fn invoke<R: Registry + Inventory>(
+    app: &App<R>,
     event: LambdaEvent<Value>,
-) -> Result<Response, GateError> {
+) -> Result<Output, EntryError> {
     let request_id = event.context.request_id.clone();
+    let today = today_utc();
     let home = Home::from_function_arn(&event.context.invoked_function_arn);
-    let result = handle(
-        gate,
-        members,
-        home.as_ref(),
-        &event.payload,
-        &today_utc(),
-        deadline_of(&event.context),
-    )
-    .await;
-    log_outcome(&request_id, &result);
-    let by_account = members.is_some();
-    if let Some(line) = metrics_line_by(&result, crate::metrics::now_ms(), by_account) {
-        // Straight to stdout, not through the log formatter: CloudWatch reads EMF records from
-        // lines that are the JSON document alone.
-        println!("{line}");
+    let cx = Context {
+        request_id: &request_id,
+        today: &today,
+        now_s: (epoch_ms() / 1000) as i64,
+        deadline: deadline_of(&event.context),
+        home: home.as_ref().map_err(String::as_str),
+    };
+    let result = crate::entry::handle(app, &event.payload, cx).await;
+    if let Err(e) = &result {
+        // The gate's own errors were logged with their decision line.
+        if !matches!(e, EntryError::Gate(_)) {
+            tracing::error!(request_id, error_type = e.kind(), error = %e, "invocation failed");
+        }
     }
     result
+}
+
+/// Prints the EMF line of a decision. Straight to stdout, not through the log formatter:
+/// CloudWatch reads EMF records from lines that are the JSON document alone. `by_account`:
+/// member accounts are on, so the record carries the account dimensions too.
+pub fn print_metrics(result: &Result<Response, GateError>, by_account: bool) {
+    if let Some(line) = metrics_line_by(result, crate::metrics::now_ms(), by_account) {
+        println!("{line}");
+    }
 }
 
 /// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
@@ -86,7 +104,7 @@ pub async fn invoke<R: Registry>(
 pub async fn handle<R: Registry>(
     gate: &Gate<R>,
     members: Option<&MemberRegistries>,
-    home: Result<&Home, &String>,
+    home: Result<&Home, &str>,
     input: &Value,
     today: &str,
     deadline: Deadline,
@@ -105,7 +123,7 @@ pub async fn handle<R: Registry>(
 pub async fn evaluate_routed<R: Registry>(
     gate: &Gate<R>,
     members: Option<&MemberRegistries>,
-    home: Result<&Home, &String>,
+    home: Result<&Home, &str>,
     event: &ScanEvent,
     today: &str,
     deadline: Deadline,
@@ -125,7 +143,7 @@ pub async fn evaluate_routed<R: Registry>(
         let evaluation = gate.evaluate(event, today, deadline).await?;
         return Ok(Response::Evaluated(Box::new(evaluation)));
     };
-    let home = home.map_err(|problem| GateError::Account(problem.clone()))?;
+    let home = home.map_err(|problem| GateError::Account(problem.to_string()))?;
     let evaluation = match members.registry_for(home, event).await {
         Routed::Ignored(reason) => return Ok(Response::Ignored { reason }),
         Routed::Own { account, region } => {

@@ -4,8 +4,10 @@ use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::member::MemberRegistries;
 use ecr_scan_gate::aws::sns::SnsNotifier;
+use ecr_scan_gate::aws::sqs::SqsSweepQueue;
 use ecr_scan_gate::aws::ssm::SsmParameters;
 use ecr_scan_gate::config::{describe_source, load_policy, policy_hash, Config, SlackSource};
+use ecr_scan_gate::entry::App;
 use ecr_scan_gate::handler::Gate;
 use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
@@ -22,8 +24,8 @@ async fn main() -> Result<(), Error> {
         .without_time() // CloudWatch stamps every line
         .init();
 
-    let (gate, members) = match build_gate().await {
-        Ok(built) => built,
+    let app = match build_app().await {
+        Ok(app) => app,
         Err(e) => {
             // Keep serving and answer every invocation with the start-up error: exiting here
             // would leave `cargo lambda watch` (make watch / make invoke) waiting for an answer
@@ -41,17 +43,17 @@ async fn main() -> Result<(), Error> {
             .await;
         }
     };
-    let (gate, members) = (&gate, members.as_ref());
+    let app = &app;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ecr_scan_gate::lambda::invoke(gate, members, event).await
+        ecr_scan_gate::lambda::invoke(app, event).await
     }))
     .await
 }
 
-/// Configuration, policy, clients and notifiers, once per container; the member accounts'
-/// registries when the gate acts in member accounts.
-async fn build_gate() -> Result<(Gate<EcrRegistry>, Option<MemberRegistries>), Error> {
+/// Configuration, policy, clients and notifiers, once per container; the sweep's queue and the
+/// member accounts' registries when they are configured.
+async fn build_app() -> Result<App<EcrRegistry>, Error> {
     let config = Config::from_env()?;
     let aws = ecr_scan_gate::aws::load_sdk_config().await;
     let ssm = config
@@ -70,7 +72,7 @@ async fn build_gate() -> Result<(Gate<EcrRegistry>, Option<MemberRegistries>), E
         tracing::warn!(field = %w.field, code = w.code, "policy: {}", w.message);
     }
     let registry = EcrRegistry::new(
-        aws_sdk_ecr::Client::new(&aws),
+        ecr_scan_gate::aws::ecr::client(&aws),
         &config.settings.quarantine_prefix,
     );
     let options = AlertOptions {
@@ -107,11 +109,26 @@ async fn build_gate() -> Result<(Gate<EcrRegistry>, Option<MemberRegistries>), E
             "neither SLACK_WEBHOOK_PARAMETER nor SLACK_WEBHOOK_URL is set: no Slack alerts"
         ),
     }
+    let mut app = App::new(gate);
+    match &config.sweep_queue_url {
+        Some(url) => {
+            tracing::info!(queue_url = %url, "the sweep enqueues to SWEEP_QUEUE_URL");
+            app = app.with_sweep_queue(Box::new(SqsSweepQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                url,
+            )));
+        }
+        None => tracing::info!("SWEEP_QUEUE_URL is not set: a sweep evaluates images inline"),
+    }
     // Hub and member accounts: no client and no AWS call until an image of another account
     // or region arrives.
-    let members = config.members.clone().map(|m| {
+    if let Some(m) = config.members.clone() {
         tracing::info!(members = ?m, "member accounts enabled");
-        MemberRegistries::new(&aws, m, &config.settings.quarantine_prefix)
-    });
-    Ok((gate, members))
+        app = app.with_members(MemberRegistries::new(
+            &aws,
+            m,
+            &config.settings.quarantine_prefix,
+        ));
+    }
+    Ok(app)
 }

@@ -42,6 +42,9 @@ impl Deadline {
     /// Time kept in hand after the last outside call, to write the decision log line and the
     /// metric line before Lambda ends the invocation.
     pub const FINAL_RESERVE: Duration = Duration::from_millis(1500);
+    /// A tag change that has started may go on (throttling retries) until this much is left:
+    /// time to report and fail the invocation instead of being cut off by Lambda.
+    pub const FINISH_MARGIN: Duration = Duration::from_secs(3);
 
     pub fn none() -> Deadline {
         Deadline(None)
@@ -67,6 +70,18 @@ impl Deadline {
         match self.remaining() {
             None => Ok(call.await),
             Some(left) => tokio::time::timeout(left.saturating_sub(Self::FINAL_RESERVE), call)
+                .await
+                .map_err(|_| OutOfTime),
+        }
+    }
+
+    /// Runs a tag change that has started: its throttling retries may use the invocation's
+    /// time, but it is given up [`Deadline::FINISH_MARGIN`] before the deadline, which leaves
+    /// time for what follows it (an index lookup, the alerts, the log lines).
+    pub async fn bound_change<F: Future>(&self, change: F) -> Result<F::Output, OutOfTime> {
+        match self.remaining() {
+            None => Ok(change.await),
+            Some(left) => tokio::time::timeout(left.saturating_sub(Self::FINISH_MARGIN), change)
                 .await
                 .map_err(|_| OutOfTime),
         }
@@ -162,6 +177,12 @@ pub enum RegistryError {
         repository: String,
         image: String,
         problem: String,
+    },
+    #[error("ECR {operation} on {repository} abandoned: {left}; the event will be retried")]
+    Abandoned {
+        operation: &'static str,
+        repository: String,
+        left: String,
     },
     #[error("ECR {operation} on {repository} returned an unusable response: {problem}")]
     BadResponse {
@@ -272,6 +293,21 @@ pub trait Notifier: Send + Sync {
         &'a self,
         alert: &'a crate::evaluation::Evaluation,
     ) -> BoxFuture<'a, Result<(), NotifyError>>;
+
+    /// Sends the registry report's digest (`{"report": {}}`). Channels that do not carry
+    /// reports say so.
+    fn report<'a>(
+        &'a self,
+        report: &'a crate::report::Report,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let _ = report;
+        Box::pin(async move {
+            Err(NotifyError {
+                channel: self.channel(),
+                message: "this channel does not send reports".to_string(),
+            })
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,4 +320,72 @@ pub struct ParameterError {
 /// A parameter store (SSM). Values may be secrets: implementations never log them.
 pub trait Parameters: Send + Sync {
     fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+}
+
+/// One image as the registry lists it (`DescribeImages`), for the sweep and the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSummary {
+    pub digest: Digest,
+    pub tags: Vec<String>,
+    /// Push time, seconds since the epoch.
+    pub pushed_at: Option<i64>,
+    /// `imageScanStatus.status` (`COMPLETE`, `ACTIVE`, `FAILED`, `IN_PROGRESS`, ...); `None`
+    /// when the image has no scan result.
+    pub scan_status: Option<String>,
+    /// `imageScanFindingsSummary.findingSeverityCounts`, before any policy.
+    pub severity_counts: Option<Counts>,
+}
+
+/// One page of a repository's images (up to 1 000) and the token of the next.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImagePage {
+    pub images: Vec<ImageSummary>,
+    pub next_token: Option<String>,
+}
+
+/// What `StartImageScan` answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanStart {
+    Started,
+    /// ECR allows one scan per image a day (basic scanning): not an error.
+    LimitExceeded,
+}
+
+/// The registry as a whole: its repositories and images (the sweep and the report). A port of
+/// its own so that the fakes of `Registry` need not implement it.
+pub trait Inventory: Send + Sync {
+    /// Names of the repositories matching any of the globs (`crate::policy::glob_match`).
+    fn repositories(
+        &self,
+        globs: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
+
+    /// One page of a repository's images, from `token` (`None`: the first page).
+    fn images_page(
+        &self,
+        repository: &str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<ImagePage, RegistryError>> + Send;
+
+    /// Asks for a scan of an image that has none.
+    fn start_scan(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<ScanStart, RegistryError>> + Send;
+}
+
+/// A message the queue did not take, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// Position of the body in the slice given to `send_all`.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// The sweep's fan-out queue (SQS). Bodies are JSON texts. Object-safe: the queue is optional.
+pub trait SweepQueue: Send + Sync {
+    /// Sends every body (in batches, retrying what the queue refused a bounded number of
+    /// times); returns the bodies that were not sent.
+    fn send_all<'a>(&'a self, bodies: &'a [String]) -> BoxFuture<'a, Vec<SendFailure>>;
 }

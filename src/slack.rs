@@ -283,25 +283,35 @@ impl SlackNotifier {
     }
 }
 
+impl SlackNotifier {
+    async fn post(&self, payload: Value, what: &str) -> Result<(), NotifyError> {
+        match self.send(&payload).await {
+            Ok(attempts) => {
+                tracing::info!(channel = CHANNEL, attempts, "{what} posted to Slack");
+                Ok(())
+            }
+            Err(e) => Err(NotifyError {
+                channel: CHANNEL,
+                message: self.url.scrub(&e.to_string()),
+            }),
+        }
+    }
+}
+
 impl Notifier for SlackNotifier {
     fn channel(&self) -> &'static str {
         CHANNEL
     }
 
     fn notify<'a>(&'a self, alert: &'a Evaluation) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(async move {
-            let payload = slack_payload(alert, &self.options);
-            match self.send(&payload).await {
-                Ok(attempts) => {
-                    tracing::info!(channel = CHANNEL, attempts, "alert posted to Slack");
-                    Ok(())
-                }
-                Err(e) => Err(NotifyError {
-                    channel: CHANNEL,
-                    message: self.url.scrub(&e.to_string()),
-                }),
-            }
-        })
+        Box::pin(self.post(slack_payload(alert, &self.options), "alert"))
+    }
+
+    fn report<'a>(
+        &'a self,
+        report: &'a crate::report::Report,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.post(crate::alert::report_slack_payload(report), "report"))
     }
 }
 

@@ -372,6 +372,7 @@ fn trigger_text(t: &Trigger) -> String {
             format!("Inspector reported a new finding {vulnerability_id}{sev}")
         }
         Trigger::DirectInvoke => "re-evaluation requested by an operator".to_string(),
+        Trigger::Sweep => "registry sweep: the image's state changed".to_string(),
     }
 }
 
@@ -415,7 +416,11 @@ pub(crate) fn capped<T: Clone>(items: &[T], cap: usize) -> (Vec<T>, usize) {
     (kept, omitted)
 }
 
+mod report;
 mod slack;
 mod sns;
+pub use report::{
+    report_slack_payload, report_sns_message, report_sns_message_within, report_text,
+};
 pub use slack::{slack_limit_violations, slack_payload};
 pub use sns::{sns_message, sns_message_within, SnsMessage};

@@ -12,6 +12,7 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
 use aws_sdk_ecr::Client;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Every manifest type ECR stores, so BatchGetImage never converts one (Docker v2 schema 2,
 /// OCI manifest, manifest list, OCI index, and the deprecated Docker schema 1).
@@ -36,9 +37,35 @@ const MAX_PAGES: usize = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct EcrRegistry {
-    client: Client,
+    pub(super) client: Client,
     /// The quarantine prefix, for the advice in the immutable-tags error.
     quarantine_prefix: String,
+}
+
+/// Attempts of one ECR call under throttling (the SDK's standard is 3; boto3's 5 lost no image
+/// of a 24-image burst against a 2/s PutImage quota, 3 lost some).
+pub const MAX_ATTEMPTS: u32 = 10;
+/// How long a tag change's call (BatchGetImage, PutImage) may spend on throttling retries; the
+/// Lambda deadline bounds it further (`Gate` stops waiting for a change that would outlast it).
+pub const CHANGE_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The ECR client the binaries use: adaptive retry (client-side rate limiting, which slows
+/// every caller of this client down when ECR answers with throttling) and more attempts.
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_ecr::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Per-call override for the tag-change calls: a longer operation timeout, so that throttling
+/// retries can use the invocation's time.
+fn change_call_config() -> aws_sdk_ecr::config::Builder {
+    aws_sdk_ecr::config::Builder::default().timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(CHANGE_OPERATION_TIMEOUT)
+            .build(),
+    )
 }
 
 impl EcrRegistry {
@@ -57,11 +84,13 @@ fn image_id(image: &ImageRef) -> ImageIdentifier {
     }
 }
 
-/// An SDK error as a registry error: a member account's role that could not be assumed is said
-/// so (naming the account and the role), anything else is a failed call.
 /// An SDK error as the registry's error: a member role that could not be assumed names the
 /// account and the role; anything else is one line with its cause and a hint.
-fn sdk_error<E, R>(operation: &'static str, repository: &str, e: &SdkError<E, R>) -> RegistryError
+pub(super) fn sdk_error<E, R>(
+    operation: &'static str,
+    repository: &str,
+    e: &SdkError<E, R>,
+) -> RegistryError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
@@ -76,7 +105,11 @@ where
     }
 }
 
-fn call_error(operation: &'static str, repository: &str, message: String) -> RegistryError {
+pub(super) fn call_error(
+    operation: &'static str,
+    repository: &str,
+    message: String,
+) -> RegistryError {
     RegistryError::Call {
         operation,
         repository: repository.to_string(),
@@ -262,6 +295,8 @@ impl Registry for EcrRegistry {
             .repository_name(repository)
             .image_ids(image_id(&ImageRef::Digest(digest.clone())))
             .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
+            .customize()
+            .config_override(change_call_config())
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
@@ -321,6 +356,8 @@ impl Registry for EcrRegistry {
             .set_image_manifest_media_type(media_type.map(str::to_string))
             .image_digest(digest.as_str())
             .image_tag(tag)
+            .customize()
+            .config_override(change_call_config())
             .send()
             .await;
         match put {
@@ -643,7 +680,7 @@ impl EcrRegistry {
     }
 }
 
-fn reported_counts(map: &HashMap<aws_sdk_ecr::types::FindingSeverity, i32>) -> Counts {
+pub(super) fn reported_counts(map: &HashMap<aws_sdk_ecr::types::FindingSeverity, i32>) -> Counts {
     let mut counts = Counts::default();
     for (sev, n) in map {
         if let Some(s) = Severity::parse(sev.as_str()) {

@@ -2,8 +2,10 @@
 //! files, written `client.<operation>()`, so the IAM test can compare them with the Terraform.
 
 pub mod ecr;
+pub mod ecr_inventory;
 pub mod member;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};

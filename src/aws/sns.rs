@@ -2,7 +2,7 @@
 //! text and a versioned JSON body, and String attributes for subscription filter policies.
 
 use super::error_text;
-use crate::alert::{sns_message, AlertOptions};
+use crate::alert::{report_sns_message, sns_message, AlertOptions, SnsMessage};
 use crate::handler::Evaluation;
 use crate::ports::{BoxFuture, Notifier, NotifyError};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -26,8 +26,7 @@ impl SnsNotifier {
         }
     }
 
-    async fn publish(&self, ev: &Evaluation) -> Result<(), NotifyError> {
-        let msg = sns_message(ev, &self.options);
+    async fn publish(&self, msg: SnsMessage) -> Result<(), NotifyError> {
         let fail = |message: String| NotifyError {
             channel: CHANNEL,
             message,
@@ -74,6 +73,13 @@ impl Notifier for SnsNotifier {
     }
 
     fn notify<'a>(&'a self, alert: &'a Evaluation) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.publish(alert))
+        Box::pin(self.publish(sns_message(alert, &self.options)))
+    }
+
+    fn report<'a>(
+        &'a self,
+        report: &'a crate::report::Report,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.publish(report_sns_message(report)))
     }
 }

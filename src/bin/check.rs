@@ -1,6 +1,6 @@
 //! ecr-scan-gate-check: run by a deploy pipeline before it deploys an image.
 //! Exit 0: deployable. 1: blocked. 2: could not decide (no scan, timeout, error).
-//! Also the operator's tools: `policy validate FILE`, `policy schema`.
+//! Also the operator's tools: `policy validate FILE`, `policy schema`, `quarantined`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ecr_scan_gate::aws::ecr::EcrRegistry;
@@ -13,6 +13,7 @@ use ecr_scan_gate::config::{
 };
 use ecr_scan_gate::event::{validate_repository_name, validate_tag, Digest, ImageRef};
 use ecr_scan_gate::handler::Gate;
+use ecr_scan_gate::listing::{quarantined_images, render_table};
 use ecr_scan_gate::policy::{json_schema, today_utc, validate_date};
 use ecr_scan_gate::policy_lint::validate_document;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,8 @@ enum Output {
     name = "ecr-scan-gate-check",
     version,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +56,16 @@ enum Command {
     /// Work on a policy document before it ships
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List the images that carry a quarantine tag (repository, tags, digest, pushed at).
+    /// Exit 0: listed; 2: some repository could not be listed.
+    Quarantined {
+        /// Repository-name glob, e.g. 'team/*' (repeatable; default: every repository)
+        #[arg(long = "repository", value_name = "GLOB")]
+        repositories: Vec<String>,
+        /// text (a table) or json
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +181,10 @@ async fn main() -> ExitCode {
             ),
         },
         Some(Command::Check(args)) => run_check(args).await,
+        Some(Command::Quarantined {
+            repositories,
+            output,
+        }) => list_quarantined(repositories, output).await,
         Some(Command::Policy(PolicyCommand::Validate {
             file,
             output,
@@ -276,7 +292,7 @@ async fn run_check(args: CheckArgs) -> ExitCode {
         built_in_default: config.policy_source == PolicySource::Default,
     };
     let prefix = config.settings.quarantine_prefix.clone();
-    let registry = EcrRegistry::new(aws_sdk_ecr::Client::new(&aws), &prefix);
+    let registry = EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&aws), &prefix);
     let gate = Gate::new(registry, policy, config.settings);
     let mut report = check(
         &gate,
@@ -293,4 +309,38 @@ async fn run_check(args: CheckArgs) -> ExitCode {
     }
     report.policy = Some(info);
     emit(out, &report)
+}
+
+async fn list_quarantined(mut globs: Vec<String>, output: Output) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if globs.is_empty() {
+        globs.push("*".to_string());
+    }
+    let aws = ecr_scan_gate::aws::load_sdk_config().await;
+    let prefix = config.settings.quarantine_prefix;
+    let registry = EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&aws), &prefix);
+    let (images, errors) = quarantined_images(&registry, &globs, &prefix).await;
+    match output {
+        Output::Text => print!("{}", render_table(&images)),
+        Output::Json => {
+            let doc = serde_json::json!({"quarantined": images, "errors": errors});
+            match serde_json::to_string_pretty(&doc) {
+                Ok(s) => println!("{s}"),
+                Err(e) => {
+                    eprintln!("ERROR: cannot render the list: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    for e in &errors {
+        eprintln!("ERROR: {e}");
+    }
+    ExitCode::from(if errors.is_empty() { 0 } else { 2 })
 }

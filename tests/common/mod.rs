@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod summaries;
 
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{json, Value};

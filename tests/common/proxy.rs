@@ -1,9 +1,11 @@
 //! A loopback HTTP proxy in front of the emulator (or any HTTP server) that counts requests by
-//! operation and answers faults on demand: throttling, 5xx, slow responses, dropped connections.
+//! operation and answers faults on demand: throttling, 5xx, slow responses, dropped connections;
+//! it can also hold an operation to a rate (ThrottlingException beyond it) and rewrite the
+//! upstream's answers (to add what the emulator lacks, e.g. DescribeImages' scan summaries).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -28,6 +30,8 @@ pub enum Fault {
 struct Rule {
     operation: Option<String>,
     fault: Fault,
+    /// Requests for the operation to let through before the fault starts.
+    skip: usize,
     remaining: usize,
 }
 
@@ -50,12 +54,24 @@ impl Hold {
     }
 }
 
+/// Rewrites an upstream answer's body: (request body, response body) -> new response body.
+pub type Rewrite = Arc<dyn Fn(&[u8], &str) -> String + Send + Sync>;
+
+struct RateLimit {
+    operation: String,
+    per_second: usize,
+    window: Option<Instant>,
+    used: usize,
+}
+
 #[derive(Default)]
 struct State {
     holds: Vec<Arc<Hold>>,
     rules: Vec<Rule>,
     counts: HashMap<String, usize>,
     faults_served: usize,
+    rewrites: Vec<(String, Rewrite)>,
+    limits: Vec<RateLimit>,
 }
 
 #[derive(Clone)]
@@ -91,9 +107,16 @@ impl FaultProxy {
 
     /// The next `times` requests for `operation` (all operations when `None`) get `fault`.
     pub fn inject(&self, operation: Option<&str>, fault: Fault, times: usize) {
+        self.inject_after(operation, 0, fault, times);
+    }
+
+    /// As [`FaultProxy::inject`], once `skip` requests for `operation` went through (a fault in
+    /// the middle of a listing).
+    pub fn inject_after(&self, operation: Option<&str>, skip: usize, fault: Fault, times: usize) {
         self.state.lock().unwrap().rules.push(Rule {
             operation: operation.map(str::to_string),
             fault,
+            skip,
             remaining: times,
         });
     }
@@ -109,6 +132,24 @@ impl FaultProxy {
         });
         self.state.lock().unwrap().holds.push(hold.clone());
         hold
+    }
+
+    /// Answers of `operation` pass through `rewrite` (the last one set wins).
+    pub fn rewrite(&self, operation: &str, rewrite: Rewrite) {
+        let mut st = self.state.lock().unwrap();
+        st.rewrites.retain(|(o, _)| o != operation);
+        st.rewrites.push((operation.to_string(), rewrite));
+    }
+
+    /// At most `per_second` requests of `operation` are forwarded per second (fixed one-second
+    /// windows); the others get `ThrottlingException`, as ECR answers past its quota.
+    pub fn rate_limit(&self, operation: &str, per_second: usize) {
+        self.state.lock().unwrap().limits.push(RateLimit {
+            operation: operation.to_string(),
+            per_second,
+            window: None,
+            used: 0,
+        });
     }
 
     pub fn clear(&self) {
@@ -215,13 +256,31 @@ async fn serve(
     let fault = {
         let mut st = state.lock().unwrap();
         *st.counts.entry(operation.clone()).or_default() += 1;
-        let hit = st
-            .rules
-            .iter_mut()
-            .find(|r| r.remaining > 0 && r.operation.as_deref().is_none_or(|o| o == operation));
-        let fault = hit.map(|r| {
+        let mut fault = None;
+        for r in st.rules.iter_mut() {
+            if r.remaining == 0 || r.operation.as_deref().is_some_and(|o| o != operation) {
+                continue;
+            }
+            if r.skip > 0 {
+                r.skip -= 1;
+                continue;
+            }
             r.remaining -= 1;
-            r.fault.clone()
+            fault = Some(r.fault.clone());
+            break;
+        }
+        let fault = fault.or_else(|| {
+            let limit = st.limits.iter_mut().find(|l| l.operation == operation)?;
+            let now = Instant::now();
+            if limit
+                .window
+                .is_none_or(|w| now.duration_since(w) >= Duration::from_secs(1))
+            {
+                limit.window = Some(now);
+                limit.used = 0;
+            }
+            limit.used += 1;
+            (limit.used > limit.per_second).then_some(Fault::Throttle)
         });
         if fault.is_some() {
             st.faults_served += 1;
@@ -243,6 +302,13 @@ async fn serve(
             permit.forget();
         }
     }
+    let rewrite = state
+        .lock()
+        .unwrap()
+        .rewrites
+        .iter()
+        .find(|(o, _)| *o == operation)
+        .map(|(_, r)| r.clone());
     let query_protocol = String::from_utf8_lossy(&body).contains("Action=");
     match fault {
         Some(Fault::Drop) => return Ok(()),
@@ -309,8 +375,59 @@ async fn serve(
     up.write_all(&body).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
+    if let Some(rewrite) = rewrite {
+        response = rewritten(&response, &body, &rewrite);
+    }
     client.write_all(&response).await?;
     client.shutdown().await
+}
+
+/// The upstream's raw answer with its body rewritten (de-chunked, new Content-Length).
+fn rewritten(raw: &[u8], request_body: &[u8], rewrite: &Rewrite) -> Vec<u8> {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return raw.to_vec();
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    if chunked {
+        body = dechunk(&body);
+    }
+    let new_body = rewrite(request_body, &String::from_utf8_lossy(&body));
+    let head: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            !l.starts_with("content-length:") && !l.starts_with("transfer-encoding:")
+        })
+        .collect();
+    let mut out = format!(
+        "{}\r\nContent-Length: {}\r\n\r\n",
+        head.join("\r\n"),
+        new_body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(new_body.as_bytes());
+    out
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = body.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&body[..eol]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = eol + 2;
+        let end = (start + size).min(body.len());
+        out.extend_from_slice(&body[start..end]);
+        body = &body[(end + 2).min(body.len())..];
+    }
+    out
 }
 
 async fn respond(

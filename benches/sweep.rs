@@ -1,0 +1,271 @@
+//! The sweep's cost on the moto emulator, in process with the real SDK clients behind the
+//! counting loopback proxy of the tests (which adds the scan summaries moto's DescribeImages
+//! lacks, and cuts its listing into pages of 1 000 as ECR does):
+//!
+//! 1. AWS calls per image of a sweep over a clean registry (the summary fast path);
+//! 2. the planner's images per second when every image needs a closer look and is enqueued
+//!    to an SQS queue on the emulator (`SendMessageBatch`, 10 per call), and from it the time
+//!    to plan a 100 000-image registry;
+//! 3. images quarantined per second by 4 instances under a PutImage quota of 2 calls a second
+//!    (the proxy answers ThrottlingException beyond it), with the function's ECR client.
+//!
+//! `cargo bench --bench sweep` (make bench) uses 10 000 images and writes
+//! `target/bench/sweep.json`; `cargo test --all-targets` runs it small and writes nothing.
+//! Not a test: it asserts nothing about time. Every loop is bounded; every server is loopback.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::proxy::FaultProxy;
+use common::summaries::Summaries;
+use common::{basic_finding, basic_findings, Emulator, ManifestKind, TODAY};
+use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::handler::{Gate, Settings};
+use ecr_scan_gate::policy::Policy;
+use ecr_scan_gate::ports::{BoxFuture, Deadline, SendFailure, SweepQueue};
+use ecr_scan_gate::sweep::SweepReport;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(bench());
+}
+
+/// The function's SQS adapter, sending each page's messages to a queue of its own: moto's SQS
+/// does work proportional to the messages already in a queue on every call (10 000 messages in
+/// one queue make each call take seconds), which SQS does not. Each queue holds at most the
+/// 1 000 messages of one page, as a queue that the consumers drain would.
+struct PagePerQueue {
+    sqs: aws_sdk_sqs::Client,
+    stem: String,
+    queues: std::sync::atomic::AtomicUsize,
+}
+
+impl SweepQueue for PagePerQueue {
+    fn send_all<'a>(&'a self, bodies: &'a [String]) -> BoxFuture<'a, Vec<SendFailure>> {
+        Box::pin(async move {
+            let n = self
+                .queues
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let url = self
+                .sqs
+                .create_queue()
+                .queue_name(format!("{}-{n}", self.stem))
+                .send()
+                .await
+                .expect("queue")
+                .queue_url()
+                .expect("queue url")
+                .to_string();
+            SqsSweepQueue::new(self.sqs.clone(), &url)
+                .send_all(bodies)
+                .await
+        })
+    }
+}
+
+fn cx() -> Context<'static> {
+    Context {
+        request_id: "bench",
+        today: TODAY,
+        now_s: 0,
+        deadline: Deadline::none(),
+        home: Err("no function ARN: one account"),
+    }
+}
+
+async fn sweep(app: &App<EcrRegistry>, repo: &str) -> SweepReport {
+    let input = json!({"sweep": {"repositories": [repo]}});
+    match entry::handle(app, &input, cx()).await.expect("swept") {
+        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        other => panic!("not a sweep: {other:?}"),
+    }
+}
+
+async fn bench() {
+    let full = std::env::args().any(|a| a == "--bench");
+    // Under `cargo test` the burst is left out: the quota test of tests/sweep.rs covers it.
+    let (images, burst): (usize, usize) = if full { (10_000, 24) } else { (50, 0) };
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let summaries = Summaries::default();
+    summaries.install(&proxy, Some(1000));
+    let config = common::sdk_config(&proxy.endpoint).await;
+
+    // A registry of `images` tagged images, every one scanned with one LOW finding.
+    let repo = common::unique_repo("bench-sweep");
+    emu.create_repo(&repo).await;
+    let started = Instant::now();
+    let digests: Vec<String> = futures_util::stream::iter(0..images)
+        .map(|i| {
+            let (emu, repo) = (&emu, &repo);
+            async move {
+                emu.push(repo, &format!("v{i}"), ManifestKind::DockerV2)
+                    .await
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    for d in &digests {
+        summaries.set(d, "COMPLETE", json!({"LOW": 1}));
+    }
+    println!(
+        "seeded {images} images in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let gate = |policy: &str| {
+        Gate::new(
+            EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&config), "quarantine-"),
+            Policy::from_json(policy).expect("policy"),
+            Settings::default(),
+        )
+    };
+
+    // 1. A clean registry: the listing alone.
+    let clean = App::new(gate("{}"));
+    proxy.reset_counts();
+    let t = Instant::now();
+    let r = sweep(&clean, &repo).await;
+    let clean_s = t.elapsed().as_secs_f64();
+    let calls = proxy.counts();
+    let total: usize = calls.values().sum();
+    assert_eq!(
+        r.passed_by_summary, images,
+        "every image passed on its summary"
+    );
+    let per_image = total as f64 / images as f64;
+    println!(
+        "clean sweep of {images} images: {total} AWS calls ({calls:?}) = {per_image:.4} calls/image, {clean_s:.2} s"
+    );
+
+    // 2. Every image needs a closer look (a policy failing on one LOW): the planner enqueues.
+    let sqs = aws_sdk_sqs::Client::new(&common::sdk_config(&emu.endpoint).await);
+    let planner =
+        App::new(gate(r#"{"fail": {"LOW": 1}}"#)).with_sweep_queue(Box::new(PagePerQueue {
+            sqs,
+            stem: common::unique_repo("bench-sweep-q"),
+            queues: Default::default(),
+        }));
+    proxy.reset_counts();
+    let t = Instant::now();
+    let r = sweep(&planner, &repo).await;
+    let plan_s = t.elapsed().as_secs_f64();
+    assert_eq!(r.enqueued, Some(images), "{:?}", r.errors);
+    let rate = images as f64 / plan_s;
+    let extrapolated = 100_000.0 / rate;
+    println!(
+        "planner: enqueued {images} images in {plan_s:.2} s = {rate:.0} images/s; 100 000 images: {extrapolated:.0} s (one invocation: 900 s)"
+    );
+
+    if burst == 0 {
+        return;
+    }
+    // 3. A burst of failing images under a PutImage quota of 2/s, 4 instances.
+    let brepo = common::unique_repo("bench-burst");
+    emu.create_repo(&brepo).await;
+    let mut failing = Vec::new();
+    for i in 0..burst {
+        let d = emu
+            .push(&brepo, &format!("v{i}"), ManifestKind::DockerV2)
+            .await;
+        emu.seed(
+            &brepo,
+            &d,
+            "COMPLETE",
+            basic_findings(vec![basic_finding(
+                "CVE-2024-0001",
+                "CRITICAL",
+                "openssl",
+                "3.0.1",
+            )]),
+        );
+        emu.start_scan(&brepo, &d).await;
+        failing.push(d);
+    }
+    proxy.rate_limit("PutImage", 2);
+    let apps: Vec<App<EcrRegistry>> = (0..4)
+        .map(|instance| {
+            let ecr = ecr_scan_gate::aws::ecr::client(&config);
+            let own = ecr
+                .config()
+                .to_builder()
+                .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(format!(
+                    "bench-instance-{instance}"
+                )))
+                .build();
+            App::new(Gate::new(
+                EcrRegistry::new(aws_sdk_ecr::Client::from_conf(own), "quarantine-"),
+                Policy::default(),
+                Settings::default(),
+            ))
+        })
+        .collect();
+    let events: Vec<Value> = failing
+        .chunks(burst.div_ceil(4))
+        .map(|chunk| {
+            json!({"Records": chunk.iter().map(|d| json!({
+                "messageId": d, "eventSource": "aws:sqs",
+                "body": json!({"repository": brepo, "digest": d, "sweep": true}).to_string()
+            })).collect::<Vec<_>>()})
+        })
+        .collect();
+    let t = Instant::now();
+    let outs = futures_util::future::join_all(
+        apps.iter()
+            .zip(&events)
+            .map(|(app, event)| entry::handle(app, event, cx())),
+    )
+    .await;
+    let burst_s = t.elapsed().as_secs_f64();
+    let failed: usize = outs
+        .iter()
+        .map(|o| match o {
+            Ok(Output::Batch(b)) => b.batch_item_failures.len(),
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    let mut quarantined = 0;
+    for d in &failing {
+        if emu
+            .tags(&brepo, d)
+            .await
+            .iter()
+            .any(|t| t.starts_with("quarantine-"))
+        {
+            quarantined += 1;
+        }
+    }
+    let throttled = proxy.faults_served();
+    println!(
+        "burst: {quarantined}/{burst} quarantined, {failed} batch item failures, {throttled} ThrottlingException answers, {burst_s:.1} s = {:.2} images/s under PutImage 2/s",
+        quarantined as f64 / burst_s
+    );
+
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    let doc = json!({
+        "images": images,
+        "clean": {"calls": calls, "total_calls": total, "calls_per_image": per_image, "seconds": clean_s},
+        "planner": {"enqueued": images, "seconds": plan_s, "images_per_second": rate,
+                    "extrapolated_100k_seconds": extrapolated},
+        "burst": {"images": burst, "instances": 4, "put_image_per_second": 2,
+                  "quarantined": quarantined, "batch_item_failures": failed,
+                  "throttled": throttled, "seconds": burst_s,
+                  "images_per_second": quarantined as f64 / burst_s},
+    });
+    std::fs::write(
+        out.join("sweep.json"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .expect("write sweep.json");
+}

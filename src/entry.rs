@@ -1,0 +1,359 @@
+//! Which entry an input is for, and the function's answer to it:
+//!
+//! | input | entry |
+//! |---|---|
+//! | `{"Records": [...]}`, every record from `aws:sqs` | the sweep queue (`crate::queue`) |
+//! | `{"sweep": {...}}` | the sweep (`crate::sweep`) |
+//! | `{"report": {}}` | the registry report |
+//! | `{"repository", "digest", "sweep": true}` | one image, as the sweep's queue message |
+//! | anything else (scan events, direct invokes) | `Gate::handle_until`, as always |
+//!
+//! Every image decision goes through `Gate::evaluate`.
+
+use crate::accounts::Home;
+use crate::aws::member::MemberRegistries;
+use crate::event::{EventError, ScanEvent};
+use crate::handler::{ActionStatus, Gate, GateError, Response};
+use crate::lambda::evaluate_routed;
+use crate::listing::quarantined_images;
+use crate::ports::{Deadline, Inventory, Registry, SweepQueue};
+use crate::queue::{self, RecordOutcome};
+use crate::report::{allowlist_due, Report, EXPIRY_NOTICE_DAYS};
+use crate::sweep::{sweep, SweepReport, SweepRequest};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The gate and what only the function has besides it: the sweep's queue and the member
+/// accounts' registries.
+pub struct App<R> {
+    pub gate: Gate<R>,
+    /// `SWEEP_QUEUE_URL`: the sweep enqueues instead of evaluating inline.
+    pub sweep_queue: Option<Box<dyn SweepQueue>>,
+    /// `MEMBER_ROLE_NAME`: images of member accounts are evaluated in their registries.
+    pub members: Option<MemberRegistries>,
+}
+
+impl<R> App<R> {
+    pub fn new(gate: Gate<R>) -> Self {
+        App {
+            gate,
+            sweep_queue: None,
+            members: None,
+        }
+    }
+
+    pub fn with_members(mut self, members: MemberRegistries) -> Self {
+        self.members = Some(members);
+        self
+    }
+
+    pub fn with_sweep_queue(mut self, queue: Box<dyn SweepQueue>) -> Self {
+        self.sweep_queue = Some(queue);
+        self
+    }
+}
+
+/// The report's response: the digest, and how each channel took it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportResponse {
+    #[serde(flatten)]
+    pub report: Report,
+    pub alerts: Vec<ChannelStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelStatus {
+    pub channel: String,
+    #[serde(flatten)]
+    pub status: ActionStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RegistryOutcome {
+    Swept(SweepReport),
+    Reported(ReportResponse),
+}
+
+/// The function's answer, whatever the entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Gate(Response),
+    Registry(RegistryOutcome),
+    /// `{"batchItemFailures": [...]}`, exactly as Lambda reads it.
+    Batch(SqsBatchResponse),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error(transparent)]
+    Input(#[from] EventError),
+    #[error("the report was not sent on every channel: {}", .0.join("; "))]
+    Report(Vec<String>),
+    #[error("{0} failed queue record(s) have no messageId to report: the whole batch is retried")]
+    Batch(usize),
+}
+
+impl EntryError {
+    /// A short machine-readable kind, for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EntryError::Gate(e) => e.kind(),
+            EntryError::Input(_) => "InvalidEvent",
+            EntryError::Report(_) => "ReportNotSent",
+            EntryError::Batch(_) => "BatchFailed",
+        }
+    }
+}
+
+/// What the entries need besides the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub request_id: &'a str,
+    /// `YYYY-MM-DD` (UTC): allowlist expiry.
+    pub today: &'a str,
+    /// Seconds since the epoch: `pushed_within_days`.
+    pub now_s: i64,
+    pub deadline: Deadline,
+    /// The function's own account, region and partition (from its invoked function ARN), or
+    /// why they are unknown; member accounts need them.
+    pub home: Result<&'a Home, &'a str>,
+}
+
+/// Runs the entry the input is for.
+pub async fn handle<R: Registry + Inventory>(
+    app: &App<R>,
+    input: &Value,
+    cx: Context<'_>,
+) -> Result<Output, EntryError> {
+    let gate = &app.gate;
+    if queue::is_sqs_event(input) {
+        return handle_queue(app, input, cx).await.map(Output::Batch);
+    }
+    if let Some(obj) = input.as_object() {
+        let direct = obj.contains_key("repository") && !obj.contains_key("source");
+        if direct && obj.contains_key("sweep") {
+            // One image as the sweep's queue message (an operator may send it too).
+            let mut scan = match crate::event::parse(input)? {
+                crate::event::Event::Scan(scan) => scan,
+                crate::event::Event::Ignored(reason) => {
+                    return Ok(Output::Gate(Response::Ignored { reason }))
+                }
+            };
+            queue::apply_sweep_keys(&mut scan, obj)?;
+            let result = app.evaluate(&scan, cx).await;
+            crate::lambda::log_outcome(cx.request_id, &result);
+            crate::lambda::print_metrics(&result, app.members.is_some());
+            return Ok(Output::Gate(result?));
+        }
+        if !direct && obj.contains_key("sweep") {
+            let request = SweepRequest::parse(&obj["sweep"])?;
+            let report = sweep(
+                gate,
+                app.sweep_queue.as_deref(),
+                &request,
+                cx.today,
+                cx.now_s,
+                cx.deadline,
+            )
+            .await;
+            log_sweep(cx.request_id, &report);
+            return Ok(Output::Registry(RegistryOutcome::Swept(report)));
+        }
+        if !direct && obj.contains_key("report") {
+            if !obj["report"].is_object() && !obj["report"].is_null() {
+                return Err(EventError {
+                    field: "report".to_string(),
+                    problem: "must be an object (`{}`)".to_string(),
+                }
+                .into());
+            }
+            return report(gate, cx.today)
+                .await
+                .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
+        }
+    }
+    let result = crate::lambda::handle(
+        gate,
+        app.members.as_ref(),
+        cx.home,
+        input,
+        cx.today,
+        cx.deadline,
+    )
+    .await;
+    crate::lambda::log_outcome(cx.request_id, &result);
+    crate::lambda::print_metrics(&result, app.members.is_some());
+    Ok(Output::Gate(result?))
+}
+
+impl<R: Registry> App<R> {
+    /// One image through the core, in the registry of its account and region.
+    async fn evaluate(&self, scan: &ScanEvent, cx: Context<'_>) -> Result<Response, GateError> {
+        evaluate_routed(
+            &self.gate,
+            self.members.as_ref(),
+            cx.home,
+            scan,
+            cx.today,
+            cx.deadline,
+        )
+        .await
+    }
+}
+
+async fn handle_queue<R: Registry>(
+    app: &App<R>,
+    input: &Value,
+    cx: Context<'_>,
+) -> Result<SqsBatchResponse, EntryError> {
+    let event: SqsEvent = serde_json::from_value(input.clone()).map_err(|e| EventError {
+        field: "Records".to_string(),
+        problem: format!("is not an SQS event: {e}"),
+    })?;
+    let evaluate = |scan: ScanEvent| async move { app.evaluate(&scan, cx).await };
+    let (response, outcomes) = queue::handle(evaluate, &event, cx.deadline).await;
+    let mut unnamed = 0;
+    for (id, outcome) in &outcomes {
+        let message_id = id.as_deref().unwrap_or("");
+        match outcome {
+            RecordOutcome::Evaluated(result) => {
+                let result = match result.as_ref() {
+                    Ok(ev) => Ok(Response::Evaluated(Box::new(ev.clone()))),
+                    Err(e) => Err(e),
+                };
+                log_record(cx.request_id, message_id, &result, app.members.is_some());
+            }
+            RecordOutcome::Ignored(reason) => tracing::info!(
+                request_id = cx.request_id,
+                message_id,
+                reason = %reason,
+                "queue record ignored"
+            ),
+            RecordOutcome::Malformed(e) => tracing::error!(
+                request_id = cx.request_id,
+                message_id,
+                error_type = "InvalidEvent",
+                error = %e,
+                "queue record malformed; reported as a batch item failure"
+            ),
+            RecordOutcome::NotStarted(why) => tracing::warn!(
+                request_id = cx.request_id,
+                message_id,
+                reason = %why,
+                "queue record not started; reported as a batch item failure"
+            ),
+        }
+        if outcome.failed() && id.as_deref().is_none_or(str::is_empty) {
+            unnamed += 1;
+        }
+    }
+    if unnamed > 0 {
+        return Err(EntryError::Batch(unnamed));
+    }
+    Ok(response)
+}
+
+fn log_record(
+    request_id: &str,
+    message_id: &str,
+    result: &Result<Response, &GateError>,
+    by_account: bool,
+) {
+    match result {
+        Ok(r) => {
+            let owned: Result<Response, GateError> = Ok(r.clone());
+            crate::lambda::log_outcome(request_id, &owned);
+            crate::lambda::print_metrics(&owned, by_account);
+        }
+        Err(e) => {
+            tracing::error!(request_id, message_id, error_type = e.kind(), error = %e, "queue record failed; reported as a batch item failure");
+            if let Some(ev) = e.evaluation() {
+                let record =
+                    crate::metrics::emf_record_by(ev, crate::metrics::now_ms(), by_account);
+                println!("{record}");
+            }
+        }
+    }
+}
+
+fn log_sweep(request_id: &str, r: &SweepReport) {
+    let errors = r.errors.len();
+    if errors > 0 || !r.complete {
+        tracing::error!(
+            request_id,
+            images = r.images,
+            passed_by_summary = r.passed_by_summary,
+            enqueued = r.enqueued,
+            evaluated = r.evaluated,
+            unscanned = r.unscanned,
+            errors,
+            complete = r.complete,
+            first_error = r.errors.first().map(String::as_str).unwrap_or(""),
+            "sweep finished with errors or incomplete"
+        );
+    } else {
+        tracing::info!(
+            request_id,
+            images = r.images,
+            passed_by_summary = r.passed_by_summary,
+            enqueued = r.enqueued,
+            evaluated = r.evaluated,
+            unscanned = r.unscanned,
+            complete = r.complete,
+            "sweep finished"
+        );
+    }
+}
+
+/// Builds the report, sends it on every channel, and answers it.
+pub async fn report<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    today: &str,
+) -> Result<ReportResponse, EntryError> {
+    let (quarantined, errors) = quarantined_images(
+        &gate.registry,
+        &["*".to_string()],
+        &gate.settings.quarantine_prefix,
+    )
+    .await;
+    let report = Report {
+        date: today.to_string(),
+        quarantined,
+        allowlist: allowlist_due(&gate.policy, today, EXPIRY_NOTICE_DAYS),
+        errors,
+    };
+    let mut alerts = Vec::new();
+    let mut failures = Vec::new();
+    for n in &gate.notifiers {
+        let status = if gate.settings.dry_run {
+            ActionStatus::DryRun
+        } else {
+            match n.report(&report).await {
+                Ok(()) => ActionStatus::Done,
+                Err(e) => {
+                    failures.push(e.to_string());
+                    ActionStatus::Failed { error: e.message }
+                }
+            }
+        };
+        alerts.push(ChannelStatus {
+            channel: n.channel().to_string(),
+            status,
+        });
+    }
+    tracing::info!(
+        quarantined = report.quarantined.len(),
+        allowlist_due = report.allowlist.len(),
+        errors = report.errors.len(),
+        "report"
+    );
+    if !failures.is_empty() {
+        return Err(EntryError::Report(failures));
+    }
+    Ok(ReportResponse { report, alerts })
+}

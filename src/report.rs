@@ -1,0 +1,181 @@
+//! The registry report (`{"report": {}}`, the operator CLI's list): which images carry a
+//! quarantine tag, and which allowlist entries expired or expire soon. Plain data and pure
+//! functions; the listing itself is `crate::listing`, the rendering `crate::alert::report`.
+
+use crate::event::Digest;
+use crate::policy::Policy;
+use serde::Serialize;
+
+/// Allowlist entries expiring within this many days are reported.
+pub const EXPIRY_NOTICE_DAYS: i64 = 14;
+
+/// An image that carries a quarantine tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedImage {
+    pub repository: String,
+    pub digest: Digest,
+    /// Every tag of the image, the quarantine tag included.
+    pub tags: Vec<String>,
+    /// Push time, RFC 3339 (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_at: Option<String>,
+}
+
+/// An allowlist entry that expired or expires within [`EXPIRY_NOTICE_DAYS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllowlistDue {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub expires: String,
+    pub reason: String,
+    /// Days from today to the last day the entry applies: negative once expired.
+    pub days_left: i64,
+    pub expired: bool,
+}
+
+/// The digest the report sends and the response carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub quarantined: Vec<QuarantinedImage>,
+    pub allowlist: Vec<AllowlistDue>,
+    /// Repositories that could not be listed: the report is incomplete when not empty.
+    pub errors: Vec<String>,
+}
+
+/// Whether an image carries a quarantine tag.
+pub fn is_quarantined(tags: &[String], quarantine_prefix: &str) -> bool {
+    tags.iter().any(|t| t.starts_with(quarantine_prefix))
+}
+
+/// The allowlist entries that expired or expire within `within_days` of `today`, soonest
+/// first. Entries without an expiry never appear.
+pub fn allowlist_due(policy: &Policy, today: &str, within_days: i64) -> Vec<AllowlistDue> {
+    let Some(today_n) = day_number(today) else {
+        return Vec::new();
+    };
+    let mut due: Vec<AllowlistDue> = policy
+        .allowlist
+        .iter()
+        .filter_map(|e| {
+            let expires = e.expires.as_deref()?;
+            let days_left = day_number(expires)? - today_n;
+            (days_left <= within_days).then(|| AllowlistDue {
+                id: e.id.clone(),
+                repository: e.repository.clone(),
+                expires: expires.to_string(),
+                reason: e.reason.clone(),
+                days_left,
+                expired: e.is_expired(today),
+            })
+        })
+        .collect();
+    due.sort_by(|a, b| a.days_left.cmp(&b.days_left).then(a.id.cmp(&b.id)));
+    due
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian), `None` if malformed.
+pub fn day_number(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.get(..2)?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC), e.g. `2026-11-27T02:36:48Z`.
+pub fn rfc3339(epoch_seconds: i64) -> Option<String> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    DateTime::from_secs(epoch_seconds)
+        .fmt(Format::DateTime)
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::AllowlistEntry;
+
+    fn entry(id: &str, expires: Option<&str>) -> AllowlistEntry {
+        AllowlistEntry {
+            id: id.to_string(),
+            repository: Some("demo-*".to_string()),
+            expires: expires.map(str::to_string),
+            reason: "no fix upstream".to_string(),
+        }
+    }
+
+    #[test]
+    fn day_numbers_count_calendar_days() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(day_number("2000-03-01"), Some(11_017));
+        assert_eq!(
+            day_number("2024-03-01")
+                .zip(day_number("2024-02-28"))
+                .map(|(a, b)| a - b),
+            Some(2),
+            "2024 is a leap year"
+        );
+        assert_eq!(day_number("2026-13-01"), None);
+        assert_eq!(day_number("soon"), None);
+    }
+
+    #[test]
+    fn expired_and_soon_expiring_entries_are_due_soonest_first() {
+        let policy = Policy {
+            allowlist: vec![
+                entry("CVE-LATER", Some("2026-12-31")),
+                entry("CVE-SOON", Some("2026-12-11")),
+                entry("CVE-EXPIRED", Some("2026-11-20")),
+                entry("CVE-FOREVER", None),
+                entry("CVE-TODAY", Some("2026-11-27")),
+            ],
+            ..Policy::default()
+        };
+        let due = allowlist_due(&policy, "2026-11-27", EXPIRY_NOTICE_DAYS);
+        let ids: Vec<(&str, i64, bool)> = due
+            .iter()
+            .map(|d| (d.id.as_str(), d.days_left, d.expired))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("CVE-EXPIRED", -7, true),
+                ("CVE-TODAY", 0, false),
+                ("CVE-SOON", 14, false)
+            ]
+        );
+        assert_eq!(due[0].repository.as_deref(), Some("demo-*"));
+    }
+
+    #[test]
+    fn a_quarantine_tag_marks_the_image() {
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(is_quarantined(
+            &tags(&["v1", "quarantine-ab"]),
+            "quarantine-"
+        ));
+        assert!(!is_quarantined(&tags(&["v1", "latest"]), "quarantine-"));
+        assert!(!is_quarantined(&[], "quarantine-"));
+    }
+
+    #[test]
+    fn push_times_render_as_rfc3339() {
+        assert_eq!(
+            rfc3339(1_795_746_208).as_deref(),
+            Some("2026-11-27T02:23:28Z")
+        );
+    }
+}

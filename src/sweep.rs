@@ -1,0 +1,616 @@
+//! The sweep (`{"sweep": {...}}`): every tagged image of the matching repositories gets the
+//! decision and actions of a direct invoke, so the registry stays right when an allowlist entry
+//! expires, the policy changes, or an event was lost. It runs over one gate, i.e. one registry
+//! (one account, one region).
+//!
+//! The listing decides most images alone (the summary fast path: `DescribeImages` carries each
+//! image's severity counts). The others are enqueued (`SWEEP_QUEUE_URL`: one message per image,
+//! consumed by the same function, `crate::queue`) or evaluated here, a few at a time, within
+//! the invocation's deadline.
+
+use crate::event::{Digest, EventError, ImageRef, ScanEvent, Trigger};
+use crate::handler::{Action, ActionStatus, Evaluation, Gate, GateError};
+use crate::policy::Policy;
+use crate::ports::{Deadline, ImageSummary, Inventory, Registry, ScanStart, SweepQueue};
+use crate::report::is_quarantined;
+use crate::severity::Counts;
+use crate::verdict::{judge, Verdict};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Images evaluated at once by an inline sweep (and StartImageScan calls at once): ECR's API
+/// rate quotas, shared with the scan events, are the limit, not the function.
+pub const INLINE_CONCURRENCY: usize = 4;
+/// An inline sweep starts no new image with less than this left: one page of findings, a tag
+/// change with its retries, and a margin to answer.
+pub const INLINE_RESERVE: Duration =
+    Duration::from_secs(Deadline::CHANGE_RESERVE.as_secs() + Deadline::PAGE_RESERVE.as_secs() + 3);
+/// The planner reads no further page of images with less than this left.
+pub const LISTING_RESERVE: Duration = Duration::from_secs(Deadline::PAGE_RESERVE.as_secs() + 3);
+/// The longest `pushed_within_days` (100 years).
+const MAX_DAYS: u64 = 36_500;
+
+/// `{"sweep": {...}}`; every key optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {
+    /// Repository-name globs; every repository by default.
+    #[serde(default = "every_repository")]
+    pub repositories: Vec<String>,
+    /// Only images pushed in the last N days.
+    #[serde(default)]
+    pub pushed_within_days: Option<u64>,
+    /// `StartImageScan` for images with no scan result.
+    #[serde(default)]
+    pub start_scans: bool,
+}
+
+fn every_repository() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+impl Default for SweepRequest {
+    fn default() -> Self {
+        SweepRequest {
+            repositories: every_repository(),
+            pushed_within_days: None,
+            start_scans: false,
+        }
+    }
+}
+
+impl SweepRequest {
+    /// Reads the value of the `sweep` key; the error names the bad field.
+    pub fn parse(value: &Value) -> Result<SweepRequest, EventError> {
+        let invalid = |field: String, problem: String| EventError { field, problem };
+        let request: SweepRequest = match value {
+            Value::Null => SweepRequest::default(),
+            v if !v.is_object() => {
+                return Err(invalid(
+                    "sweep".to_string(),
+                    "must be an object, e.g. {\"repositories\": [\"team-*\"]}".to_string(),
+                ))
+            }
+            _ => serde_path_to_error::deserialize(value).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path.is_empty() || path == "." {
+                    "sweep".to_string()
+                } else {
+                    format!("sweep.{path}")
+                };
+                invalid(field, e.into_inner().to_string())
+            })?,
+        };
+        if request.repositories.is_empty() || request.repositories.iter().any(|g| g.is_empty()) {
+            return Err(invalid(
+                "sweep.repositories".to_string(),
+                "must be a non-empty list of non-empty repository-name globs".to_string(),
+            ));
+        }
+        if let Some(days) = request.pushed_within_days {
+            if days == 0 || days > MAX_DAYS {
+                return Err(invalid(
+                    "sweep.pushed_within_days".to_string(),
+                    format!("must be between 1 and {MAX_DAYS}, got {days}"),
+                ));
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// What the listing alone says of an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Triage {
+    /// Its severity counts reach no threshold and it carries no quarantine tag: PASS.
+    PassedBySummary,
+    /// No scan result yet (none, or one still running): nothing to judge.
+    Unscanned { scan_never_started: bool },
+    /// Needs the findings (or its quarantine tag may be due for release).
+    CloserLook,
+}
+
+/// The summary fast path: the registry's counts (before the allowlist and `ignore_unfixed`,
+/// which can only lower them) reach no threshold of the repository's policy, and the image
+/// carries no quarantine tag (which may be due for release). The one place this is decided.
+pub fn summary_passes(
+    policy: &Policy,
+    repository: &str,
+    counts: &Counts,
+    tags: &[String],
+    quarantine_prefix: &str,
+) -> bool {
+    if is_quarantined(tags, quarantine_prefix) {
+        return false;
+    }
+    let (verdict, _) = judge(&policy.thresholds_for(repository), counts);
+    verdict == Verdict::Pass
+}
+
+/// What to do with one listed image.
+pub fn triage(
+    policy: &Policy,
+    repository: &str,
+    image: &ImageSummary,
+    quarantine_prefix: &str,
+) -> Triage {
+    match image.scan_status.as_deref() {
+        None => Triage::Unscanned {
+            scan_never_started: true,
+        },
+        Some("IN_PROGRESS") | Some("PENDING") => Triage::Unscanned {
+            scan_never_started: false,
+        },
+        Some("COMPLETE") | Some("ACTIVE") => match &image.severity_counts {
+            Some(counts)
+                if summary_passes(policy, repository, counts, &image.tags, quarantine_prefix) =>
+            {
+                Triage::PassedBySummary
+            }
+            _ => Triage::CloserLook,
+        },
+        // FAILED, UNSUPPORTED_IMAGE, SCAN_ELIGIBILITY_EXPIRED, ...: the direct invoke's decision
+        // (ERROR, and quarantine with on_scan_failure = block).
+        Some(_) => Triage::CloserLook,
+    }
+}
+
+/// Whether an image is in scope: tagged (the listing asks for tagged images only) and pushed
+/// within the window. An image with no push time stays in scope.
+pub fn in_window(image: &ImageSummary, pushed_after: Option<i64>) -> bool {
+    !image.tags.is_empty()
+        && match (pushed_after, image.pushed_at) {
+            (Some(after), Some(at)) => at >= after,
+            _ => true,
+        }
+}
+
+/// The message the sweep enqueues for one image: the direct-invoke request plus
+/// `"sweep": true`. `account` and `region` name a member account's registry (optional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueBody {
+    pub repository: String,
+    pub digest: String,
+    pub sweep: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// An image the sweep changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageId {
+    pub repository: String,
+    pub digest: String,
+}
+
+/// The sweep's response (`"outcome": "swept"`). With a queue: `enqueued`; inline: `evaluated`,
+/// `verdicts`, `quarantined`, `released`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SweepReport {
+    /// Images in scope that were listed.
+    pub images: usize,
+    pub passed_by_summary: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enqueued: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<BTreeMap<Verdict, usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<Vec<ImageId>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released: Option<Vec<ImageId>>,
+    /// Images with no scan result yet.
+    pub unscanned: usize,
+    /// `start_scans`: scans started, and scans ECR refused for today (its daily limit).
+    pub scans_started: usize,
+    pub scans_limited: usize,
+    pub errors: Vec<String>,
+    /// Every matching repository was listed and every image looked at.
+    pub complete: bool,
+    pub repositories: usize,
+    pub repositories_done: usize,
+    /// Where an incomplete sweep stopped: the repository it was in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_in: Option<String>,
+}
+
+/// Runs one sweep over the gate's registry. `now_s` (seconds since the epoch) anchors
+/// `pushed_within_days`; `today` decides allowlist expiry.
+pub async fn sweep<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    queue: Option<&dyn SweepQueue>,
+    request: &SweepRequest,
+    today: &str,
+    now_s: i64,
+    deadline: Deadline,
+) -> SweepReport {
+    let prefix = gate.settings.quarantine_prefix.as_str();
+    let pushed_after = request
+        .pushed_within_days
+        .map(|d| now_s.saturating_sub(d.saturating_mul(86_400) as i64));
+    let mut report = SweepReport {
+        complete: true,
+        enqueued: queue.map(|_| 0),
+        evaluated: queue.is_none().then_some(0),
+        verdicts: queue.is_none().then(BTreeMap::new),
+        quarantined: queue.is_none().then(Vec::new),
+        released: queue.is_none().then(Vec::new),
+        ..SweepReport::default()
+    };
+    let repositories = match gate.registry.repositories(&request.repositories).await {
+        Ok(r) => r,
+        Err(e) => {
+            report.errors.push(e.to_string());
+            report.complete = false;
+            return report;
+        }
+    };
+    report.repositories = repositories.len();
+    'repos: for repository in &repositories {
+        let mut token: Option<String> = None;
+        loop {
+            if !deadline.allows(LISTING_RESERVE) {
+                report.complete = false;
+                report.stopped_in = Some(repository.clone());
+                break 'repos;
+            }
+            let page = match gate.registry.images_page(repository, token.take()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    report.complete = false;
+                    continue 'repos;
+                }
+            };
+            let mut closer = Vec::new();
+            let mut to_scan = Vec::new();
+            for image in page.images.iter().filter(|i| in_window(i, pushed_after)) {
+                report.images += 1;
+                match triage(&gate.policy, repository, image, prefix) {
+                    Triage::PassedBySummary => report.passed_by_summary += 1,
+                    Triage::Unscanned { scan_never_started } => {
+                        report.unscanned += 1;
+                        if scan_never_started && request.start_scans {
+                            to_scan.push(image.digest.clone());
+                        }
+                    }
+                    Triage::CloserLook => closer.push(image),
+                }
+            }
+            start_scans(gate, repository, &to_scan, &mut report).await;
+            let finished = match queue {
+                Some(q) => {
+                    enqueue(q, repository, &closer, &mut report).await;
+                    true
+                }
+                None => {
+                    evaluate_inline(gate, repository, &closer, today, deadline, &mut report).await
+                }
+            };
+            if !finished {
+                report.complete = false;
+                report.stopped_in = Some(repository.clone());
+                break 'repos;
+            }
+            match page.next_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        report.repositories_done += 1;
+    }
+    report
+}
+
+async fn start_scans<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    repository: &str,
+    digests: &[Digest],
+    report: &mut SweepReport,
+) {
+    if gate.settings.dry_run {
+        return;
+    }
+    let results: Vec<_> = futures_util::stream::iter(digests)
+        .map(|d| gate.registry.start_scan(repository, d))
+        .buffer_unordered(INLINE_CONCURRENCY)
+        .collect()
+        .await;
+    for r in results {
+        match r {
+            Ok(ScanStart::Started) => report.scans_started += 1,
+            Ok(ScanStart::LimitExceeded) => report.scans_limited += 1,
+            Err(e) => report.errors.push(e.to_string()),
+        }
+    }
+}
+
+async fn enqueue(
+    queue: &dyn SweepQueue,
+    repository: &str,
+    images: &[&ImageSummary],
+    report: &mut SweepReport,
+) {
+    let bodies: Vec<String> = images
+        .iter()
+        .filter_map(|i| {
+            serde_json::to_string(&QueueBody {
+                repository: repository.to_string(),
+                digest: i.digest.to_string(),
+                sweep: true,
+                account: None,
+                region: None,
+            })
+            .ok()
+        })
+        .collect();
+    if bodies.is_empty() {
+        return;
+    }
+    let failures = queue.send_all(&bodies).await;
+    for f in &failures {
+        let image = images
+            .get(f.index)
+            .map(|i| format!("{repository}@{}", i.digest))
+            .unwrap_or_else(|| repository.to_string());
+        report
+            .errors
+            .push(format!("not enqueued: {image}: {}", f.reason));
+    }
+    if let Some(n) = report.enqueued.as_mut() {
+        *n += bodies.len() - failures.len();
+    }
+}
+
+/// Evaluates the images a few at a time; starts none once the deadline is near. Returns
+/// whether every image was evaluated.
+async fn evaluate_inline<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    repository: &str,
+    images: &[&ImageSummary],
+    today: &str,
+    deadline: Deadline,
+    report: &mut SweepReport,
+) -> bool {
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<Evaluation, GateError>> = futures_util::stream::iter(images)
+        .take_while(|_| std::future::ready(deadline.allows(INLINE_RESERVE)))
+        .map(|image| {
+            started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let event = sweep_event(repository, image);
+            async move { gate.evaluate(&event, today, deadline).await }
+        })
+        .buffer_unordered(INLINE_CONCURRENCY)
+        .collect()
+        .await;
+    for result in &results {
+        record(result, report);
+    }
+    started.into_inner() == images.len()
+}
+
+/// The sweep's request for one image: a direct invoke by digest, marked as the sweep's.
+pub fn sweep_event(repository: &str, image: &ImageSummary) -> ScanEvent {
+    let mut event = ScanEvent::direct(
+        repository.to_string(),
+        ImageRef::Digest(image.digest.clone()),
+    );
+    event.trigger = Trigger::Sweep;
+    event.tags = image.tags.clone();
+    event
+}
+
+fn record(result: &Result<Evaluation, GateError>, report: &mut SweepReport) {
+    let ev = match result {
+        Ok(ev) => Some(ev),
+        Err(e) => {
+            report.errors.push(e.to_string());
+            e.evaluation()
+        }
+    };
+    let Some(ev) = ev else { return };
+    if let Some(n) = report.evaluated.as_mut() {
+        *n += 1;
+    }
+    if let Some(v) = report.verdicts.as_mut() {
+        *v.entry(ev.verdict).or_default() += 1;
+    }
+    let id = || ImageId {
+        repository: ev.repository.clone(),
+        digest: ev
+            .digest
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    };
+    for a in &ev.actions {
+        match a {
+            Action::Quarantine {
+                status: ActionStatus::Done,
+                ..
+            } => report.quarantined.get_or_insert_with(Vec::new).push(id()),
+            Action::Release {
+                status: ActionStatus::Done,
+                ..
+            } => report.released.get_or_insert_with(Vec::new).push(id()),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::severity::Severity;
+    use serde_json::json;
+
+    fn counts(pairs: &[(Severity, u64)]) -> Counts {
+        let mut c = Counts::default();
+        for (s, n) in pairs {
+            c.add(*s, *n);
+        }
+        c
+    }
+
+    fn tags(t: &[&str]) -> Vec<String> {
+        t.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn image(status: Option<&str>, c: Option<Counts>, t: &[&str]) -> ImageSummary {
+        ImageSummary {
+            digest: Digest::parse(&format!("sha256:{}", "c".repeat(64))).unwrap(),
+            tags: tags(t),
+            pushed_at: Some(1_000_000),
+            scan_status: status.map(str::to_string),
+            severity_counts: c,
+        }
+    }
+
+    #[test]
+    fn the_summary_passes_only_below_every_threshold_of_the_repository_and_without_quarantine_tag()
+    {
+        let policy = Policy::from_json(
+            r#"{"fail": {"CRITICAL": 1}, "warn": {"HIGH": 1},
+                "repositories": [{"match": "legacy-*", "fail": {"CRITICAL": 5}, "warn": {"HIGH": 50}}]}"#,
+        )
+        .unwrap();
+        let p = "quarantine-";
+        let medium = counts(&[(Severity::Medium, 30)]);
+        assert!(summary_passes(&policy, "api", &medium, &tags(&["v1"]), p));
+        let critical = counts(&[(Severity::Critical, 2)]);
+        assert!(!summary_passes(
+            &policy,
+            "api",
+            &critical,
+            &tags(&["v1"]),
+            p
+        ));
+        // A warn threshold reached is a closer look too (WARN is a verdict of its own).
+        let high = counts(&[(Severity::High, 1)]);
+        assert!(!summary_passes(&policy, "api", &high, &tags(&["v1"]), p));
+        // The repository's override is what counts.
+        assert!(summary_passes(
+            &policy,
+            "legacy-app",
+            &critical,
+            &tags(&["v1"]),
+            p
+        ));
+        // A quarantined image may be due for release: never passed on its summary.
+        assert!(!summary_passes(
+            &policy,
+            "api",
+            &medium,
+            &tags(&["v1", "quarantine-cc"]),
+            p
+        ));
+    }
+
+    #[test]
+    fn triage_by_scan_status() {
+        let policy = Policy::default();
+        let p = "quarantine-";
+        let clean = Some(Counts::default());
+        let t = |status, c| triage(&policy, "api", &image(status, c, &["v1"]), p);
+        assert_eq!(t(Some("COMPLETE"), clean), Triage::PassedBySummary);
+        assert_eq!(t(Some("ACTIVE"), clean), Triage::PassedBySummary);
+        assert_eq!(
+            t(Some("COMPLETE"), Some(counts(&[(Severity::Critical, 1)]))),
+            Triage::CloserLook
+        );
+        assert_eq!(
+            t(Some("COMPLETE"), None),
+            Triage::CloserLook,
+            "no counts: look"
+        );
+        assert_eq!(t(Some("FAILED"), clean), Triage::CloserLook);
+        assert_eq!(t(Some("UNSUPPORTED_IMAGE"), None), Triage::CloserLook);
+        assert_eq!(
+            t(None, None),
+            Triage::Unscanned {
+                scan_never_started: true
+            }
+        );
+        assert_eq!(
+            t(Some("IN_PROGRESS"), None),
+            Triage::Unscanned {
+                scan_never_started: false
+            }
+        );
+        // An image whose only tag is its quarantine tag is in scope, and looked at.
+        let only_q = image(Some("COMPLETE"), clean, &["quarantine-cc"]);
+        assert!(in_window(&only_q, None));
+        assert_eq!(triage(&policy, "api", &only_q, p), Triage::CloserLook);
+    }
+
+    #[test]
+    fn the_push_window_keeps_recent_and_undated_images() {
+        let mut i = image(None, None, &["v1"]);
+        assert!(in_window(&i, Some(999_999)));
+        assert!(!in_window(&i, Some(1_000_001)));
+        i.pushed_at = None;
+        assert!(in_window(&i, Some(1_000_001)));
+        i.tags.clear();
+        assert!(!in_window(&i, None), "untagged images are out of scope");
+    }
+
+    #[test]
+    fn the_request_reads_every_key_and_names_a_bad_one() {
+        assert_eq!(
+            SweepRequest::parse(&json!({})).unwrap(),
+            SweepRequest::default()
+        );
+        assert_eq!(SweepRequest::default().repositories, vec!["*".to_string()]);
+        let r = SweepRequest::parse(
+            &json!({"repositories": ["team-*"], "pushed_within_days": 30, "start_scans": true}),
+        )
+        .unwrap();
+        assert_eq!(r.repositories, vec!["team-*".to_string()]);
+        assert_eq!((r.pushed_within_days, r.start_scans), (Some(30), true));
+        let err = |v: serde_json::Value| SweepRequest::parse(&v).unwrap_err().to_string();
+        assert_eq!(
+            err(json!({"repository": ["x"]})),
+            "invalid event: `sweep.repository` unknown field `repository`, expected one of \
+             `repositories`, `pushed_within_days`, `start_scans`"
+        );
+        assert!(
+            err(json!({"start_scans": "yes"})).starts_with("invalid event: `sweep.start_scans`")
+        );
+        assert!(err(json!({"repositories": []}))
+            .contains("`sweep.repositories` must be a non-empty list"));
+        assert!(err(json!({"pushed_within_days": -1}))
+            .starts_with("invalid event: `sweep.pushed_within_days`"));
+        assert!(err(json!([1])).starts_with("invalid event: `sweep` must be an object"));
+    }
+
+    #[test]
+    fn the_queue_body_is_the_direct_invoke_plus_sweep_true() {
+        let body = QueueBody {
+            repository: "team/api".to_string(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            sweep: true,
+            account: None,
+            region: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"repository": "team/api", "digest": format!("sha256:{}", "a".repeat(64)), "sweep": true})
+        );
+        let with_account = QueueBody {
+            account: Some("111111111111".to_string()),
+            region: Some("eu-west-1".to_string()),
+            ..body
+        };
+        let v = serde_json::to_value(&with_account).unwrap();
+        assert_eq!(
+            (v["account"].as_str(), v["region"].as_str()),
+            (Some("111111111111"), Some("eu-west-1"))
+        );
+    }
+}

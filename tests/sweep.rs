@@ -1,0 +1,620 @@
+//! The sweep (`{"sweep": {...}}`) and its queue, against the moto server behind the fault proxy,
+//! which adds the scan summaries moto's DescribeImages lacks (and paginates it when asked).
+
+mod common;
+mod fakes;
+
+use common::proxy::{Fault, FaultProxy};
+use common::summaries::Summaries;
+use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
+use ecr_scan_gate::aws::ecr::EcrRegistry;
+use ecr_scan_gate::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::handler::{Action, ActionStatus, Gate, Response, Settings};
+use ecr_scan_gate::policy::Policy;
+use ecr_scan_gate::ports::Deadline;
+use ecr_scan_gate::sweep::{SweepReport, INLINE_RESERVE, LISTING_RESERVE};
+use ecr_scan_gate::verdict::Verdict;
+use fakes::RecordingNotifier;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const NOW_S: i64 = 1_795_746_208; // 2026-11-27
+
+struct World {
+    emu: Emulator,
+    proxy: FaultProxy,
+    summaries: Summaries,
+    repo: String,
+}
+
+impl World {
+    async fn new(stem: &str, page_size: Option<usize>) -> World {
+        let emu = Emulator::start().await;
+        let proxy = FaultProxy::start(&emu.endpoint).await;
+        let summaries = Summaries::default();
+        summaries.install(&proxy, page_size);
+        let repo = common::unique_repo(stem);
+        emu.create_repo(&repo).await;
+        World {
+            emu,
+            proxy,
+            summaries,
+            repo,
+        }
+    }
+
+    async fn gate(&self, alerts: &RecordingNotifier) -> Gate<EcrRegistry> {
+        let config = common::sdk_config(&self.proxy.endpoint).await;
+        Gate::new(
+            EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+            Policy::default(),
+            Settings::default(),
+        )
+        .with_notifier(Box::new(alerts.clone()))
+    }
+
+    /// An image `tag` whose findings are seeded and whose summary the proxy reports.
+    async fn image(&self, tag: &str, critical: usize, medium: usize) -> String {
+        let digest = self.emu.push(&self.repo, tag, ManifestKind::DockerV2).await;
+        let mut findings = Vec::new();
+        for i in 0..critical {
+            findings.push(basic_finding(
+                &format!("CVE-2026-{i:04}"),
+                "CRITICAL",
+                "openssl",
+                "3.0.1",
+            ));
+        }
+        for i in 0..medium {
+            findings.push(basic_finding(
+                &format!("CVE-2025-{i:04}"),
+                "MEDIUM",
+                "zlib",
+                "1.2",
+            ));
+        }
+        self.emu
+            .seed(&self.repo, &digest, "COMPLETE", basic_findings(findings));
+        self.emu.start_scan(&self.repo, &digest).await;
+        let mut counts = serde_json::Map::new();
+        if critical > 0 {
+            counts.insert("CRITICAL".into(), json!(critical));
+        }
+        if medium > 0 {
+            counts.insert("MEDIUM".into(), json!(medium));
+        }
+        self.summaries
+            .set(&digest, "COMPLETE", Value::Object(counts));
+        digest
+    }
+
+    fn sweep_input(&self) -> Value {
+        json!({"sweep": {"repositories": [self.repo]}})
+    }
+}
+
+fn qtag(digest: &str) -> String {
+    format!("quarantine-{}", digest.trim_start_matches("sha256:"))
+}
+
+fn cx(deadline: Deadline) -> Context<'static> {
+    Context {
+        request_id: "test",
+        today: TODAY,
+        now_s: NOW_S,
+        deadline,
+        home: Err("no function ARN: one account"),
+    }
+}
+
+async fn run(app: &App<EcrRegistry>, input: &Value, deadline: Deadline) -> Output {
+    entry::handle(app, input, cx(deadline))
+        .await
+        .expect("handled")
+}
+
+fn swept(output: Output) -> SweepReport {
+    match output {
+        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        other => panic!("not a sweep: {other:?}"),
+    }
+}
+
+fn sqs_event(bodies: &[(&str, String)]) -> Value {
+    json!({"Records": bodies.iter().map(|(id, body)| json!({
+        "messageId": id,
+        "receiptHandle": format!("handle-{id}"),
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ecr-scan-gate-sweep",
+        "awsRegion": "us-east-1"
+    })).collect::<Vec<_>>()})
+}
+
+fn batch_failures(output: &Output) -> Vec<String> {
+    let Output::Batch(b) = output else {
+        panic!("not a batch response: {output:?}")
+    };
+    let v = serde_json::to_value(b).unwrap();
+    assert_eq!(
+        v.as_object().map(|o| o.len()),
+        Some(1),
+        "only batchItemFailures: {v}"
+    );
+    v["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn body(repo: &str, digest: &str) -> String {
+    json!({"repository": repo, "digest": digest, "sweep": true}).to_string()
+}
+
+#[tokio::test]
+async fn an_inline_sweep_judges_every_tagged_image_and_alerts_only_on_a_change() {
+    let w = World::new("sweep-inline", None).await;
+    let clean = w.image("clean", 0, 2).await;
+    let critical = w.image("bad", 1, 0).await;
+    // Quarantined before, clean now (e.g. an allowlist entry was added): due for release.
+    let fixed = w.image("fixed", 0, 0).await;
+    w.emu.add_tag(&w.repo, &fixed, &qtag(&fixed)).await;
+    // Pushed, never scanned.
+    let unscanned = w.emu.push(&w.repo, "new", ManifestKind::DockerV2).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+
+    let r = swept(run(&app, &w.sweep_input(), Deadline::none()).await);
+    assert_eq!(r.images, 4, "{r:?}");
+    assert_eq!(
+        r.passed_by_summary, 1,
+        "only the clean image is decided by its summary"
+    );
+    assert_eq!(r.unscanned, 1);
+    assert_eq!(r.evaluated, Some(2));
+    assert_eq!(r.enqueued, None);
+    let verdicts = r.verdicts.clone().unwrap();
+    assert_eq!(verdicts.get(&Verdict::Fail), Some(&1));
+    assert_eq!(verdicts.get(&Verdict::Pass), Some(&1));
+    let ids = |v: &Option<Vec<ecr_scan_gate::sweep::ImageId>>| {
+        v.clone()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.digest)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&r.quarantined), vec![critical.clone()]);
+    assert_eq!(ids(&r.released), vec![fixed.clone()]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.complete);
+    assert_eq!((r.repositories, r.repositories_done), (1, 1));
+    assert_eq!(
+        w.emu.tags(&w.repo, &critical).await,
+        vec!["bad".to_string(), qtag(&critical)]
+    );
+    assert_eq!(w.emu.tags(&w.repo, &fixed).await, vec!["fixed".to_string()]);
+    assert_eq!(w.emu.tags(&w.repo, &clean).await, vec!["clean".to_string()]);
+    assert_eq!(
+        w.emu.tags(&w.repo, &unscanned).await,
+        vec!["new".to_string()]
+    );
+    // One alert per change: the newly quarantined image and the released one.
+    assert_eq!(alerts.count(), 2);
+    let sent = alerts.sent.lock().unwrap().clone();
+    assert!(sent
+        .iter()
+        .all(|e| e.trigger == ecr_scan_gate::event::Trigger::Sweep));
+    // The summary fast path read no findings of the clean image.
+    assert_eq!(w.proxy.count("DescribeImageScanFindings"), 2);
+
+    // The next night: nothing changed, nothing is alerted again.
+    let again = swept(run(&app, &w.sweep_input(), Deadline::none()).await);
+    assert_eq!(ids(&again.quarantined), Vec::<String>::new());
+    assert_eq!(ids(&again.released), Vec::<String>::new());
+    assert_eq!(
+        again.passed_by_summary, 2,
+        "the released image is no longer quarantined"
+    );
+    assert_eq!(again.verdicts.unwrap().get(&Verdict::Fail), Some(&1));
+    assert_eq!(
+        alerts.count(),
+        2,
+        "an image that stays quarantined is not alerted again"
+    );
+}
+
+#[tokio::test]
+async fn start_scans_asks_for_a_scan_of_unscanned_images_and_a_daily_limit_is_no_error() {
+    let w = World::new("sweep-scan", None).await;
+    let a = w.emu.push(&w.repo, "a", ManifestKind::DockerV2).await;
+    let _b = w.emu.push(&w.repo, "b", ManifestKind::DockerV2).await;
+    w.emu.start_scan(&w.repo, &a).await; // a second scan today: LimitExceededException
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    let input = json!({"sweep": {"repositories": [w.repo], "start_scans": true}});
+    let r = swept(run(&app, &input, Deadline::none()).await);
+    assert_eq!((r.images, r.unscanned), (2, 2));
+    assert_eq!((r.scans_started, r.scans_limited), (1, 1), "{r:?}");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(w.proxy.count("StartImageScan"), 2);
+}
+
+#[tokio::test]
+async fn pushed_within_days_and_repository_globs_bound_the_scope() {
+    let w = World::new("sweep-scope", None).await;
+    w.image("v1", 1, 0).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    // moto stamps the push with the real clock; an anchor 30 days later leaves it out of a
+    // 7-day window and inside a 60-day one.
+    let later = NOW_S.max(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    ) + 30 * 86_400;
+    let mut c = cx(Deadline::none());
+    c.now_s = later;
+    let input =
+        |days: u64| json!({"sweep": {"repositories": [w.repo], "pushed_within_days": days}});
+    let out = entry::handle(&app, &input(7), c).await.unwrap();
+    assert_eq!(swept(out).images, 0);
+    let out = entry::handle(&app, &input(60), c).await.unwrap();
+    assert_eq!(swept(out).images, 1);
+    let none = json!({"sweep": {"repositories": ["no-such-repository-*"]}});
+    let r = swept(run(&app, &none, Deadline::none()).await);
+    assert_eq!((r.repositories, r.images, r.complete), (0, 0, true));
+    let err = entry::handle(
+        &app,
+        &json!({"sweep": {"pushed_within_days": 0}}),
+        cx(Deadline::none()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid event: `sweep.pushed_within_days` must be between 1 and 36500, got 0"
+    );
+}
+
+#[tokio::test]
+async fn an_inline_sweep_near_its_deadline_says_complete_false_and_how_far_it_got() {
+    let w = World::new("sweep-deadline", None).await;
+    let a = w.image("a", 1, 0).await;
+    w.image("b", 1, 0).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+
+    // Time to list, not to start an evaluation.
+    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_secs(3));
+    assert!(LISTING_RESERVE + Duration::from_secs(3) < INLINE_RESERVE);
+    let r = swept(run(&app, &w.sweep_input(), deadline).await);
+    assert!(!r.complete);
+    assert_eq!(r.images, 2, "listed");
+    assert_eq!(r.evaluated, Some(0), "none started");
+    assert_eq!(r.stopped_in.as_deref(), Some(w.repo.as_str()));
+    assert_eq!(r.repositories_done, 0);
+    assert_eq!(
+        w.emu.tags(&w.repo, &a).await,
+        vec!["a".to_string()],
+        "nothing half-done"
+    );
+
+    // No time even to list.
+    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE / 2);
+    let r = swept(run(&app, &w.sweep_input(), deadline).await);
+    assert!(!r.complete);
+    assert_eq!((r.images, r.repositories, r.repositories_done), (0, 1, 0));
+    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(r))).unwrap();
+    assert_eq!(v["outcome"], "swept");
+    assert_eq!(v["complete"], false);
+}
+
+#[tokio::test]
+async fn a_throttled_describe_images_in_the_middle_of_a_listing_is_retried() {
+    let w = World::new("sweep-pages", Some(2)).await;
+    for i in 0..5 {
+        w.image(&format!("v{i}"), 0, 1).await;
+    }
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    w.proxy.reset_counts();
+    // The second page is throttled once.
+    w.proxy
+        .inject_after(Some("DescribeImages"), 1, Fault::Throttle, 1);
+    let r = swept(run(&app, &w.sweep_input(), Deadline::none()).await);
+    assert_eq!(w.proxy.faults_served(), 1);
+    assert_eq!(w.proxy.count("DescribeImages"), 4, "3 pages and one retry");
+    assert_eq!((r.images, r.passed_by_summary), (5, 5));
+    assert!(r.complete && r.errors.is_empty(), "{r:?}");
+}
+
+#[tokio::test]
+async fn with_a_queue_the_sweep_enqueues_only_what_needs_a_closer_look_and_the_queue_evaluates_it_idempotently(
+) {
+    let w = World::new("sweep-queue", Some(1000)).await;
+    w.image("clean", 0, 1).await;
+    let critical = w.image("bad", 2, 0).await;
+    let sqs = w.emu.sqs();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(common::unique_repo("sweep-q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await)
+        .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
+
+    let r = swept(run(&app, &w.sweep_input(), Deadline::none()).await);
+    assert_eq!(
+        (r.images, r.passed_by_summary, r.enqueued),
+        (2, 1, Some(1)),
+        "{r:?}"
+    );
+    assert_eq!((r.evaluated, r.quarantined.as_ref()), (None, None));
+    assert_eq!(
+        w.emu.tags(&w.repo, &critical).await,
+        vec!["bad".to_string()],
+        "enqueued, not acted on"
+    );
+    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(r))).unwrap();
+    assert_eq!(v["outcome"], "swept");
+    assert!(v.get("evaluated").is_none() && v.get("verdicts").is_none());
+
+    let got = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = got.messages();
+    assert_eq!(messages.len(), 1);
+    let sent: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(
+        sent,
+        json!({"repository": w.repo, "digest": critical, "sweep": true})
+    );
+
+    // Lambda's part: the SQS event with that body.
+    let event = sqs_event(&[("m-1", messages[0].body().unwrap().to_string())]);
+    let out = run(&app, &event, Deadline::none()).await;
+    assert_eq!(batch_failures(&out), Vec::<String>::new());
+    assert_eq!(
+        w.emu.tags(&w.repo, &critical).await,
+        vec!["bad".to_string(), qtag(&critical)]
+    );
+    assert_eq!(alerts.count(), 1, "newly quarantined: one alert");
+
+    // Redelivery (a visibility timeout ran out): nothing changes twice, nothing alerts again.
+    let out = run(&app, &event, Deadline::none()).await;
+    assert_eq!(batch_failures(&out), Vec::<String>::new());
+    assert_eq!(
+        w.emu.tags(&w.repo, &critical).await,
+        vec!["bad".to_string(), qtag(&critical)]
+    );
+    assert_eq!(alerts.count(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_queue_body_is_a_batch_item_failure_and_nothing_else_fails() {
+    let w = World::new("sweep-poison", None).await;
+    let a = w.image("a", 1, 0).await;
+    let b = w.image("b", 1, 0).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    let event = sqs_event(&[
+        ("ok-1", body(&w.repo, &a)),
+        ("not-json", "{\"repository\": ".to_string()),
+        (
+            "bad-repo",
+            json!({"repository": "Not A Repo", "digest": a, "sweep": true}).to_string(),
+        ),
+        (
+            "no-image",
+            json!({"repository": w.repo, "sweep": true}).to_string(),
+        ),
+        (
+            "bad-sweep",
+            json!({"repository": w.repo, "digest": a, "sweep": "yes"}).to_string(),
+        ),
+        ("ok-2", body(&w.repo, &b)),
+    ]);
+    let out = run(&app, &event, Deadline::none()).await;
+    let mut failed = batch_failures(&out);
+    failed.sort();
+    assert_eq!(
+        failed,
+        vec!["bad-repo", "bad-sweep", "no-image", "not-json"]
+    );
+    assert_eq!(
+        w.emu.tags(&w.repo, &a).await,
+        vec!["a".to_string(), qtag(&a)]
+    );
+    assert_eq!(
+        w.emu.tags(&w.repo, &b).await,
+        vec!["b".to_string(), qtag(&b)]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_action_fails_only_its_own_record() {
+    let w = World::new("sweep-fail", None).await;
+    let bad = w.image("bad", 1, 0).await;
+    let clean = w.image("clean", 0, 0).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    w.proxy.inject(Some("PutImage"), Fault::Throttle, 1000);
+    let event = sqs_event(&[
+        ("m-bad", body(&w.repo, &bad)),
+        ("m-clean", body(&w.repo, &clean)),
+    ]);
+    let out = run(&app, &event, Deadline::none()).await;
+    assert_eq!(batch_failures(&out), vec!["m-bad".to_string()]);
+    // A quarantine that failed leaves a failing image deployable: that is a change a person
+    // must hear of (the one rule of `alert_gate`), even from the sweep. The clean image that
+    // changed nothing alerts nothing.
+    assert_eq!(alerts.count(), 1, "one alert, for the failed quarantine");
+    let sent = alerts.sent.lock().unwrap();
+    assert_eq!(
+        sent[0].digest.as_ref().map(|d| d.as_str()),
+        Some(bad.as_str())
+    );
+    assert!(
+        sent[0].actions.iter().any(|a| matches!(
+            a,
+            Action::Quarantine {
+                status: ActionStatus::Failed { .. },
+                ..
+            }
+        )),
+        "{:?}",
+        sent[0].actions
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_racing_a_scan_event_for_the_same_digest_never_double_tags() {
+    let w = World::new("sweep-race", None).await;
+    let digest = w.image("v1", 1, 0).await;
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await);
+    let scan_event = ecr_scan_event(
+        &w.repo,
+        &digest,
+        &["v1"],
+        json!({"CRITICAL": 1}),
+        "COMPLETE",
+    );
+    let queue_event = sqs_event(&[("m-1", body(&w.repo, &digest))]);
+    let (from_event, from_sweep) = tokio::join!(
+        run(&app, &scan_event, Deadline::none()),
+        run(&app, &queue_event, Deadline::none())
+    );
+    assert_eq!(batch_failures(&from_sweep), Vec::<String>::new());
+    let Output::Gate(Response::Evaluated(ev)) = from_event else {
+        panic!("{from_event:?}")
+    };
+    let event_status = ev.actions[0].status().clone();
+    assert!(matches!(ev.actions[0], Action::Quarantine { .. }));
+    assert_eq!(
+        w.emu.tags(&w.repo, &digest).await,
+        vec![qtag(&digest), "v1".to_string()]
+    );
+    // Exactly one PutImage changed the image; the sweep alerted only if it was the one.
+    let sweep_alerts = alerts
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.trigger == ecr_scan_gate::event::Trigger::Sweep)
+        .count();
+    match event_status {
+        ActionStatus::Done => assert_eq!(sweep_alerts, 0),
+        ActionStatus::AlreadyDone => assert_eq!(sweep_alerts, 1),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_loses_none() {
+    let w = World::new("sweep-quota", None).await;
+    let mut digests = Vec::new();
+    for i in 0..24 {
+        digests.push(w.image(&format!("v{i}"), 1, 0).await);
+    }
+    w.proxy.rate_limit("PutImage", 2);
+    // Four instances, each with the function's own ECR client (adaptive retry), six records
+    // each, all at once.
+    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let mut apps = Vec::new();
+    for instance in 0..4 {
+        // Separate processes on Lambda: each its own client-side rate limiter.
+        let ecr = ecr_scan_gate::aws::ecr::client(&config);
+        let own = ecr
+            .config()
+            .to_builder()
+            .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(format!(
+                "instance-{instance}"
+            )))
+            .build();
+        let gate = Gate::new(
+            EcrRegistry::new(aws_sdk_ecr::Client::from_conf(own), "quarantine-"),
+            Policy::default(),
+            Settings::default(),
+        );
+        apps.push(App::new(gate));
+    }
+    let events: Vec<Value> = digests
+        .chunks(6)
+        .map(|chunk| {
+            let bodies: Vec<(String, String)> = chunk
+                .iter()
+                .map(|d| (d.clone(), body(&w.repo, d)))
+                .collect();
+            let refs: Vec<(&str, String)> = bodies
+                .iter()
+                .map(|(id, b)| (id.as_str(), b.clone()))
+                .collect();
+            sqs_event(&refs)
+        })
+        .collect();
+    let outs = futures_util::future::join_all(
+        apps.iter()
+            .zip(&events)
+            .map(|(app, event)| run(app, event, Deadline::none())),
+    )
+    .await;
+    for out in &outs {
+        assert_eq!(batch_failures(out), Vec::<String>::new());
+    }
+    assert!(w.proxy.faults_served() > 0, "the quota was reached");
+    for d in &digests {
+        assert!(w.emu.tags(&w.repo, d).await.contains(&qtag(d)), "{d} lost");
+    }
+}
+
+#[tokio::test]
+async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cut_off() {
+    let w = World::new("sweep-abandon", None).await;
+    let digest = w.image("v1", 1, 0).await;
+    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let gate = Gate::new(
+        EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&config), "quarantine-"),
+        Policy::default(),
+        Settings::default(),
+    );
+    w.proxy.inject(Some("PutImage"), Fault::Throttle, 10_000);
+    // Enough time to start the change, not for the function's 10 attempts.
+    let deadline = Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(1));
+    let event = ecr_scan_event(
+        &w.repo,
+        &digest,
+        &["v1"],
+        json!({"CRITICAL": 1}),
+        "COMPLETE",
+    );
+    let err = gate
+        .handle_until(&event, TODAY, deadline)
+        .await
+        .expect_err("the quarantine cannot succeed");
+    assert_eq!(err.kind(), "ActionsFailed");
+    let text = err.to_string();
+    assert!(
+        text.contains("ECR BatchGetImage/PutImage on")
+            && text.contains("abandoned")
+            && text.contains("the event will be retried"),
+        "{text}"
+    );
+    assert!(w.proxy.count("PutImage") >= 1, "the change was started");
+    assert_eq!(w.emu.tags(&w.repo, &digest).await, vec!["v1".to_string()]);
+}
