@@ -169,12 +169,14 @@ def extract_operations(rust_source: str) -> set[str]:
 
 
 def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
-    """`service:Operation` for every SDK call in src/aws/<service>.rs (service = file stem)."""
+    """`service:Operation` for every SDK call in src/aws/<service>.rs and src/aws/<service>_*.rs
+    (service = the file stem up to its first `_`, e.g. ecr_inventory.rs is ECR)."""
     actions: set[str] = set()
-    for service in COMPARED_SERVICES:
-        path = aws_dir / f"{service}.rs"
-        if path.exists():
-            for op in extract_operations(path.read_text(encoding="utf-8")):
-                action = f"{service}:{op}"
-                actions.add(ACTION_OF_OPERATION.get(action, action))
+    for path in sorted(aws_dir.glob("*.rs")):
+        service = path.stem.split("_", 1)[0]
+        if service not in COMPARED_SERVICES:
+            continue
+        for op in extract_operations(path.read_text(encoding="utf-8")):
+            action = f"{service}:{op}"
+            actions.add(ACTION_OF_OPERATION.get(action, action))
     return actions

@@ -16,8 +16,9 @@ def rust_metrics():
     names = re.findall(r'\(Severity::\w+,\s*"(\w+)"\)', finding_block)
     extra = re.search(r"for name in \[([^\]]*)\]\s*\{\s*metrics\.push", source).group(1)
     names += re.findall(r'"(\w+)"', extra)
-    dims = re.search(r'"Dimensions":\s*(\[\[.*?\]\])', source).group(1)
-    dimensions = [re.findall(r'"(\w+)"', group) for group in re.findall(r"\[([^\[\]]*)\]", dims)]
+    # The dimension sets every record carries (ACCOUNT_DIMENSIONS come only with member accounts).
+    dims = re.search(r"pub const DIMENSIONS:[^=]*=\s*\[(.*?)\];", source, re.S).group(1)
+    dimensions = [re.findall(r'"(\w+)"', group) for group in re.findall(r"&\[([^\[\]]*)\]", dims)]
     return namespace, names, dimensions
 
 

@@ -28,13 +28,6 @@ from hcl_helpers import (
     snake_to_pascal,
 )
 
-# PLANNED BY THE SWEEP: the Rust side is being written in parallel.
-# Delete this list when src/aws/ecr.rs calls start_image_scan() and
-# src/aws/sqs.rs calls send_message_batch().
-PLANNED_BY_THE_SWEEP = {
-    "ecr:StartImageScan",
-    "sqs:SendMessage",
-}
 
 # Granted for Lambda's own use of the role, not called by the code.
 LAMBDA_USES = {
@@ -195,8 +188,8 @@ def test_iam_matches_code():
     assert called, f"no AWS operation found in {RUST_AWS_DIR}/{{ecr,sns,ssm,sqs}}.rs"
     granted = compared_actions(granted_actions(module))
     missing = sorted(called - granted)
-    unjustified = sorted(granted - called - PLANNED_BY_THE_SWEEP - LAMBDA_USES)
+    unjustified = sorted(granted - called - LAMBDA_USES)
     assert not missing and not unjustified, (
         f"IAM and code drifted apart. Called by the code but not granted (add to infra/iam.tf): {missing}. "
-        f"Granted but neither called by the code nor planned (remove from infra/iam.tf): {unjustified}."
+        f"Granted but neither called by the code (remove from infra/iam.tf): {unjustified}."
     )
