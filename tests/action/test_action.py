@@ -205,7 +205,7 @@ class ActionAgainstTheEmulator(unittest.TestCase):
 
     def test_a_passing_image_is_deployable_and_names_the_digest_it_judged(self):
         digest = self.image("action-pass", [finding("CVE-2019-5188", "MEDIUM", "e2fsprogs", "1.44.1")])
-        r = run_action({"repository": "action-pass", "digest": digest, "wait": "5s", "poll-interval": "1s"},
+        r = run_action({"repository": "action-pass", "digest": digest, "wait": "5s", "poll-interval": "5s"},
                        self.local())
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.outputs, {**r.outputs, "verdict": "PASS", "digest": digest, "exit-meaning": "deployable"})
@@ -380,7 +380,7 @@ class InputsMatchTheCli(unittest.TestCase):
         stub.write_text(STUB)
         stub.chmod(0o755)
         env = {"ECR_SCAN_GATE_CHECK_BIN": str(stub), "STUB_RECORD": str(record)}
-        values = {"repository": "team/api", "tag": "v9", "wait": "7m", "poll-interval": "3s",
+        values = {"repository": "team/api", "tag": "v9", "wait": "7m", "poll-interval": "6s",
                   "policy-file": "/p.json", "region": "eu-west-3", "version": VERSION}
         runs = [values, {**values, "tag": "", "digest": "sha256:" + "b" * 64, "policy-file": "",
                          "policy": '{"fail": {"HIGH": 1}}'},
