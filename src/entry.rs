@@ -12,6 +12,7 @@
 
 use crate::accounts::Home;
 use crate::aws::member::MemberRegistries;
+use crate::aws::member::Routed;
 use crate::event::{EventError, ScanEvent};
 use crate::handler::{ActionStatus, Gate, GateError, Response};
 use crate::lambda::evaluate_routed;
@@ -19,7 +20,7 @@ use crate::listing::quarantined_images;
 use crate::ports::{Deadline, Inventory, Registry, SweepQueue};
 use crate::queue::{self, RecordOutcome};
 use crate::report::{allowlist_due, Report, EXPIRY_NOTICE_DAYS};
-use crate::sweep::{sweep, SweepReport, SweepRequest};
+use crate::sweep::{sweep, Place, SweepReport, SweepRequest};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -152,15 +153,7 @@ pub async fn handle<R: Registry + Inventory>(
         }
         if !direct && obj.contains_key("sweep") {
             let request = SweepRequest::parse(&obj["sweep"])?;
-            let report = sweep(
-                gate,
-                app.sweep_queue.as_deref(),
-                &request,
-                cx.today,
-                cx.now_s,
-                cx.deadline,
-            )
-            .await;
+            let report = app.sweep(&request, cx).await;
             log_sweep(cx.request_id, &report);
             return Ok(Output::Registry(RegistryOutcome::Swept(report)));
         }
@@ -189,6 +182,82 @@ pub async fn handle<R: Registry + Inventory>(
     crate::lambda::log_outcome(cx.request_id, &result);
     crate::lambda::print_metrics(&result, app.members.is_some());
     Ok(Output::Gate(result?))
+}
+
+impl<R: Registry + Inventory> App<R> {
+    /// The sweep: of the gate's own registry, or of every account and region the request
+    /// names (each through the account router: a member's registry through its role).
+    async fn sweep(&self, request: &SweepRequest, cx: Context<'_>) -> SweepReport {
+        let queue = self.sweep_queue.as_deref();
+        if !request.names_places() {
+            return sweep_in(&self.gate, queue, request, None, cx).await;
+        }
+        let queued = queue.is_some();
+        let home = match cx.home {
+            Ok(home) => home,
+            Err(why) => {
+                return SweepReport::not_swept(
+                    format!("sweep.accounts / sweep.regions need the function's own account and region: {why}"),
+                    queued,
+                )
+            }
+        };
+        let accounts = request
+            .accounts
+            .clone()
+            .unwrap_or_else(|| vec![home.account.clone()]);
+        let regions = request
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![home.region.clone()]);
+        let mut total = SweepReport::started(queued);
+        for account in &accounts {
+            for region in &regions {
+                let place = Place {
+                    account: account.clone(),
+                    region: region.clone(),
+                };
+                let own = *account == home.account && *region == home.region;
+                let report = match &self.members {
+                    _ if own => sweep_in(&self.gate, queue, request, Some(&place), cx).await,
+                    None => SweepReport::not_swept(
+                        format!(
+                            "not swept: account {account} region {region}: only the function's own \
+                             account and region without member accounts (MEMBER_ROLE_NAME)"
+                        ),
+                        queued,
+                    ),
+                    Some(members) => {
+                        match members.registry_at(home, Some(account), Some(region)).await {
+                            Routed::Own { .. } => {
+                                sweep_in(&self.gate, queue, request, Some(&place), cx).await
+                            }
+                            Routed::Other { registry, .. } => {
+                                let gate = self.gate.for_registry(registry);
+                                sweep_in(&gate, queue, request, Some(&place), cx).await
+                            }
+                            Routed::Ignored(reason) => {
+                                SweepReport::not_swept(format!("not swept: {reason}"), queued)
+                            }
+                        }
+                    }
+                };
+                total.absorb(report);
+            }
+        }
+        total
+    }
+}
+
+/// The sweep of one registry (one gate), within the invocation.
+async fn sweep_in<G: Registry + Inventory>(
+    gate: &Gate<G>,
+    queue: Option<&dyn SweepQueue>,
+    request: &SweepRequest,
+    place: Option<&Place>,
+    cx: Context<'_>,
+) -> SweepReport {
+    sweep(gate, queue, request, place, cx.today, cx.now_s, cx.deadline).await
 }
 
 impl<R: Registry> App<R> {

@@ -46,6 +46,13 @@ pub struct SweepRequest {
     /// `StartImageScan` for images with no scan result.
     #[serde(default)]
     pub start_scans: bool,
+    /// With member accounts: the accounts to sweep (12-digit ids); the function's own by
+    /// default.
+    #[serde(default)]
+    pub accounts: Option<Vec<String>>,
+    /// The regions to sweep; the function's own by default.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
 }
 
 fn every_repository() -> Vec<String> {
@@ -58,6 +65,8 @@ impl Default for SweepRequest {
             repositories: every_repository(),
             pushed_within_days: None,
             start_scans: false,
+            accounts: None,
+            regions: None,
         }
     }
 }
@@ -98,8 +107,54 @@ impl SweepRequest {
                 ));
             }
         }
+        if let Some(accounts) = &request.accounts {
+            if accounts.is_empty() {
+                return Err(invalid(
+                    "sweep.accounts".to_string(),
+                    "must be a non-empty list of 12-digit account ids".to_string(),
+                ));
+            }
+            if let Some((i, a)) = accounts
+                .iter()
+                .enumerate()
+                .find(|(_, a)| !crate::event::is_account_id(a))
+            {
+                return Err(invalid(
+                    format!("sweep.accounts[{i}]"),
+                    format!(
+                        "must be a 12-digit AWS account id, got {:?}",
+                        crate::event::truncate(a, 40)
+                    ),
+                ));
+            }
+        }
+        if let Some(regions) = &request.regions {
+            if regions.is_empty() {
+                return Err(invalid(
+                    "sweep.regions".to_string(),
+                    "must be a non-empty list of regions, e.g. [\"us-east-1\"]".to_string(),
+                ));
+            }
+            for (i, r) in regions.iter().enumerate() {
+                crate::event::validate_region(r)
+                    .map_err(|p| invalid(format!("sweep.regions[{i}]"), p))?;
+            }
+        }
         Ok(request)
     }
+
+    /// Whether the request names accounts or regions (hub and member accounts).
+    pub fn names_places(&self) -> bool {
+        self.accounts.is_some() || self.regions.is_some()
+    }
+}
+
+/// The account and region a sweep lists and acts in, when the request names them: written
+/// into each queue body and each image's request, so the image is evaluated in that registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
 }
 
 /// What the listing alone says of an image.
@@ -127,7 +182,8 @@ pub fn summary_passes(
         return false;
     }
     let (verdict, _) = judge(&policy.thresholds_for(repository), counts);
-    verdict == Verdict::Pass
+    // The counts must also prove that no finding can meet a fail_if / warn_if condition.
+    verdict == Verdict::Pass && !policy.counts_can_meet_conditions(repository, counts)
 }
 
 /// What to do with one listed image.
@@ -186,6 +242,11 @@ pub struct QueueBody {
 pub struct ImageId {
     pub repository: String,
     pub digest: String,
+    /// The image's account and region, when the sweep named them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// The sweep's response (`"outcome": "swept"`). With a queue: `enqueued`; inline: `evaluated`,
@@ -220,12 +281,74 @@ pub struct SweepReport {
     pub stopped_in: Option<String>,
 }
 
-/// Runs one sweep over the gate's registry. `now_s` (seconds since the epoch) anchors
-/// `pushed_within_days`; `today` decides allowlist expiry.
+impl SweepReport {
+    /// A sweep that could not start in a place: the reason, and not complete.
+    pub fn not_swept(reason: String, queued: bool) -> SweepReport {
+        SweepReport {
+            errors: vec![reason],
+            complete: false,
+            ..SweepReport::started(queued)
+        }
+    }
+
+    /// An empty report of a sweep with a queue (`enqueued`) or inline.
+    pub fn started(queued: bool) -> SweepReport {
+        SweepReport {
+            complete: true,
+            enqueued: queued.then_some(0),
+            evaluated: (!queued).then_some(0),
+            verdicts: (!queued).then(BTreeMap::new),
+            quarantined: (!queued).then(Vec::new),
+            released: (!queued).then(Vec::new),
+            ..SweepReport::default()
+        }
+    }
+
+    /// Adds the report of the sweep of another place (account, region).
+    pub fn absorb(&mut self, other: SweepReport) {
+        fn add(a: &mut Option<usize>, b: Option<usize>) {
+            if let Some(b) = b {
+                *a.get_or_insert(0) += b;
+            }
+        }
+        self.images += other.images;
+        self.passed_by_summary += other.passed_by_summary;
+        add(&mut self.enqueued, other.enqueued);
+        add(&mut self.evaluated, other.evaluated);
+        if let Some(v) = other.verdicts {
+            let mine = self.verdicts.get_or_insert_with(BTreeMap::new);
+            for (verdict, n) in v {
+                *mine.entry(verdict).or_default() += n;
+            }
+        }
+        if let Some(q) = other.quarantined {
+            self.quarantined.get_or_insert_with(Vec::new).extend(q);
+        }
+        if let Some(r) = other.released {
+            self.released.get_or_insert_with(Vec::new).extend(r);
+        }
+        self.unscanned += other.unscanned;
+        self.scans_started += other.scans_started;
+        self.scans_limited += other.scans_limited;
+        self.errors.extend(other.errors);
+        self.complete &= other.complete;
+        self.repositories += other.repositories;
+        self.repositories_done += other.repositories_done;
+        if self.stopped_in.is_none() {
+            self.stopped_in = other.stopped_in;
+        }
+    }
+}
+
+/// Runs one sweep over the gate's registry. `place` is its account and region when the request
+/// names them (they go into every queue body and image request, so each image is evaluated in
+/// that registry). `now_s` (seconds since the epoch) anchors `pushed_within_days`; `today`
+/// decides allowlist expiry.
 pub async fn sweep<R: Registry + Inventory>(
     gate: &Gate<R>,
     queue: Option<&dyn SweepQueue>,
     request: &SweepRequest,
+    place: Option<&Place>,
     today: &str,
     now_s: i64,
     deadline: Deadline,
@@ -234,15 +357,7 @@ pub async fn sweep<R: Registry + Inventory>(
     let pushed_after = request
         .pushed_within_days
         .map(|d| now_s.saturating_sub(d.saturating_mul(86_400) as i64));
-    let mut report = SweepReport {
-        complete: true,
-        enqueued: queue.map(|_| 0),
-        evaluated: queue.is_none().then_some(0),
-        verdicts: queue.is_none().then(BTreeMap::new),
-        quarantined: queue.is_none().then(Vec::new),
-        released: queue.is_none().then(Vec::new),
-        ..SweepReport::default()
-    };
+    let mut report = SweepReport::started(queue.is_some());
     let repositories = match gate.registry.repositories(&request.repositories).await {
         Ok(r) => r,
         Err(e) => {
@@ -286,11 +401,16 @@ pub async fn sweep<R: Registry + Inventory>(
             start_scans(gate, repository, &to_scan, &mut report).await;
             let finished = match queue {
                 Some(q) => {
-                    enqueue(q, repository, &closer, &mut report).await;
+                    enqueue(q, repository, &closer, place, &mut report).await;
                     true
                 }
                 None => {
-                    evaluate_inline(gate, repository, &closer, today, deadline, &mut report).await
+                    let inline = Inline {
+                        place,
+                        today,
+                        deadline,
+                    };
+                    evaluate_inline(gate, repository, &closer, inline, &mut report).await
                 }
             };
             if !finished {
@@ -335,6 +455,7 @@ async fn enqueue(
     queue: &dyn SweepQueue,
     repository: &str,
     images: &[&ImageSummary],
+    place: Option<&Place>,
     report: &mut SweepReport,
 ) {
     let bodies: Vec<String> = images
@@ -344,8 +465,8 @@ async fn enqueue(
                 repository: repository.to_string(),
                 digest: i.digest.to_string(),
                 sweep: true,
-                account: None,
-                region: None,
+                account: place.map(|p| p.account.clone()),
+                region: place.map(|p| p.region.clone()),
             })
             .ok()
         })
@@ -370,27 +491,42 @@ async fn enqueue(
 
 /// Evaluates the images a few at a time; starts none once the deadline is near. Returns
 /// whether every image was evaluated.
+/// Where and when an inline sweep evaluates.
+#[derive(Clone, Copy)]
+struct Inline<'a> {
+    place: Option<&'a Place>,
+    today: &'a str,
+    deadline: Deadline,
+}
+
 async fn evaluate_inline<R: Registry + Inventory>(
     gate: &Gate<R>,
     repository: &str,
     images: &[&ImageSummary],
-    today: &str,
-    deadline: Deadline,
+    inline: Inline<'_>,
     report: &mut SweepReport,
 ) -> bool {
+    let Inline {
+        place,
+        today,
+        deadline,
+    } = inline;
     let started = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Result<Evaluation, GateError>> = futures_util::stream::iter(images)
         .take_while(|_| std::future::ready(deadline.allows(INLINE_RESERVE)))
         .map(|image| {
             started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let event = sweep_event(repository, image);
+            let mut event = sweep_event(repository, image);
+            if let Some(p) = place {
+                event = event.located(p.account.clone(), p.region.clone());
+            }
             async move { gate.evaluate(&event, today, deadline).await }
         })
         .buffer_unordered(INLINE_CONCURRENCY)
         .collect()
         .await;
     for result in &results {
-        record(result, report);
+        record(result, place.is_some(), report);
     }
     started.into_inner() == images.len()
 }
@@ -406,7 +542,7 @@ pub fn sweep_event(repository: &str, image: &ImageSummary) -> ScanEvent {
     event
 }
 
-fn record(result: &Result<Evaluation, GateError>, report: &mut SweepReport) {
+fn record(result: &Result<Evaluation, GateError>, placed: bool, report: &mut SweepReport) {
     let ev = match result {
         Ok(ev) => Some(ev),
         Err(e) => {
@@ -428,6 +564,8 @@ fn record(result: &Result<Evaluation, GateError>, report: &mut SweepReport) {
             .as_ref()
             .map(|d| d.to_string())
             .unwrap_or_default(),
+        account: ev.account.clone().filter(|_| placed),
+        region: ev.region.clone().filter(|_| placed),
     };
     for a in &ev.actions {
         match a {

@@ -8,16 +8,20 @@ mod common;
 
 use aws_config::sts::AssumeRoleProvider;
 use common::proxy::{Fault, FaultProxy};
+use common::summaries::Summaries;
 use common::{basic_finding, basic_findings, ecr_scan_event, http, Emulator, TODAY};
 use ecr_scan_gate::accounts::{Home, MemberConfig};
 use ecr_scan_gate::alert::AlertOptions;
 use ecr_scan_gate::aws::ecr::EcrRegistry;
 use ecr_scan_gate::aws::member::MemberRegistries;
 use ecr_scan_gate::aws::sns::SnsNotifier;
+use ecr_scan_gate::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
 use ecr_scan_gate::handler::{ActionStatus, Evaluation, Gate, GateError, Response, Settings};
 use ecr_scan_gate::lambda::{handle, metrics_line_by};
 use ecr_scan_gate::policy::Policy;
 use ecr_scan_gate::ports::Deadline;
+use ecr_scan_gate::sweep::SweepReport;
 use ecr_scan_gate::verdict::Verdict;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -584,4 +588,155 @@ async fn a_member_fail_costs_the_calls_of_a_same_account_fail_and_one_assume_rol
         member_calls[1], same_account,
         "a warm container assumes no role"
     );
+}
+
+/// The hub as the function runs it: every input through the entry, with the member accounts
+/// (and, for the queue mode, the sweep queue).
+async fn hub_app(proxy: &FaultProxy) -> App<EcrRegistry> {
+    let config = hub_config(proxy).await;
+    let gate = Gate::new(
+        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+        Policy::default(),
+        Settings::default(),
+    );
+    App::new(gate).with_members(MemberRegistries::new(&config, members(), "quarantine-"))
+}
+
+fn cx(home: &Home) -> Context<'_> {
+    Context {
+        request_id: "test",
+        today: TODAY,
+        now_s: 1_795_800_000,
+        deadline: Deadline::none(),
+        home: Ok(home),
+    }
+}
+
+fn swept(output: Output) -> SweepReport {
+    match output {
+        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        other => panic!("not a sweep: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_of_a_member_in_two_regions_quarantines_there_and_leaves_the_hub_untouched() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let summaries = Summaries::default();
+    summaries.install(&proxy, None);
+    let app = hub_app(&proxy).await;
+    let repo = common::unique_repo("acct-sweep");
+    let member = place(&emu, MEMBER, common::REGION).await;
+    let member_eu = place(&emu, MEMBER, EU).await;
+    // The same image (same digest) in the member's two regions and in the hub.
+    let digest = failing_image(&member, MEMBER, common::REGION, &repo).await;
+    assert_eq!(failing_image(&member_eu, MEMBER, EU, &repo).await, digest);
+    assert_eq!(
+        failing_image(&emu, HUB, common::REGION, &repo).await,
+        digest
+    );
+    // The registry's summary, as AWS returns it once the scan finished (moto has none).
+    summaries.set(&digest, "COMPLETE", json!({"CRITICAL": 1}));
+
+    let home = home();
+    let input = json!({"sweep": {"repositories": [repo], "accounts": [MEMBER], "regions": [common::REGION, EU]}});
+    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    assert!(r.complete, "{r:?}");
+    assert_eq!((r.images, r.evaluated), (2, Some(2)), "{r:?}");
+    let mut places: Vec<(Option<String>, Option<String>)> = r
+        .quarantined
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i.account, i.region))
+        .collect();
+    places.sort();
+    assert_eq!(
+        places,
+        vec![
+            (Some(MEMBER.to_string()), Some(EU.to_string())),
+            (Some(MEMBER.to_string()), Some(common::REGION.to_string())),
+        ]
+    );
+    assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
+    assert!(member_eu
+        .tags(&repo, &digest)
+        .await
+        .contains(&qtag(&digest)));
+    assert_eq!(emu.tags(&repo, &digest).await, vec!["v1".to_string()]);
+    assert_eq!(proxy.count("AssumeRole"), 1, "one role for both regions");
+
+    // A stranger's account is not swept, and says why; nothing is called for it.
+    let before = proxy.total();
+    let input = json!({"sweep": {"repositories": [repo], "accounts": [STRANGER]}});
+    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    assert!(!r.complete);
+    assert!(
+        r.errors.iter().any(|e| e.contains(STRANGER)),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(proxy.total(), before, "no AWS call for a stranger");
+    // A bad account id is refused with the field named.
+    let err = entry::handle(&app, &json!({"sweep": {"accounts": ["12345"]}}), cx(&home))
+        .await
+        .expect_err("a bad account id");
+    assert!(err.to_string().contains("sweep.accounts[0]"), "{err}");
+}
+
+#[tokio::test]
+async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_acts_there() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let summaries = Summaries::default();
+    summaries.install(&proxy, None);
+    let sqs = emu.sqs();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(common::unique_repo("acct-sweep-q"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("queue url")
+        .to_string();
+    let app = hub_app(&proxy)
+        .await
+        .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
+    let repo = common::unique_repo("acct-sweep-q");
+    let member = place(&emu, MEMBER, EU).await;
+    let digest = failing_image(&member, MEMBER, EU, &repo).await;
+    summaries.set(&digest, "COMPLETE", json!({"CRITICAL": 1}));
+
+    let home = home();
+    let input = json!({"sweep": {"repositories": [repo], "accounts": [MEMBER], "regions": [EU]}});
+    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    assert_eq!((r.images, r.enqueued), (1, Some(1)), "{r:?}");
+    assert_eq!(member.tags(&repo, &digest).await, vec!["v1".to_string()]);
+    let got = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive");
+    let messages = got.messages();
+    assert_eq!(messages.len(), 1);
+    let body = messages[0].body().expect("body").to_string();
+    let sent: Value = serde_json::from_str(&body).expect("JSON body");
+    assert_eq!(
+        sent,
+        json!({"repository": repo, "digest": digest, "sweep": true, "account": MEMBER, "region": EU})
+    );
+
+    // Lambda's part: the queue record, evaluated in the member's registry in eu-west-1.
+    let event = json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": body}]});
+    match entry::handle(&app, &event, cx(&home))
+        .await
+        .expect("handled")
+    {
+        Output::Batch(b) => assert!(b.batch_item_failures.is_empty(), "{b:?}"),
+        other => panic!("not a batch response: {other:?}"),
+    }
+    assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
 }

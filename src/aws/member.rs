@@ -66,12 +66,19 @@ impl MemberRegistries {
     /// function's own), or why the gate does not act there. Every entry that evaluates an image
     /// (event, direct invoke, queue entry, sweep) calls this first.
     pub async fn registry_for(&self, home: &Home, event: &ScanEvent) -> Routed {
-        match accounts::route(
-            &self.members,
-            home,
-            event.account.as_deref(),
-            event.region.as_deref(),
-        ) {
+        self.registry_at(home, event.account.as_deref(), event.region.as_deref())
+            .await
+    }
+
+    /// The registry of an account and region (each the function's own when `None`), as
+    /// [`MemberRegistries::registry_for`] routes an event; the sweep of a named place uses it.
+    pub async fn registry_at(
+        &self,
+        home: &Home,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Routed {
+        match accounts::route(&self.members, home, account, region) {
             Route::NotAllowed(reason) => Routed::Ignored(reason),
             Route::Own { account, region } if region == home.region => {
                 Routed::Own { account, region }
