@@ -611,6 +611,34 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_passes_only_where_the_counts_prove_no_condition_can_be_met() {
+        // Below every threshold, but one MEDIUM may be exploitable: the findings must be read.
+        let policy = Policy::from_json(
+            r#"{"fail_if": [{"severity_at_least": "MEDIUM", "exploit_available": true}]}"#,
+        )
+        .unwrap();
+        let p = "quarantine-";
+        let medium = counts(&[(Severity::Medium, 1)]);
+        assert!(!summary_passes(&policy, "api", &medium, &tags(&["v1"]), p));
+        // Only LOW findings: no finding can meet a MEDIUM-and-above condition.
+        let low = counts(&[(Severity::Low, 7)]);
+        assert!(summary_passes(&policy, "api", &low, &tags(&["v1"]), p));
+    }
+
+    #[test]
+    fn sweep_accounts_and_regions_are_checked_naming_the_field() {
+        let err = |v: serde_json::Value| SweepRequest::parse(&v).unwrap_err().to_string();
+        assert!(err(json!({"accounts": []})).contains("`sweep.accounts`"));
+        assert!(err(json!({"accounts": ["111111111111", "x"]})).contains("`sweep.accounts[1]`"));
+        assert!(err(json!({"regions": ["moon-1"]})).contains("`sweep.regions[0]`"));
+        let ok =
+            SweepRequest::parse(&json!({"accounts": ["111111111111"], "regions": ["eu-west-1"]}))
+                .unwrap();
+        assert!(ok.names_places());
+        assert!(!SweepRequest::default().names_places());
+    }
+
+    #[test]
     fn the_summary_passes_only_below_every_threshold_of_the_repository_and_without_quarantine_tag()
     {
         let policy = Policy::from_json(
@@ -715,7 +743,7 @@ mod tests {
         assert_eq!(
             err(json!({"repository": ["x"]})),
             "invalid event: `sweep.repository` unknown field `repository`, expected one of \
-             `repositories`, `pushed_within_days`, `start_scans`"
+             `repositories`, `pushed_within_days`, `start_scans`, `accounts`, `regions`"
         );
         assert!(
             err(json!({"start_scans": "yes"})).starts_with("invalid event: `sweep.start_scans`")
