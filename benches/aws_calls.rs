@@ -386,7 +386,7 @@ async fn bench() {
 }
 
 /// Per-event calls (and time) of a FAIL in the hub's own account and in a member account,
-/// through `lambda::handle` with member accounts on, the same notifiers as above.
+/// through `entry::handle_event` with member accounts on, the same notifiers as above.
 async fn member_rows(
     emu: &Emulator,
     proxy: &FaultProxy,
@@ -490,7 +490,7 @@ async fn member_rows(
         event["account"] = json!(account);
         proxy.reset_counts();
         let t = Instant::now();
-        let response = ecr_scan_gate::lambda::handle(
+        let response = ecr_scan_gate::entry::handle_event(
             &gate,
             Some(&members),
             Ok(&home),

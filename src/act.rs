@@ -7,7 +7,7 @@ use crate::evaluation::{Action, ActionStatus, Evaluation};
 use crate::event::Digest;
 use crate::handler::{Gate, GateError};
 use crate::policy::glob_match;
-use crate::ports::{Deadline, Registry};
+use crate::ports::{Change, Deadline, Registry};
 
 impl<R: Registry> Gate<R> {
     /// Carries out the planned actions: the registry chain and the alerts run concurrently;
@@ -83,6 +83,36 @@ impl<R: Registry> Gate<R> {
                 failures,
                 evaluation: Box::new(ev.clone()),
             })
+        }
+    }
+
+    /// Adds the quarantine tag within the deadline: the action's status.
+    pub(crate) async fn quarantine(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        tag: &str,
+        deadline: Deadline,
+    ) -> ActionStatus {
+        if !deadline.allows(Deadline::CHANGE_RESERVE) {
+            // Not started rather than cut off half-way; the failure makes Lambda retry.
+            return ActionStatus::Failed {
+                error: format!("not started: {}", deadline.describe_left()),
+            };
+        }
+        match deadline
+            .bound_change(self.registry.add_tag(repository, digest, tag))
+            .await
+        {
+            Ok(Ok(Change::Done)) => ActionStatus::Done,
+            Ok(Ok(Change::AlreadyDone)) => ActionStatus::AlreadyDone,
+            Ok(Err(e)) if e.is_gone() => ActionStatus::Skipped {
+                reason: format!("{e}: there is nothing left to block"),
+            },
+            Ok(Err(e)) => ActionStatus::Failed {
+                error: e.to_string(),
+            },
+            Err(_) => abandoned("BatchGetImage/PutImage", repository, deadline),
         }
     }
 

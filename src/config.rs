@@ -2,9 +2,9 @@
 //! the function with a message that names the variable.
 
 use crate::accounts::MemberConfig;
-use crate::handler::{validate_prefix, Settings};
 use crate::policy::{Policy, PolicyError};
 use crate::ports::{ParameterError, Parameters};
+use crate::settings::{validate_prefix, Settings};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,12 +10,10 @@
 //!
 //! Every image decision goes through `Gate::evaluate`.
 
-use crate::accounts::Home;
-use crate::aws::member::MemberRegistries;
-use crate::aws::member::Routed;
-use crate::event::{EventError, ScanEvent};
+use crate::accounts::{self, Home};
+use crate::aws::member::{MemberRegistries, Routed};
+use crate::event::{self, EventError, ScanEvent, Trigger};
 use crate::handler::{ActionStatus, Gate, GateError, Response};
-use crate::lambda::evaluate_routed;
 use crate::listing::quarantined_images;
 use crate::ports::{Deadline, Inventory, Registry, SweepQueue};
 use crate::queue::{self, RecordOutcome};
@@ -147,8 +145,8 @@ pub async fn handle<R: Registry + Inventory>(
             };
             queue::apply_sweep_keys(&mut scan, obj)?;
             let result = app.evaluate(&scan, cx).await;
-            crate::lambda::log_outcome(cx.request_id, &result);
-            crate::lambda::print_metrics(&result, app.members.is_some());
+            crate::decision_log::log_outcome(cx.request_id, &result);
+            crate::decision_log::print_metrics(&result, app.members.is_some());
             return Ok(Output::Gate(result?));
         }
         if !direct && obj.contains_key("sweep") {
@@ -170,7 +168,7 @@ pub async fn handle<R: Registry + Inventory>(
                 .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
         }
     }
-    let result = crate::lambda::handle(
+    let result = handle_event(
         gate,
         app.members.as_ref(),
         cx.home,
@@ -179,8 +177,8 @@ pub async fn handle<R: Registry + Inventory>(
         cx.deadline,
     )
     .await;
-    crate::lambda::log_outcome(cx.request_id, &result);
-    crate::lambda::print_metrics(&result, app.members.is_some());
+    crate::decision_log::log_outcome(cx.request_id, &result);
+    crate::decision_log::print_metrics(&result, app.members.is_some());
     Ok(Output::Gate(result?))
 }
 
@@ -336,8 +334,8 @@ fn log_record(
     match result {
         Ok(r) => {
             let owned: Result<Response, GateError> = Ok(r.clone());
-            crate::lambda::log_outcome(request_id, &owned);
-            crate::lambda::print_metrics(&owned, by_account);
+            crate::decision_log::log_outcome(request_id, &owned);
+            crate::decision_log::print_metrics(&owned, by_account);
         }
         Err(e) => {
             tracing::error!(request_id, message_id, error_type = e.kind(), error = %e, "queue record failed; reported as a batch item failure");
@@ -425,4 +423,69 @@ pub async fn report<R: Registry + Inventory>(
         return Err(EntryError::Report(failures));
     }
     Ok(ReportResponse { report, alerts })
+}
+
+/// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
+/// and region. `home` is the function's own account and region (from its invoked function
+/// ARN); without member accounts only a direct invoke that names an account or region needs it.
+pub async fn handle_event<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &str>,
+    input: &Value,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    match event::parse(input)? {
+        event::Event::Ignored(reason) => Ok(Response::Ignored { reason }),
+        event::Event::Scan(event) => {
+            evaluate_routed(gate, members, home, &event, today, deadline).await
+        }
+    }
+}
+
+/// Evaluates one image in the registry of its account and region (with member accounts), or
+/// answers why not (`ignored`). Every entry that evaluates an image calls this: a scan event, a
+/// direct invoke, a queue entry, each image of a sweep.
+pub async fn evaluate_routed<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &str>,
+    event: &ScanEvent,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    let Some(members) = members else {
+        // Without member accounts nothing changes: an event's account is not consulted.
+        if event.trigger == Trigger::DirectInvoke {
+            let elsewhere = accounts::direct_invoke_elsewhere(
+                home.ok(),
+                event.account.as_deref(),
+                event.region.as_deref(),
+            );
+            if let Some(reason) = elsewhere {
+                return Ok(Response::Ignored { reason });
+            }
+        }
+        let evaluation = gate.evaluate(event, today, deadline).await?;
+        return Ok(Response::Evaluated(Box::new(evaluation)));
+    };
+    let home = home.map_err(|problem| GateError::Account(problem.to_string()))?;
+    let evaluation = match members.registry_for(home, event).await {
+        Routed::Ignored(reason) => return Ok(Response::Ignored { reason }),
+        Routed::Own { account, region } => {
+            gate.evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+        Routed::Other {
+            registry,
+            account,
+            region,
+        } => {
+            gate.for_registry(registry)
+                .evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+    };
+    Ok(Response::Evaluated(Box::new(evaluation)))
 }

@@ -8,7 +8,8 @@ pub use crate::evaluation::{Action, ActionStatus, Basis, Evaluation, Response};
 use crate::event::{self, Digest, EventError, EventScanStatus, ImageRef, ScanEvent, Trigger};
 use crate::findings::FindingsTally;
 use crate::policy::{OnScanFailure, Policy};
-use crate::ports::{Change, Deadline, Notifier, Registry, RegistryError};
+use crate::ports::{Deadline, Notifier, Registry, RegistryError};
+pub use crate::settings::{validate_prefix, Settings, MAX_PREFIX_LEN};
 use crate::severity::Counts;
 use crate::verdict::{judge, judge_findings, Verdict};
 use serde_json::Value;
@@ -63,54 +64,6 @@ impl GateError {
             GateError::Actions { evaluation, .. } => Some(evaluation),
             _ => None,
         }
-    }
-}
-
-/// Settings that come from the environment (the function's contract in the README), read once at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub quarantine_prefix: String,
-    pub dry_run: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            quarantine_prefix: "quarantine-".to_string(),
-            dry_run: false,
-        }
-    }
-}
-
-/// Longest prefix that still leaves room for the 64 hex digits in a 128-character tag.
-pub const MAX_PREFIX_LEN: usize = 64;
-
-/// A quarantine prefix must make valid tags: letters, digits, `_`, `.`, `-`, starting with a
-/// letter, digit or `_`, at most 64 characters.
-pub fn validate_prefix(prefix: &str) -> Result<(), String> {
-    let first_ok = prefix
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !first_ok
-        || prefix.len() > MAX_PREFIX_LEN
-        || !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-    {
-        return Err(format!(
-            "must be 1 to {MAX_PREFIX_LEN} characters of letters, digits, `_`, `.`, `-`, starting with a letter, digit or `_`; got {:?}",
-            event::truncate(prefix, 80)
-        ));
-    }
-    Ok(())
-}
-
-impl Settings {
-    /// The quarantine tag of a digest: the prefix and the digest's 64 hex digits, so it is the
-    /// same on every delivery and names the image it blocks.
-    pub fn quarantine_tag(&self, digest: &Digest) -> String {
-        format!("{}{}", self.quarantine_prefix, digest.hex())
     }
 }
 
@@ -378,36 +331,6 @@ impl<R: Registry> Gate<R> {
                 .digest
                 .as_ref()
                 .is_some_and(|d| ev.tags.contains(&self.settings.quarantine_tag(d)))
-    }
-
-    /// Adds the quarantine tag within the deadline: the action's status.
-    pub(crate) async fn quarantine(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        tag: &str,
-        deadline: Deadline,
-    ) -> ActionStatus {
-        if !deadline.allows(Deadline::CHANGE_RESERVE) {
-            // Not started rather than cut off half-way; the failure makes Lambda retry.
-            return ActionStatus::Failed {
-                error: format!("not started: {}", deadline.describe_left()),
-            };
-        }
-        match deadline
-            .bound_change(self.registry.add_tag(repository, digest, tag))
-            .await
-        {
-            Ok(Ok(Change::Done)) => ActionStatus::Done,
-            Ok(Ok(Change::AlreadyDone)) => ActionStatus::AlreadyDone,
-            Ok(Err(e)) if e.is_gone() => ActionStatus::Skipped {
-                reason: format!("{e}: there is nothing left to block"),
-            },
-            Ok(Err(e)) => ActionStatus::Failed {
-                error: e.to_string(),
-            },
-            Err(_) => crate::act::abandoned("BatchGetImage/PutImage", repository, deadline),
-        }
     }
 
     /// Decides the actions. Reads the image's current tags only when a release may be due.

@@ -7,8 +7,8 @@
 
 use crate::evaluation::{Action, ActionStatus};
 use crate::event::Digest;
-use crate::handler::Settings;
 use crate::ports::IndexImage;
+use crate::settings::Settings;
 
 /// Wraps a change so that it applies to `index`.
 pub fn on_index(index: &IndexImage, change: Action) -> Action {

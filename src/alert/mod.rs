@@ -50,7 +50,7 @@ pub struct AlertOptions {
 impl Default for AlertOptions {
     fn default() -> Self {
         AlertOptions {
-            quarantine_prefix: crate::handler::Settings::default().quarantine_prefix,
+            quarantine_prefix: crate::settings::Settings::default().quarantine_prefix,
             default_region: None,
             name_account: false,
         }

@@ -95,7 +95,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    match super::member::assume_role_failure(e) {
+    match super::assume_role_failure(e) {
         Some(f) => RegistryError::AssumeRole {
             account: f.account.clone(),
             role_arn: f.role_arn.clone(),

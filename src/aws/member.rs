@@ -9,6 +9,7 @@
 //! hour per member account, not once per event.
 
 use super::ecr::EcrRegistry;
+use super::AssumeRoleFailed;
 use crate::accounts::{self, Home, MemberConfig, Route};
 use crate::event::ScanEvent;
 use aws_config::sts::AssumeRoleProvider;
@@ -192,31 +193,6 @@ impl ProvideCredentials for MemberRole {
             })
         })
     }
-}
-
-/// `AssumeRole` into a member account failed (access denied, no such role, STS unreachable).
-/// The SDK's credentials provider does not retry an access denial; the event fails and the
-/// next delivery tries once more.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("AssumeRole of {role_arn} (account {account}) failed: {message}")]
-pub struct AssumeRoleFailed {
-    pub account: String,
-    pub role_arn: String,
-    pub message: String,
-}
-
-/// The failed `AssumeRole` behind an SDK error, when that is why an ECR call failed.
-pub fn assume_role_failure<'e>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e AssumeRoleFailed> {
-    let mut current = Some(e);
-    while let Some(err) = current {
-        if let Some(f) = err.downcast_ref::<AssumeRoleFailed>() {
-            return Some(f);
-        }
-        current = err.source();
-    }
-    None
 }
 
 /// STS's answer as `Code: message` when it gave one (`AccessDenied: User ... is not

@@ -126,3 +126,28 @@ fn last_cause(chain: &str) -> &str {
         .map_or(chain, |i| &chain[..i]);
     plain.rsplit(": ").next().unwrap_or(plain).trim()
 }
+
+/// `AssumeRole` into a member account failed (access denied, no such role, STS unreachable).
+/// The SDK's credentials provider does not retry an access denial; the event fails and the
+/// next delivery tries once more.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("AssumeRole of {role_arn} (account {account}) failed: {message}")]
+pub struct AssumeRoleFailed {
+    pub account: String,
+    pub role_arn: String,
+    pub message: String,
+}
+
+/// The failed `AssumeRole` behind an SDK error, when that is why an ECR call failed.
+pub fn assume_role_failure<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e AssumeRoleFailed> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(f) = err.downcast_ref::<AssumeRoleFailed>() {
+            return Some(f);
+        }
+        current = err.source();
+    }
+    None
+}
