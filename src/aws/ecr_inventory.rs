@@ -1,7 +1,8 @@
 //! The inventory port on Amazon ECR: repositories, pages of images with their scan summary,
 //! and StartImageScan (the sweep and the report).
 
-use super::ecr::{reported_counts, sdk_error, EcrRegistry};
+use super::ecr::{sdk_error, EcrRegistry};
+use super::ecr_findings::reported_counts;
 use crate::event::Digest;
 use crate::policy::glob_match;
 use crate::ports::{ImagePage, ImageSummary, Inventory, RegistryError, ScanStart};
