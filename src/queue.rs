@@ -215,4 +215,25 @@ mod tests {
                 .starts_with("invalid event: `repository` is missing")
         );
     }
+
+    #[tokio::test]
+    async fn a_record_for_an_account_not_allowed_is_done_not_a_batch_item_failure() {
+        let body = json!({"repository": "api", "digest": digest(), "account": "333333333333"});
+        let event: SqsEvent = serde_json::from_value(json!({"Records": [
+            {"messageId": "m-1", "eventSource": "aws:sqs", "body": body.to_string()}
+        ]}))
+        .unwrap();
+        let reason = "account 333333333333 is not in MEMBER_ACCOUNTS".to_string();
+        let (response, outcomes) = handle(
+            |_scan| {
+                let reason = reason.clone();
+                async move { Ok(Response::Ignored { reason }) }
+            },
+            &event,
+            Deadline::none(),
+        )
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        assert!(matches!(&outcomes[0].1, RecordOutcome::Ignored(r) if r.contains("333333333333")));
+    }
 }
