@@ -30,8 +30,8 @@ use ecr_scan_gate::findings::FindingsTally;
 use ecr_scan_gate::handler::{Evaluation, Gate, Response, Settings};
 use ecr_scan_gate::policy::Policy;
 use ecr_scan_gate::ports::{
-    BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
-    TagSelector,
+    BoxFuture, Change, Deadline, IndexImage, Notifier, NotifyError, Registry, RegistryError,
+    ScanFindings, TagSelector,
 };
 use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
 use serde_json::{json, Value};
@@ -120,6 +120,24 @@ impl Registry for TimedRegistry {
         let r = self.inner.remove_tags(repository, digest, select).await;
         self.clock.record("BatchDeleteImage", t, Instant::now());
         r
+    }
+    async fn parents_of(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<IndexImage>, RegistryError> {
+        let t = Instant::now();
+        let r = self.inner.parents_of(repository, digest).await;
+        self.clock
+            .record("image indexes (DescribeImages)", t, Instant::now());
+        r
+    }
+    async fn index_of(
+        &self,
+        repository: &str,
+        image: &ImageRef,
+    ) -> Result<Option<IndexImage>, RegistryError> {
+        self.inner.index_of(repository, image).await
     }
 }
 

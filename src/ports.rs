@@ -263,20 +263,14 @@ pub trait Registry: Send + Sync {
         &self,
         repository: &str,
         digest: &Digest,
-    ) -> impl Future<Output = Result<Vec<IndexImage>, RegistryError>> + Send {
-        let _ = (repository, digest);
-        async { Ok(Vec::new()) }
-    }
+    ) -> impl Future<Output = Result<Vec<IndexImage>, RegistryError>> + Send;
 
     /// When `image` is an image index, the index and its platform images; `None` for an image.
     fn index_of(
         &self,
         repository: &str,
         image: &ImageRef,
-    ) -> impl Future<Output = Result<Option<IndexImage>, RegistryError>> + Send {
-        let _ = (repository, image);
-        async { Ok(None) }
-    }
+    ) -> impl Future<Output = Result<Option<IndexImage>, RegistryError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

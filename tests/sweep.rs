@@ -526,7 +526,8 @@ async fn a_sweep_racing_a_scan_event_for_the_same_digest_never_double_tags() {
 }
 
 #[tokio::test]
-async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_loses_none() {
+async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_loses_none_within_the_queues_deliveries(
+) {
     let w = World::new("sweep-quota", None).await;
     let mut digests = Vec::new();
     for i in 0..24 {
@@ -574,8 +575,25 @@ async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_lo
             .map(|(app, event)| run(app, event, Deadline::none())),
     )
     .await;
-    for out in &outs {
-        assert_eq!(batch_failures(out), Vec::<String>::new());
+    // SQS's part: a record named in batchItemFailures is delivered again, up to the queue's
+    // maxReceiveCount (3 in the Terraform), then it would go to the dead-letter queue. Under the
+    // quota an image whose retries ran out is named, never dropped, and a redelivery finishes
+    // it; usually the first delivery does it all.
+    let mut again: Vec<String> = outs.iter().flat_map(batch_failures).collect();
+    for delivery in 2..=3 {
+        if again.is_empty() {
+            break;
+        }
+        let bodies: Vec<(&str, String)> = again
+            .iter()
+            .map(|d| (d.as_str(), body(&w.repo, d)))
+            .collect();
+        let out = run(&apps[0], &sqs_event(&bodies), Deadline::none()).await;
+        again = batch_failures(&out);
+        assert!(
+            delivery < 3 || again.is_empty(),
+            "still failing after 3 deliveries (would go to the dead-letter queue): {again:?}"
+        );
     }
     assert!(w.proxy.faults_served() > 0, "the quota was reached");
     for d in &digests {

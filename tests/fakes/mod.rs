@@ -5,8 +5,8 @@ use ecr_scan_gate::event::{Digest, ImageRef};
 use ecr_scan_gate::findings::FindingsTally;
 use ecr_scan_gate::handler::Evaluation;
 use ecr_scan_gate::ports::{
-    BoxFuture, Change, Deadline, Notifier, NotifyError, Registry, RegistryError, ScanFindings,
-    TagSelector,
+    BoxFuture, Change, Deadline, IndexImage, Notifier, NotifyError, Registry, RegistryError,
+    ScanFindings, TagSelector,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +59,20 @@ impl Registry for EmptyRegistry {
         _: &Digest,
         _: &TagSelector<'_>,
     ) -> Result<Vec<String>, RegistryError> {
+        Err(self.missing(repository))
+    }
+    async fn parents_of(
+        &self,
+        repository: &str,
+        _: &Digest,
+    ) -> Result<Vec<IndexImage>, RegistryError> {
+        Err(self.missing(repository))
+    }
+    async fn index_of(
+        &self,
+        repository: &str,
+        _: &ImageRef,
+    ) -> Result<Option<IndexImage>, RegistryError> {
         Err(self.missing(repository))
     }
 }
