@@ -135,20 +135,6 @@ pub async fn handle<R: Registry + Inventory>(
     }
     if let Some(obj) = input.as_object() {
         let direct = obj.contains_key("repository") && !obj.contains_key("source");
-        if direct && obj.contains_key("sweep") {
-            // One image as the sweep's queue message (an operator may send it too).
-            let mut scan = match crate::event::parse(input)? {
-                crate::event::Event::Scan(scan) => scan,
-                crate::event::Event::Ignored(reason) => {
-                    return Ok(Output::Gate(Response::Ignored { reason }))
-                }
-            };
-            queue::apply_sweep_keys(&mut scan, obj)?;
-            let result = app.evaluate(&scan, cx).await;
-            crate::decision_log::log_outcome(cx.request_id, &result);
-            crate::decision_log::print_metrics(&result, app.members.is_some());
-            return Ok(Output::Gate(result?));
-        }
         if !direct && obj.contains_key("sweep") {
             let request = SweepRequest::parse(&obj["sweep"])?;
             let report = app.sweep(&request, cx).await;

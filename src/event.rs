@@ -405,6 +405,13 @@ fn parse_direct_invoke(obj: &Map<String, Value>) -> Result<Event, EventError> {
     event.tags = tag.map(|t| vec![t.to_string()]).unwrap_or_default();
     event.account = account.map(str::to_string);
     event.region = region.map(str::to_string);
+    // `"sweep": true`: the sweep's request for this image (its queue message), which alerts
+    // only on a change.
+    match obj.get("sweep") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => event.trigger = Trigger::Sweep,
+        Some(_) => return Err(EventError::new("sweep", "must be true or false")),
+    }
     Ok(Event::Scan(event))
 }
 

@@ -4,7 +4,7 @@
 //! answered in `batchItemFailures`, so SQS retries only those and its dead-letter queue keeps
 //! the poison ones. Every action is idempotent, so a redelivered message changes nothing twice.
 
-use crate::event::{self, EventError, ScanEvent, Trigger};
+use crate::event::{self, EventError, ScanEvent};
 use crate::handler::{Evaluation, GateError, Response};
 use crate::ports::Deadline;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -50,31 +50,9 @@ pub fn parse_body(body: &str) -> Result<ScanEvent, EventError> {
             "is missing: a queue body is a direct invoke {\"repository\", \"digest\"}".to_string(),
         ));
     }
-    let mut scan = match event::parse(&value)? {
-        event::Event::Scan(scan) => scan,
-        event::Event::Ignored(reason) => return Err(invalid("body", reason)),
-    };
-    apply_sweep_keys(&mut scan, obj)?;
-    Ok(scan)
-}
-
-/// The key a direct invoke may carry beside the image for the sweep: `sweep` (alert on change
-/// only). `account` and `region` (a member account's registry) are read, and checked, with the
-/// rest of the direct invoke (`crate::event`).
-pub fn apply_sweep_keys(
-    scan: &mut ScanEvent,
-    obj: &serde_json::Map<String, Value>,
-) -> Result<(), EventError> {
-    match obj.get("sweep") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(()),
-        Some(Value::Bool(true)) => {
-            scan.trigger = Trigger::Sweep;
-            Ok(())
-        }
-        Some(_) => Err(EventError {
-            field: "sweep".to_string(),
-            problem: "must be true or false".to_string(),
-        }),
+    match event::parse(&value)? {
+        event::Event::Scan(scan) => Ok(scan),
+        event::Event::Ignored(reason) => Err(invalid("body", reason)),
     }
 }
 
@@ -150,7 +128,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::ImageRef;
+    use crate::event::{ImageRef, Trigger};
     use serde_json::json;
 
     fn digest() -> String {
