@@ -9,7 +9,8 @@ use crate::ports::{
     Change, Deadline, IndexImage, Registry, RegistryError, ScanFindings, TagSelector,
 };
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ecr::types::ImageIdentifier;
+use aws_sdk_ecr::operation::describe_images::DescribeImagesOutput;
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, TagStatus};
 use aws_sdk_ecr::Client;
 use std::time::Duration;
 
@@ -33,6 +34,14 @@ const SCHEMA1_PROBLEM: &str = "it is a Docker schema-1 manifest (deprecated: ECR
 
 /// Safety stop for a registry that keeps answering with a next page.
 const MAX_PAGES: usize = 10_000;
+
+/// ECR's largest page of DescribeImages and DescribeRepositories.
+pub const PAGE_SIZE: i32 = 1000;
+
+/// The manifest types ECR may answer with, for BatchGetImage.
+fn accepted_manifest_types() -> Option<Vec<String>> {
+    Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect())
+}
 
 #[derive(Clone, Debug)]
 pub struct EcrRegistry {
@@ -293,7 +302,7 @@ impl Registry for EcrRegistry {
             .batch_get_image()
             .repository_name(repository)
             .image_ids(image_id(&ImageRef::Digest(digest.clone())))
-            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
+            .set_accepted_media_types(accepted_manifest_types())
             .customize()
             .config_override(change_call_config())
             .send()
@@ -521,7 +530,7 @@ impl Registry for EcrRegistry {
             .batch_get_image()
             .repository_name(repository)
             .image_ids(image_id(image))
-            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
+            .set_accepted_media_types(accepted_manifest_types())
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
@@ -563,6 +572,35 @@ impl Registry for EcrRegistry {
 }
 
 impl EcrRegistry {
+    /// One page of the repository's tagged images (DescribeImages, `tagStatus` TAGGED, up to
+    /// [`PAGE_SIZE`] a page): the listing behind both the sweep and the image-index lookup.
+    pub(super) async fn tagged_images_page(
+        &self,
+        repository: &str,
+        token: Option<String>,
+    ) -> Result<DescribeImagesOutput, RegistryError> {
+        self.client
+            .describe_images()
+            .repository_name(repository)
+            .filter(
+                DescribeImagesFilter::builder()
+                    .tag_status(TagStatus::Tagged)
+                    .build(),
+            )
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                _ => sdk_error("DescribeImages", repository, &e),
+            })
+    }
+
     /// The tagged image indexes of the repository, with their tags (DescribeImages, every page).
     async fn tagged_indexes(
         &self,
@@ -572,27 +610,7 @@ impl EcrRegistry {
         let mut indexes = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let out = self
-                .client
-                .describe_images()
-                .repository_name(repository)
-                .filter(
-                    aws_sdk_ecr::types::DescribeImagesFilter::builder()
-                        .tag_status(aws_sdk_ecr::types::TagStatus::Tagged)
-                        .build(),
-                )
-                .max_results(1000)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| match e.as_service_error() {
-                    Some(se) if se.is_repository_not_found_exception() => {
-                        RegistryError::RepositoryNotFound {
-                            repository: repository.to_string(),
-                        }
-                    }
-                    _ => call_error(OP, repository, error_text(&e, "ecr", OP)),
-                })?;
+            let out = self.tagged_images_page(repository, token.clone()).await?;
             for d in out.image_details() {
                 let is_index = d
                     .image_manifest_media_type()
@@ -634,9 +652,7 @@ impl EcrRegistry {
                         .map(|d| image_id(&ImageRef::Digest((*d).clone())))
                         .collect(),
                 ))
-                .set_accepted_media_types(Some(
-                    MANIFEST_TYPES.iter().map(|s| s.to_string()).collect(),
-                ))
+                .set_accepted_media_types(accepted_manifest_types())
                 .send()
                 .await
                 .map_err(|e| call_error(OP, repository, error_text(&e, "ecr", OP)))?;

@@ -1,15 +1,13 @@
 //! The inventory port on Amazon ECR: repositories, pages of images with their scan summary,
 //! and StartImageScan (the sweep and the report).
 
-use super::ecr::{sdk_error, EcrRegistry};
+use super::ecr::{sdk_error, EcrRegistry, PAGE_SIZE};
 use super::ecr_findings::reported_counts;
 use crate::event::Digest;
 use crate::policy::glob_match;
 use crate::ports::{ImagePage, ImageSummary, Inventory, RegistryError, ScanStart};
-use aws_sdk_ecr::types::{DescribeImagesFilter, ImageDetail, ImageIdentifier, TagStatus};
+use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 
-/// ECR's largest page of DescribeImages and DescribeRepositories.
-pub const PAGE_SIZE: i32 = 1000;
 /// Safety stop for a registry that keeps answering with a next page of repositories.
 const MAX_REPOSITORY_PAGES: usize = 1000;
 
@@ -57,27 +55,7 @@ impl Inventory for EcrRegistry {
         token: Option<String>,
     ) -> Result<ImagePage, RegistryError> {
         const OP: &str = "DescribeImages";
-        let out = self
-            .client
-            .describe_images()
-            .repository_name(repository)
-            .filter(
-                DescribeImagesFilter::builder()
-                    .tag_status(TagStatus::Tagged)
-                    .build(),
-            )
-            .max_results(PAGE_SIZE)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
-                }
-                _ => sdk_error(OP, repository, &e),
-            })?;
+        let out = self.tagged_images_page(repository, token.clone()).await?;
         let mut images = Vec::with_capacity(out.image_details().len());
         for detail in out.image_details() {
             // Untagged images are out of scope (the filter asks ECR; this makes sure).
