@@ -67,21 +67,25 @@ impl Deadline {
     /// Runs an outside call (an AWS request with its retries, an alert) but gives up when only
     /// [`Deadline::FINAL_RESERVE`] is left, so the invocation always ends with its log lines.
     pub async fn bound<F: Future>(&self, call: F) -> Result<F::Output, OutOfTime> {
-        match self.remaining() {
-            None => Ok(call.await),
-            Some(left) => tokio::time::timeout(left.saturating_sub(Self::FINAL_RESERVE), call)
-                .await
-                .map_err(|_| OutOfTime),
-        }
+        self.bound_leaving(Self::FINAL_RESERVE, call).await
     }
 
     /// Runs a tag change that has started: its throttling retries may use the invocation's
     /// time, but it is given up [`Deadline::FINISH_MARGIN`] before the deadline, which leaves
     /// time for what follows it (an index lookup, the alerts, the log lines).
     pub async fn bound_change<F: Future>(&self, change: F) -> Result<F::Output, OutOfTime> {
+        self.bound_leaving(Self::FINISH_MARGIN, change).await
+    }
+
+    /// Runs `work` until only `margin` is left before the deadline.
+    async fn bound_leaving<F: Future>(
+        &self,
+        margin: Duration,
+        work: F,
+    ) -> Result<F::Output, OutOfTime> {
         match self.remaining() {
-            None => Ok(change.await),
-            Some(left) => tokio::time::timeout(left.saturating_sub(Self::FINISH_MARGIN), change)
+            None => Ok(work.await),
+            Some(left) => tokio::time::timeout(left.saturating_sub(margin), work)
                 .await
                 .map_err(|_| OutOfTime),
         }
