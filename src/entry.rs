@@ -202,8 +202,9 @@ impl<R: Registry + Inventory> App<R> {
                     region: region.clone(),
                 };
                 let own = *account == home.account && *region == home.region;
+                // With member accounts the router also says which places are the gate's own.
                 let report = match &self.members {
-                    _ if own => sweep_in(&self.gate, queue, request, Some(&place), cx).await,
+                    None if own => sweep_in(&self.gate, queue, request, Some(&place), cx).await,
                     None => SweepReport::not_swept(
                         format!(
                             "not swept: account {account} region {region}: only the function's own \
