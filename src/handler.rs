@@ -133,6 +133,18 @@ impl<R: Registry> Gate<R> {
         today: &str,
         deadline: Deadline,
     ) -> Result<Evaluation, GateError> {
+        // On the heap: the decision's state is tens of KB, and the entries nest it (queue
+        // record, member registry, sweep); unboxed, a queue record of a member account took a
+        // debug build past 1.4 MB of stack (test threads have 2 MB). One allocation per image.
+        Box::pin(self.decide_and_act(event, today, deadline)).await
+    }
+
+    async fn decide_and_act(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
         // An untagged image may be a platform image of an index: whether it gets a tag of its
         // own is decided once its indexes are known (see `plan`), so no early start then.
         let early_start = !self.settings.dry_run && !event.tags.is_empty();

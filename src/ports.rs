@@ -66,20 +66,25 @@ impl Deadline {
 
     /// Runs an outside call (an AWS request with its retries, an alert) but gives up when only
     /// [`Deadline::FINAL_RESERVE`] is left, so the invocation always ends with its log lines.
-    pub async fn bound<F: Future>(&self, call: F) -> Result<F::Output, OutOfTime> {
-        self.bound_leaving(Self::FINAL_RESERVE, call).await
+    pub fn bound<F: Future>(&self, call: F) -> impl Future<Output = Result<F::Output, OutOfTime>> {
+        // Not an `async fn` wrapping the other: a second layer would hold the call's future
+        // twice over (debug builds of the queue entry are near the test threads' stack).
+        (*self).bound_leaving(Self::FINAL_RESERVE, call)
     }
 
     /// Runs a tag change that has started: its throttling retries may use the invocation's
     /// time, but it is given up [`Deadline::FINISH_MARGIN`] before the deadline, which leaves
     /// time for what follows it (an index lookup, the alerts, the log lines).
-    pub async fn bound_change<F: Future>(&self, change: F) -> Result<F::Output, OutOfTime> {
-        self.bound_leaving(Self::FINISH_MARGIN, change).await
+    pub fn bound_change<F: Future>(
+        &self,
+        change: F,
+    ) -> impl Future<Output = Result<F::Output, OutOfTime>> {
+        (*self).bound_leaving(Self::FINISH_MARGIN, change)
     }
 
     /// Runs `work` until only `margin` is left before the deadline.
     async fn bound_leaving<F: Future>(
-        &self,
+        self,
         margin: Duration,
         work: F,
     ) -> Result<F::Output, OutOfTime> {
