@@ -20,20 +20,22 @@ use common::{
     basic_finding, basic_findings, ecr_scan_event, image_with_critical_findings, Emulator,
     ManifestKind, TODAY,
 };
-use ecr_scan_gate::accounts::{Home, MemberConfig};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::member::MemberRegistries;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::event::{Digest, ImageRef};
-use ecr_scan_gate::findings::FindingsTally;
-use ecr_scan_gate::handler::{Evaluation, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::{
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::member::MemberRegistries;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::adapters::slack_webhook::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::engine::accounts::{Home, MemberConfig};
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::ports::{
     BoxFuture, Change, Deadline, IndexImage, Notifier, NotifyError, Registry, RegistryError,
     ScanFindings, TagSelector,
 };
-use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Evaluation, Response};
+use ecr_scan_gate::judgement::findings::FindingsTally;
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -508,7 +510,7 @@ async fn member_rows(
         event["account"] = json!(account);
         proxy.reset_counts();
         let t = Instant::now();
-        let response = ecr_scan_gate::entry::handle_event(
+        let response = ecr_scan_gate::entry::app::handle_event(
             &gate,
             Some(&members),
             Ok(&home),

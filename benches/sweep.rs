@@ -19,13 +19,15 @@ mod common;
 use common::proxy::FaultProxy;
 use common::summaries::Summaries;
 use common::{basic_finding, basic_findings, Emulator, ManifestKind, TODAY};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::sqs::SqsSweepQueue;
-use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::handler::{Gate, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::{BoxFuture, Deadline, SendFailure, SweepQueue};
-use ecr_scan_gate::sweep::SweepReport;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::ports::{BoxFuture, Deadline, SendFailure, SweepQueue};
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::app;
+use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::entry::sweep::SweepReport;
+use ecr_scan_gate::policy::document::Policy;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -84,7 +86,7 @@ fn cx() -> Context<'static> {
 
 async fn sweep(app: &App<EcrRegistry>, repo: &str) -> SweepReport {
     let input = json!({"sweep": {"repositories": [repo]}});
-    match entry::handle(app, &input, cx()).await.expect("swept") {
+    match app::handle(app, &input, cx()).await.expect("swept") {
         Output::Registry(RegistryOutcome::Swept(r)) => r,
         other => panic!("not a sweep: {other:?}"),
     }
@@ -125,7 +127,10 @@ async fn bench() {
 
     let gate = |policy: &str| {
         Gate::new(
-            EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&config), "quarantine-"),
+            EcrRegistry::new(
+                ecr_scan_gate::adapters::aws::ecr::client(&config),
+                "quarantine-",
+            ),
             Policy::from_json(policy).expect("policy"),
             Settings::default(),
         )
@@ -195,7 +200,7 @@ async fn bench() {
     proxy.rate_limit("PutImage", 2);
     let apps: Vec<App<EcrRegistry>> = (0..4)
         .map(|instance| {
-            let ecr = ecr_scan_gate::aws::ecr::client(&config);
+            let ecr = ecr_scan_gate::adapters::aws::ecr::client(&config);
             let own = ecr
                 .config()
                 .to_builder()
@@ -223,7 +228,7 @@ async fn bench() {
     let outs = futures_util::future::join_all(
         apps.iter()
             .zip(&events)
-            .map(|(app, event)| entry::handle(app, event, cx())),
+            .map(|(app, event)| app::handle(app, event, cx())),
     )
     .await;
     let burst_s = t.elapsed().as_secs_f64();

@@ -6,7 +6,9 @@
 #[path = "../tests/alert_support/mod.rs"]
 mod alert_support;
 
-use ecr_scan_gate::alert::{slack_payload, sns_message, AlertOptions};
+use ecr_scan_gate::render::alert::AlertOptions;
+use ecr_scan_gate::render::slack_blocks::slack_payload;
+use ecr_scan_gate::render::sns_message::sns_message;
 
 fn main() {
     let ev = alert_support::failing(2, 3);

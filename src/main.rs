@@ -1,15 +1,16 @@
 //! The Lambda function: read configuration, build clients once, run the handler.
 
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::member::MemberRegistries;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::aws::sqs::SqsSweepQueue;
-use ecr_scan_gate::aws::ssm::SsmParameters;
-use ecr_scan_gate::config::{describe_source, load_policy, policy_hash, Config, SlackSource};
-use ecr_scan_gate::entry::App;
-use ecr_scan_gate::handler::Gate;
-use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::member::MemberRegistries;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::adapters::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::adapters::aws::ssm::SsmParameters;
+use ecr_scan_gate::adapters::slack_webhook::SlackSource;
+use ecr_scan_gate::adapters::slack_webhook::{resolve_webhook, RetryPolicy, SlackNotifier};
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::entry::app::App;
+use ecr_scan_gate::entry::config::{describe_source, load_policy, policy_hash, Config};
+use ecr_scan_gate::render::alert::AlertOptions;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -46,7 +47,7 @@ async fn main() -> Result<(), Error> {
     let app = &app;
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ecr_scan_gate::lambda::invoke(app, event).await
+        ecr_scan_gate::entry::lambda::invoke(app, event).await
     }))
     .await
 }
@@ -55,7 +56,7 @@ async fn main() -> Result<(), Error> {
 /// member accounts' registries when they are configured.
 async fn build_app() -> Result<App<EcrRegistry>, Error> {
     let config = Config::from_env()?;
-    let aws = ecr_scan_gate::aws::load_sdk_config().await;
+    let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
     let ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
@@ -66,13 +67,14 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
         quarantine_prefix = %config.settings.quarantine_prefix,
         "policy loaded"
     );
-    for w in
-        ecr_scan_gate::policy_lint::policy_warnings(&policy, &ecr_scan_gate::policy::today_utc())
-    {
+    for w in ecr_scan_gate::policy::lint::policy_warnings(
+        &policy,
+        &ecr_scan_gate::domain::date::today_utc(),
+    ) {
         tracing::warn!(field = %w.field, code = w.code, "policy: {}", w.message);
     }
     let registry = EcrRegistry::new(
-        ecr_scan_gate::aws::ecr::client(&aws),
+        ecr_scan_gate::adapters::aws::ecr::client(&aws),
         &config.settings.quarantine_prefix,
     );
     let options = AlertOptions {

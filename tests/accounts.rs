@@ -10,20 +10,23 @@ use aws_config::sts::AssumeRoleProvider;
 use common::proxy::{Fault, FaultProxy};
 use common::summaries::Summaries;
 use common::{basic_finding, basic_findings, ecr_scan_event, http, Emulator, TODAY};
-use ecr_scan_gate::accounts::{Home, MemberConfig};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::member::MemberRegistries;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::aws::sqs::SqsSweepQueue;
-use ecr_scan_gate::decision_log::metrics_line_by;
-use ecr_scan_gate::entry::handle_event as handle;
-use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::handler::{ActionStatus, Evaluation, Gate, GateError, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::Deadline;
-use ecr_scan_gate::sweep::SweepReport;
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::member::MemberRegistries;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::adapters::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::accounts::{Home, MemberConfig};
+use ecr_scan_gate::engine::decision_log::metrics_line_by;
+use ecr_scan_gate::engine::gate::{Gate, GateError};
+use ecr_scan_gate::engine::ports::Deadline;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::app;
+use ecr_scan_gate::entry::app::handle_event as handle;
+use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::entry::sweep::SweepReport;
+use ecr_scan_gate::judgement::evaluation::{ActionStatus, Evaluation, Response};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -642,7 +645,7 @@ async fn a_sweep_of_a_member_in_two_regions_quarantines_there_and_leaves_the_hub
 
     let home = home();
     let input = json!({"sweep": {"repositories": [repo], "accounts": [MEMBER], "regions": [common::REGION, EU]}});
-    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    let r = swept(app::handle(&app, &input, cx(&home)).await.expect("swept"));
     assert!(r.complete, "{r:?}");
     assert_eq!((r.images, r.evaluated), (2, Some(2)), "{r:?}");
     let mut places: Vec<(Option<String>, Option<String>)> = r
@@ -670,7 +673,7 @@ async fn a_sweep_of_a_member_in_two_regions_quarantines_there_and_leaves_the_hub
     // A stranger's account is not swept, and says why; nothing is called for it.
     let before = proxy.total();
     let input = json!({"sweep": {"repositories": [repo], "accounts": [STRANGER]}});
-    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    let r = swept(app::handle(&app, &input, cx(&home)).await.expect("swept"));
     assert!(!r.complete);
     assert!(
         r.errors.iter().any(|e| e.contains(STRANGER)),
@@ -679,7 +682,7 @@ async fn a_sweep_of_a_member_in_two_regions_quarantines_there_and_leaves_the_hub
     );
     assert_eq!(proxy.total(), before, "no AWS call for a stranger");
     // A bad account id is refused with the field named.
-    let err = entry::handle(&app, &json!({"sweep": {"accounts": ["12345"]}}), cx(&home))
+    let err = app::handle(&app, &json!({"sweep": {"accounts": ["12345"]}}), cx(&home))
         .await
         .expect_err("a bad account id");
     assert!(err.to_string().contains("sweep.accounts[0]"), "{err}");
@@ -711,7 +714,7 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
 
     let home = home();
     let input = json!({"sweep": {"repositories": [repo], "accounts": [MEMBER], "regions": [EU]}});
-    let r = swept(entry::handle(&app, &input, cx(&home)).await.expect("swept"));
+    let r = swept(app::handle(&app, &input, cx(&home)).await.expect("swept"));
     assert_eq!((r.images, r.enqueued), (1, Some(1)), "{r:?}");
     assert_eq!(member.tags(&repo, &digest).await, vec!["v1".to_string()]);
     let got = sqs
@@ -732,10 +735,7 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
 
     // Lambda's part: the queue record, evaluated in the member's registry in eu-west-1.
     let event = json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": body}]});
-    match entry::handle(&app, &event, cx(&home))
-        .await
-        .expect("handled")
-    {
+    match app::handle(&app, &event, cx(&home)).await.expect("handled") {
         Output::Batch(b) => assert!(b.batch_item_failures.is_empty(), "{b:?}"),
         other => panic!("not a batch response: {other:?}"),
     }

@@ -5,8 +5,10 @@
 mod alert_support;
 
 use alert_support::failing;
-use ecr_scan_gate::alert::{slack_limit_violations, slack_payload, sns_message, AlertOptions};
-use ecr_scan_gate::handler::Evaluation;
+use ecr_scan_gate::judgement::evaluation::Evaluation;
+use ecr_scan_gate::render::alert::AlertOptions;
+use ecr_scan_gate::render::slack_blocks::{slack_limit_violations, slack_payload};
+use ecr_scan_gate::render::sns_message::sns_message;
 use serde_json::Value;
 
 fn hub() -> AlertOptions {

@@ -8,13 +8,15 @@ mod common;
 
 use alert_support::{json_subscriber, LogCapture, Reply, SlackReceiver};
 use common::{image_with_critical_findings, unique_repo, Emulator, TODAY};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::decision_log::{log_outcome, metrics_line};
-use ecr_scan_gate::handler::{Action, ActionStatus, Gate, GateError, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::adapters::slack_webhook::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::engine::decision_log::{log_outcome, metrics_line};
+use ecr_scan_gate::engine::gate::{Gate, GateError};
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -175,7 +177,7 @@ async fn both_channels_and_tagging_succeed_and_the_metrics_line_says_so() {
         .await;
     let line = metrics_line(&result, 7).unwrap();
     let ev = match result.unwrap() {
-        ecr_scan_gate::handler::Response::Evaluated(ev) => ev,
+        ecr_scan_gate::judgement::evaluation::Response::Evaluated(ev) => ev,
         other => panic!("{other:?}"),
     };
     for channel in ["sns", "slack"] {
@@ -193,13 +195,14 @@ async fn both_channels_and_tagging_succeed_and_the_metrics_line_says_so() {
 
 #[test]
 fn an_invocation_that_was_not_evaluated_prints_no_metrics() {
-    let ignored = Ok(ecr_scan_gate::handler::Response::Ignored {
+    let ignored = Ok(ecr_scan_gate::judgement::evaluation::Response::Ignored {
         reason: "not ours".into(),
     });
     assert_eq!(metrics_line(&ignored, 0), None);
-    let invalid: Result<_, GateError> = Err(GateError::Event(ecr_scan_gate::event::EventError {
-        field: "detail".into(),
-        problem: "missing".into(),
-    }));
+    let invalid: Result<_, GateError> =
+        Err(GateError::Event(ecr_scan_gate::domain::scan::EventError {
+            field: "detail".into(),
+            problem: "missing".into(),
+        }));
     assert_eq!(metrics_line(&invalid, 0), None);
 }

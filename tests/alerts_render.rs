@@ -4,14 +4,13 @@
 mod alert_support;
 
 use alert_support::{failing, finding, DIGEST};
-use ecr_scan_gate::alert::{
-    scan_results_url, slack_limit_violations, slack_payload, sns_message, sns_message_within,
-    subject, AlertOptions, SNS_MAX_BYTES,
-};
-use ecr_scan_gate::event::Trigger;
-use ecr_scan_gate::handler::{Action, ActionStatus};
-use ecr_scan_gate::severity::Severity;
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::domain::scan::Trigger;
+use ecr_scan_gate::domain::severity::Severity;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus};
+use ecr_scan_gate::render::alert::{scan_results_url, subject, AlertOptions, SNS_MAX_BYTES};
+use ecr_scan_gate::render::slack_blocks::{slack_limit_violations, slack_payload};
+use ecr_scan_gate::render::sns_message::{sns_message, sns_message_within};
 use serde_json::Value;
 
 fn opts() -> AlertOptions {

@@ -5,11 +5,14 @@ mod alert_support;
 mod common;
 
 use alert_support::{failing, Reply, SlackReceiver};
-use ecr_scan_gate::alert::{slack_limit_violations, AlertOptions};
-use ecr_scan_gate::aws::ssm::SsmParameters;
-use ecr_scan_gate::config::SlackSource;
-use ecr_scan_gate::ports::Notifier;
-use ecr_scan_gate::slack::{resolve_webhook, RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::adapters::aws::ssm::SsmParameters;
+use ecr_scan_gate::adapters::slack_webhook::SlackSource;
+use ecr_scan_gate::adapters::slack_webhook::{
+    resolve_webhook, RetryPolicy, SlackNotifier, WebhookUrl,
+};
+use ecr_scan_gate::engine::ports::Notifier;
+use ecr_scan_gate::render::alert::AlertOptions;
+use ecr_scan_gate::render::slack_blocks::slack_limit_violations;
 use std::time::Duration;
 
 const SECRET_PATH: &str = "s3cr3tW3bh00kT0k3n";

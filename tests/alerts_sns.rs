@@ -5,11 +5,13 @@ mod alert_support;
 mod common;
 
 use common::{image_with_critical_findings, unique_repo, Emulator, TODAY};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::handler::{Action, ActionStatus, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Response};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::Value;
 
 fn gate(emu: &Emulator, topic_arn: &str) -> Gate<EcrRegistry> {

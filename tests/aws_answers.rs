@@ -12,11 +12,14 @@ use aws_sdk_ecr::types::{
 };
 use aws_sdk_ecr::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::event::{Digest, ImageRef, ScanEvent};
-use ecr_scan_gate::handler::{Action, ActionStatus, Gate, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::{Change, Deadline, Registry, RegistryError};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::domain::scan::ScanEvent;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::ports::{Change, Deadline, Registry, RegistryError};
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus};
+use ecr_scan_gate::policy::document::Policy;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -187,7 +190,8 @@ async fn the_quarantine_starts_after_the_first_failing_page_not_after_the_last()
         .await
         .unwrap();
     assert_eq!(
-        ev.counts.get(ecr_scan_gate::severity::Severity::Low),
+        ev.counts
+            .get(ecr_scan_gate::domain::severity::Severity::Low),
         9_999,
         "every page is still read"
     );

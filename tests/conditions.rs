@@ -7,11 +7,15 @@ mod common;
 use common::proxy::FaultProxy;
 use common::{basic_finding, basic_findings, ecr_scan_event, enhanced_sample_findings, Emulator};
 use common::{ManifestKind, TODAY};
-use ecr_scan_gate::alert::{slack_payload, sns_message, AlertOptions};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::handler::{Action, Basis, Evaluation, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, Basis, Evaluation, Response};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
+use ecr_scan_gate::render::slack_blocks::slack_payload;
+use ecr_scan_gate::render::sns_message::sns_message;
 use serde_json::{json, Value};
 
 /// A gate on the emulator through a counting proxy.
@@ -76,7 +80,11 @@ async fn an_exploitable_high_enhanced_finding_fails_and_the_reason_reaches_the_a
     let reason = "CVE-2022-49043 (HIGH, exploit available) meets fail_if[0]";
     assert_eq!(ev.reasons, vec![reason.to_string()]);
     assert!(quarantined(&ev));
-    assert_eq!(ev.counts.get(ecr_scan_gate::severity::Severity::High), 1);
+    assert_eq!(
+        ev.counts
+            .get(ecr_scan_gate::domain::severity::Severity::High),
+        1
+    );
     let hits = &ev.findings.as_ref().unwrap().conditions;
     assert_eq!(hits.fail_if_findings, 1);
     assert_eq!(

@@ -8,11 +8,13 @@ use common::{
     basic_finding, basic_findings, ecr_scan_event, enhanced_sample_findings, Emulator,
     ManifestKind, TODAY,
 };
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::handler::{Action, ActionStatus, Basis, Evaluation, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::severity::Severity;
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::severity::Severity;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Basis, Evaluation, Response};
+use ecr_scan_gate::policy::document::Policy;
 use serde_json::{json, Value};
 
 fn gate(emu: &Emulator, policy: &str, dry_run: bool) -> Gate<EcrRegistry> {

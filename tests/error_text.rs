@@ -3,9 +3,9 @@
 mod common;
 
 use aws_sdk_ecr::config::{Credentials, Region};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::event::Digest;
-use ecr_scan_gate::ports::Registry;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::image::Digest;
+use ecr_scan_gate::engine::ports::Registry;
 
 const DIGEST: &str = "sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6";
 

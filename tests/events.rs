@@ -4,10 +4,15 @@
 
 mod fakes;
 
-use ecr_scan_gate::event::{self, Event, ImageRef, Trigger};
-use ecr_scan_gate::handler::{Basis, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::severity::Severity;
+use ecr_scan_gate::domain::image::ImageRef;
+use ecr_scan_gate::domain::scan::Trigger;
+use ecr_scan_gate::domain::severity::Severity;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::event;
+use ecr_scan_gate::entry::event::Event;
+use ecr_scan_gate::judgement::evaluation::{Basis, Response};
+use ecr_scan_gate::policy::document::Policy;
 use fakes::EmptyRegistry;
 use serde_json::Value;
 use std::path::Path;

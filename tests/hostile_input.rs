@@ -3,11 +3,14 @@
 
 mod fakes;
 
-use ecr_scan_gate::event::{self, Event};
-use ecr_scan_gate::findings::{Finding, FindingsTally, FixState};
-use ecr_scan_gate::handler::{Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::severity::Severity;
+use ecr_scan_gate::domain::severity::Severity;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::event;
+use ecr_scan_gate::entry::event::Event;
+use ecr_scan_gate::judgement::evaluation::Response;
+use ecr_scan_gate::judgement::findings::{Finding, FindingsTally, FixState};
+use ecr_scan_gate::policy::document::Policy;
 use fakes::EmptyRegistry;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -188,7 +191,10 @@ fn a_hundred_thousand_findings_keep_bounded_top_and_exact_counts() {
     }
     let r = tally.finish(None);
     assert_eq!(r.read, 100_000);
-    assert_eq!(r.top.len(), ecr_scan_gate::findings::TOP_FINDINGS);
+    assert_eq!(
+        r.top.len(),
+        ecr_scan_gate::judgement::findings::TOP_FINDINGS
+    );
     assert!(r.top.iter().all(|f| f.severity == Severity::Critical));
     assert_eq!(r.allowlisted, 100, "CVE-0-7 appears once per 1000 findings");
     assert_eq!(

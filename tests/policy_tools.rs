@@ -131,7 +131,7 @@ fn the_checked_in_schema_is_current() {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
-    let generated = ecr_scan_gate::policy::json_schema();
+    let generated = ecr_scan_gate::policy::document::json_schema();
     assert!(
         checked_in == generated,
         "docs/policy.schema.json is not the schema of the policy types. Regenerate it:\n  \

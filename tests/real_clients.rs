@@ -3,11 +3,11 @@
 
 mod common;
 
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::event::{Digest, ImageRef};
-use ecr_scan_gate::findings::FindingsTally;
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::{Registry, RegistryError};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::engine::ports::{Registry, RegistryError};
+use ecr_scan_gate::judgement::findings::FindingsTally;
+use ecr_scan_gate::policy::document::Policy;
 
 #[tokio::test]
 async fn clients_from_load_defaults_reach_the_endpoint_of_aws_endpoint_url() {
@@ -17,7 +17,7 @@ async fn clients_from_load_defaults_reach_the_endpoint_of_aws_endpoint_url() {
     std::env::set_var("AWS_REGION", common::REGION);
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    let config = ecr_scan_gate::aws::load_sdk_config().await;
+    let config = ecr_scan_gate::adapters::aws::load_sdk_config().await;
     let registry = EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-");
     let policy = Policy::default();
     let mut tally = FindingsTally::new(&policy, "x", common::TODAY);
@@ -27,7 +27,7 @@ async fn clients_from_load_defaults_reach_the_endpoint_of_aws_endpoint_url() {
             "never-created",
             &ImageRef::Digest(digest),
             &mut tally,
-            ecr_scan_gate::ports::Deadline::none(),
+            ecr_scan_gate::engine::ports::Deadline::none(),
         )
         .await
         .unwrap_err();

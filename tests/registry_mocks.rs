@@ -12,12 +12,12 @@ use aws_sdk_ecr::types::{
 };
 use aws_sdk_ecr::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::event::{Digest, ImageRef};
-use ecr_scan_gate::findings::FindingsTally;
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::{Registry, RegistryError};
-use ecr_scan_gate::severity::Severity;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::domain::severity::Severity;
+use ecr_scan_gate::engine::ports::{Registry, RegistryError};
+use ecr_scan_gate::judgement::findings::FindingsTally;
+use ecr_scan_gate::policy::document::Policy;
 
 const DIGEST: &str = "sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6";
 
@@ -62,8 +62,8 @@ fn page(
 async fn read(
     client: Client,
 ) -> (
-    Result<ecr_scan_gate::ports::ScanFindings, RegistryError>,
-    ecr_scan_gate::findings::FindingsReport,
+    Result<ecr_scan_gate::engine::ports::ScanFindings, RegistryError>,
+    ecr_scan_gate::judgement::findings::FindingsReport,
 ) {
     let registry = EcrRegistry::new(client, "quarantine-");
     let policy = Policy::default();
@@ -73,7 +73,7 @@ async fn read(
             "demo-api",
             &ImageRef::Digest(Digest::parse(DIGEST).unwrap()),
             &mut tally,
-            ecr_scan_gate::ports::Deadline::none(),
+            ecr_scan_gate::engine::ports::Deadline::none(),
         )
         .await;
     (result, tally.finish(None))

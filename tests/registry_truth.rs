@@ -7,14 +7,15 @@ mod fakes;
 
 use common::proxy::{Fault, FaultProxy};
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::event::{Digest, ImageRef, ScanEvent};
-use ecr_scan_gate::handler::{
-    Action, ActionStatus, Evaluation, Gate, GateError, Response, Settings,
-};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::Deadline;
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::domain::scan::ScanEvent;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::gate::{Gate, GateError};
+use ecr_scan_gate::engine::ports::Deadline;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Evaluation, Response};
+use ecr_scan_gate::policy::document::Policy;
 use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -340,7 +341,7 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
     );
     // The check on the index's tag judges its platform images.
     let index_digest = Digest::parse(&index).unwrap();
-    let report = ecr_scan_gate::check::check(
+    let report = ecr_scan_gate::cli::check::check(
         &gate,
         &repo,
         ImageRef::Tag("v2".into()),
@@ -373,15 +374,17 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
 #[tokio::test]
 async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_reported() {
     struct Slow;
-    impl ecr_scan_gate::ports::Notifier for Slow {
+    impl ecr_scan_gate::engine::ports::Notifier for Slow {
         fn channel(&self) -> &'static str {
             "slack"
         }
         fn notify<'a>(
             &'a self,
             _: &'a Evaluation,
-        ) -> ecr_scan_gate::ports::BoxFuture<'a, Result<(), ecr_scan_gate::ports::NotifyError>>
-        {
+        ) -> ecr_scan_gate::engine::ports::BoxFuture<
+            'a,
+            Result<(), ecr_scan_gate::engine::ports::NotifyError>,
+        > {
             // Slack with its retries and Retry-After waits can take about 35 s.
             Box::pin(async {
                 tokio::time::sleep(Duration::from_secs(35)).await;

@@ -10,15 +10,15 @@ mod fakes;
 use alert_support::{Reply, SlackReceiver};
 use common::proxy::{Fault, FaultProxy};
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::handler::{
-    Action, ActionStatus, Evaluation, Gate, GateError, Response, Settings,
-};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::Deadline;
-use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::slack_webhook::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::gate::{Gate, GateError};
+use ecr_scan_gate::engine::ports::Deadline;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Evaluation, Response};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

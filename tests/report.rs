@@ -7,14 +7,16 @@ mod common;
 
 use alert_support::{Reply, SlackReceiver};
 use common::{Emulator, ManifestKind, TODAY};
-use ecr_scan_gate::alert::AlertOptions;
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::sns::SnsNotifier;
-use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::handler::{Gate, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::Deadline;
-use ecr_scan_gate::slack::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
+use ecr_scan_gate::adapters::slack_webhook::{RetryPolicy, SlackNotifier, WebhookUrl};
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::ports::Deadline;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::app;
+use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::policy::document::Policy;
+use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -92,7 +94,7 @@ async fn the_report_sends_one_digest_of_quarantined_images_and_due_allowlist_ent
         deadline: Deadline::none(),
         home: Err("no function ARN: one account"),
     };
-    let out = entry::handle(&app, &json!({"report": {}}), cx)
+    let out = app::handle(&app, &json!({"report": {}}), cx)
         .await
         .expect("reported");
     assert!(matches!(

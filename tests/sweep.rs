@@ -7,14 +7,17 @@ mod fakes;
 use common::proxy::{Fault, FaultProxy};
 use common::summaries::Summaries;
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
-use ecr_scan_gate::aws::ecr::EcrRegistry;
-use ecr_scan_gate::aws::sqs::SqsSweepQueue;
-use ecr_scan_gate::entry::{self, App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::handler::{Action, ActionStatus, Gate, Response, Settings};
-use ecr_scan_gate::policy::Policy;
-use ecr_scan_gate::ports::Deadline;
-use ecr_scan_gate::sweep::{SweepReport, INLINE_RESERVE, LISTING_RESERVE};
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sqs::SqsSweepQueue;
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::engine::ports::Deadline;
+use ecr_scan_gate::engine::settings::Settings;
+use ecr_scan_gate::entry::app;
+use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
+use ecr_scan_gate::entry::sweep::{SweepReport, INLINE_RESERVE, LISTING_RESERVE};
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Response};
+use ecr_scan_gate::policy::document::Policy;
 use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -109,7 +112,7 @@ fn cx(deadline: Deadline) -> Context<'static> {
 }
 
 async fn run(app: &App<EcrRegistry>, input: &Value, deadline: Deadline) -> Output {
-    entry::handle(app, input, cx(deadline))
+    app::handle(app, input, cx(deadline))
         .await
         .expect("handled")
 }
@@ -181,7 +184,7 @@ async fn an_inline_sweep_judges_every_tagged_image_and_alerts_only_on_a_change()
     let verdicts = r.verdicts.clone().unwrap();
     assert_eq!(verdicts.get(&Verdict::Fail), Some(&1));
     assert_eq!(verdicts.get(&Verdict::Pass), Some(&1));
-    let ids = |v: &Option<Vec<ecr_scan_gate::sweep::ImageId>>| {
+    let ids = |v: &Option<Vec<ecr_scan_gate::entry::sweep::ImageId>>| {
         v.clone()
             .unwrap()
             .into_iter()
@@ -208,7 +211,7 @@ async fn an_inline_sweep_judges_every_tagged_image_and_alerts_only_on_a_change()
     let sent = alerts.sent.lock().unwrap().clone();
     assert!(sent
         .iter()
-        .all(|e| e.trigger == ecr_scan_gate::event::Trigger::Sweep));
+        .all(|e| e.trigger == ecr_scan_gate::domain::scan::Trigger::Sweep));
     // The summary fast path read no findings of the clean image.
     assert_eq!(w.proxy.count("DescribeImageScanFindings"), 2);
 
@@ -262,14 +265,14 @@ async fn pushed_within_days_and_repository_globs_bound_the_scope() {
     c.now_s = later;
     let input =
         |days: u64| json!({"sweep": {"repositories": [w.repo], "pushed_within_days": days}});
-    let out = entry::handle(&app, &input(7), c).await.unwrap();
+    let out = app::handle(&app, &input(7), c).await.unwrap();
     assert_eq!(swept(out).images, 0);
-    let out = entry::handle(&app, &input(60), c).await.unwrap();
+    let out = app::handle(&app, &input(60), c).await.unwrap();
     assert_eq!(swept(out).images, 1);
     let none = json!({"sweep": {"repositories": ["no-such-repository-*"]}});
     let r = swept(run(&app, &none, Deadline::none()).await);
     assert_eq!((r.repositories, r.images, r.complete), (0, 0, true));
-    let err = entry::handle(
+    let err = app::handle(
         &app,
         &json!({"sweep": {"pushed_within_days": 0}}),
         cx(Deadline::none()),
@@ -516,7 +519,7 @@ async fn a_sweep_racing_a_scan_event_for_the_same_digest_never_double_tags() {
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| e.trigger == ecr_scan_gate::event::Trigger::Sweep)
+        .filter(|e| e.trigger == ecr_scan_gate::domain::scan::Trigger::Sweep)
         .count();
     match event_status {
         ActionStatus::Done => assert_eq!(sweep_alerts, 0),
@@ -540,7 +543,7 @@ async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_lo
     let mut apps = Vec::new();
     for instance in 0..4 {
         // Separate processes on Lambda: each its own client-side rate limiter.
-        let ecr = ecr_scan_gate::aws::ecr::client(&config);
+        let ecr = ecr_scan_gate::adapters::aws::ecr::client(&config);
         let own = ecr
             .config()
             .to_builder()
@@ -607,7 +610,10 @@ async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cu
     let digest = w.image("v1", 1, 0).await;
     let config = common::sdk_config(&w.proxy.endpoint).await;
     let gate = Gate::new(
-        EcrRegistry::new(ecr_scan_gate::aws::ecr::client(&config), "quarantine-"),
+        EcrRegistry::new(
+            ecr_scan_gate::adapters::aws::ecr::client(&config),
+            "quarantine-",
+        ),
         Policy::default(),
         Settings::default(),
     );

@@ -2,11 +2,12 @@
 //! that plays Slack and records what it was sent, and a log capture.
 #![allow(dead_code)]
 
-use ecr_scan_gate::event::{Digest, Trigger};
-use ecr_scan_gate::findings::{Finding, FindingsReport, FixState};
-use ecr_scan_gate::handler::{Action, ActionStatus, Basis, Evaluation};
-use ecr_scan_gate::severity::{Counts, Severity};
-use ecr_scan_gate::verdict::Verdict;
+use ecr_scan_gate::domain::image::Digest;
+use ecr_scan_gate::domain::scan::Trigger;
+use ecr_scan_gate::domain::severity::{Counts, Severity};
+use ecr_scan_gate::domain::verdict::Verdict;
+use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Basis, Evaluation};
+use ecr_scan_gate::judgement::findings::{Finding, FindingsReport, FixState};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

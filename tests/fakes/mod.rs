@@ -1,13 +1,13 @@
 //! In-memory stand-ins for the ports, for tests of the core's decisions.
 #![allow(dead_code)]
 
-use ecr_scan_gate::event::{Digest, ImageRef};
-use ecr_scan_gate::findings::FindingsTally;
-use ecr_scan_gate::handler::Evaluation;
-use ecr_scan_gate::ports::{
+use ecr_scan_gate::domain::image::{Digest, ImageRef};
+use ecr_scan_gate::engine::ports::{
     BoxFuture, Change, Deadline, IndexImage, Notifier, NotifyError, Registry, RegistryError,
     ScanFindings, TagSelector,
 };
+use ecr_scan_gate::judgement::evaluation::Evaluation;
+use ecr_scan_gate::judgement::findings::FindingsTally;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

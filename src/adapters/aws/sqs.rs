@@ -1,0 +1,139 @@
+//! The sweep's fan-out queue on Amazon SQS: `SendMessageBatch`, 10 messages per call, a few
+//! calls at a time; entries SQS refuses (per-entry `Failed`) are sent again a bounded number of
+//! times, then reported.
+
+use super::error_text;
+use crate::engine::ports::{BoxFuture, SendFailure, SweepQueue};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::Client;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+/// SQS's limit of entries per `SendMessageBatch`.
+pub const BATCH_SIZE: usize = 10;
+/// Batches in flight at once.
+pub const CONCURRENT_BATCHES: usize = 4;
+/// Rounds for an entry: the first send and the retries of entries SQS refused.
+pub const MAX_ROUNDS: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct SqsSweepQueue {
+    client: Client,
+    queue_url: String,
+    retry_pause: Duration,
+}
+
+impl SqsSweepQueue {
+    pub fn new(client: Client, queue_url: &str) -> Self {
+        SqsSweepQueue {
+            client,
+            queue_url: queue_url.to_string(),
+            retry_pause: Duration::from_millis(200),
+        }
+    }
+
+    /// The pause before the first retry of refused entries (doubled each round).
+    pub fn with_retry_pause(mut self, pause: Duration) -> Self {
+        self.retry_pause = pause;
+        self
+    }
+
+    /// Sends one batch (`bodies[i]` for each `i` of `indexes`, at most 10), retrying refused
+    /// entries; returns what was still not sent.
+    async fn send_batch(&self, bodies: &[String], mut indexes: Vec<usize>) -> Vec<SendFailure> {
+        let mut reasons: Vec<(usize, String)> = Vec::new();
+        for round in 0..MAX_ROUNDS {
+            if round > 0 {
+                tokio::time::sleep(self.retry_pause * 2u32.pow(round - 1)).await;
+            }
+            let mut entries = Vec::with_capacity(indexes.len());
+            for &i in &indexes {
+                match SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&bodies[i])
+                    .build()
+                {
+                    Ok(e) => entries.push(e),
+                    Err(e) => reasons.push((i, e.to_string())),
+                }
+            }
+            indexes.retain(|i| !reasons.iter().any(|(r, _)| r == i));
+            if entries.is_empty() {
+                break;
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            match out {
+                Ok(out) => {
+                    let mut again = Vec::new();
+                    for failed in out.failed() {
+                        let Ok(i) = failed.id().parse::<usize>() else {
+                            continue;
+                        };
+                        let reason = format!(
+                            "{}: {}",
+                            failed.code(),
+                            failed.message().unwrap_or("no message")
+                        );
+                        if failed.sender_fault() {
+                            // The message itself is wrong (too large, bad characters): sending
+                            // it again cannot help.
+                            reasons.push((i, reason));
+                        } else {
+                            again.push((i, reason));
+                        }
+                    }
+                    indexes = again.iter().map(|(i, _)| *i).collect();
+                    if indexes.is_empty() {
+                        break;
+                    }
+                    if round + 1 == MAX_ROUNDS {
+                        reasons.extend(again);
+                    }
+                }
+                Err(e) => {
+                    // The SDK already retried the call itself; try the whole batch again.
+                    if round + 1 == MAX_ROUNDS {
+                        let text = error_text(&e, "sqs", "SendMessageBatch");
+                        reasons.extend(indexes.iter().map(|&i| (i, text.clone())));
+                    }
+                }
+            }
+        }
+        reasons
+            .into_iter()
+            .map(|(index, reason)| SendFailure {
+                index,
+                reason: format!(
+                    "SQS SendMessageBatch to {} failed: {reason}",
+                    self.queue_url
+                ),
+            })
+            .collect()
+    }
+}
+
+impl SweepQueue for SqsSweepQueue {
+    fn send_all<'a>(&'a self, bodies: &'a [String]) -> BoxFuture<'a, Vec<SendFailure>> {
+        Box::pin(async move {
+            let batches: Vec<Vec<usize>> = (0..bodies.len())
+                .collect::<Vec<_>>()
+                .chunks(BATCH_SIZE)
+                .map(<[usize]>::to_vec)
+                .collect();
+            let mut failures: Vec<SendFailure> = futures_util::stream::iter(batches)
+                .map(|batch| self.send_batch(bodies, batch))
+                .buffer_unordered(CONCURRENT_BATCHES)
+                .flat_map(futures_util::stream::iter)
+                .collect()
+                .await;
+            failures.sort_by_key(|f| f.index);
+            failures
+        })
+    }
+}

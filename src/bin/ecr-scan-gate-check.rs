@@ -1,0 +1,347 @@
+//! ecr-scan-gate-check: run by a deploy pipeline before it deploys an image.
+//! Exit 0: deployable. 1: blocked. 2: could not decide (no scan, timeout, error).
+//! Also the operator's tools: `policy validate FILE`, `policy schema`, `quarantined`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::ssm::SsmParameters;
+use ecr_scan_gate::cli::check::{
+    asked_name, check, parse_duration, parse_poll_interval, render_text, CheckReport, PolicyInfo,
+};
+use ecr_scan_gate::domain::date::{today_utc, validate_date};
+use ecr_scan_gate::domain::image::{validate_repository_name, validate_tag, Digest, ImageRef};
+use ecr_scan_gate::engine::gate::Gate;
+use ecr_scan_gate::entry::config::{
+    describe_source, load_policy, policy_hash, Config, PolicySource, DEFAULT_POLICY_WARNING,
+};
+use ecr_scan_gate::entry::listing::{quarantined_images, render_table};
+use ecr_scan_gate::policy::document::json_schema;
+use ecr_scan_gate::policy::lint::validate_document;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+/// May this image be deployed? Applies the gate's policy (GATE_POLICY, GATE_POLICY_FILE,
+/// GATE_POLICY_PARAMETER, or --policy-file), its quarantine tag prefix (QUARANTINE_TAG_PREFIX)
+/// and its quarantine state. An image index (multi-arch image) is judged by its platform images.
+/// Exit codes: 0 deployable, 1 blocked, 2 could not decide.
+///
+/// `ecr-scan-gate-check REPOSITORY --tag TAG` is the check; `policy ...` are the policy tools.
+/// A repository named like a subcommand is checked with `ecr-scan-gate-check check NAME ...`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecr-scan-gate-check",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    check: Option<CheckArgs>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// May this image be deployed? (the default: the same as giving its arguments alone)
+    Check(CheckArgs),
+    /// Work on a policy document before it ships
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// List the images that carry a quarantine tag (repository, tags, digest, pushed at).
+    /// Exit 0: listed; 2: some repository could not be listed.
+    Quarantined {
+        /// Repository-name glob, e.g. 'team/*' (repeatable; default: every repository)
+        #[arg(long = "repository", value_name = "GLOB")]
+        repositories: Vec<String>,
+        /// text (a table) or json
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Check a policy file with the function's own rules, then warn about foot-guns.
+    /// Exit 0: valid (warnings go to stderr). 1: invalid (the message names the field).
+    /// 2: the file could not be read.
+    Validate {
+        /// The policy document (JSON)
+        file: PathBuf,
+        /// text, or json on stdout: {"valid", "error", "warnings": [{"field", "code", "message"}]}
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+        /// The date allowlist expiry is judged on, YYYY-MM-DD (default: today, UTC)
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Print the JSON Schema of the policy document (docs/policy.schema.json)
+    Schema,
+}
+
+/// Which image: exactly one of --tag and --digest (a group of its own, not a nested struct:
+/// clap decides whether the optional check arguments are present by their direct arguments).
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("image").required(true).multiple(false).args(["tag", "digest"])))]
+struct CheckArgs {
+    /// ECR repository name, e.g. demo-api or team/payments/api
+    repository: String,
+    /// Image tag
+    #[arg(long)]
+    tag: Option<String>,
+    /// Image digest, sha256:...
+    #[arg(long)]
+    digest: Option<String>,
+    /// Policy document (JSON); overrides the GATE_POLICY* variables
+    #[arg(long)]
+    policy_file: Option<PathBuf>,
+    /// How long to wait for the scan to complete, e.g. 10m or 1h30m (default: do not wait)
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    wait: Duration,
+    /// How often to look while waiting; at least 5s
+    #[arg(long, default_value = "10s", value_parser = parse_poll_interval)]
+    poll_interval: Duration,
+    /// text (a short summary) or json (on every path, errors included)
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+fn emit(output: Output, report: &CheckReport) -> ExitCode {
+    match output {
+        Output::Text => {
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            let text = render_text(report);
+            if report.evaluation.is_none() && report.exit_code == 2 {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+        Output::Json => match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            // Cannot happen with these types; still a JSON line, and exit 2.
+            Err(e) => println!(
+                "{{\"decision\": \"undecided\", \"exit_code\": 2, \"message\": {:?}}}",
+                format!("cannot render the report: {e}")
+            ),
+        },
+    }
+    ExitCode::from(report.exit_code as u8)
+}
+
+/// Whether the command line asks for JSON (read before clap has parsed it, for usage errors).
+fn json_asked(argv: &[String]) -> bool {
+    argv.windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || argv.iter().any(|a| a == "--output=json")
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    // Usage errors: clap's own message and exit 2, or JSON when --output json was asked for.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let argv: Vec<String> = std::env::args().collect();
+            if !json_asked(&argv) {
+                e.exit();
+            }
+            // clap's message up to its usage line, on one line.
+            let rendered = e.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            let report = CheckReport::undecided(String::new(), message.join(" "));
+            return emit(Output::Json, &report);
+        }
+    };
+    match cli.command {
+        None => match cli.check {
+            Some(args) => run_check(args).await,
+            // clap requires the repository when no subcommand is given; this is not reached.
+            None => emit(
+                Output::Text,
+                &CheckReport::undecided(
+                    String::new(),
+                    "give a repository and --tag or --digest".to_string(),
+                ),
+            ),
+        },
+        Some(Command::Check(args)) => run_check(args).await,
+        Some(Command::Quarantined {
+            repositories,
+            output,
+        }) => list_quarantined(repositories, output).await,
+        Some(Command::Policy(PolicyCommand::Validate {
+            file,
+            output,
+            today,
+        })) => validate(&file, output, today),
+        Some(Command::Policy(PolicyCommand::Schema)) => {
+            match serde_json::to_string_pretty(&json_schema()) {
+                Ok(s) => {
+                    println!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cannot render the schema: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn validate(file: &Path, output: Output, today: Option<String>) -> ExitCode {
+    let today = today.unwrap_or_else(today_utc);
+    if let Err(p) = validate_date(&today) {
+        eprintln!("--today {p}");
+        return ExitCode::from(2);
+    }
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot read the policy file {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let v = validate_document(&text, &today);
+    match output {
+        Output::Json => match serde_json::to_string_pretty(&v) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("cannot render the result: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Output::Text => {
+            for w in &v.warnings {
+                eprintln!("warning: {w}");
+            }
+            match &v.error {
+                Some(e) => eprintln!("{}: {e}", file.display()),
+                None => println!(
+                    "{}: valid policy ({} warning{})",
+                    file.display(),
+                    v.warnings.len(),
+                    if v.warnings.len() == 1 { "" } else { "s" }
+                ),
+            }
+        }
+    }
+    if v.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn run_check(args: CheckArgs) -> ExitCode {
+    let out = args.output;
+    let asked = match (&args.tag, &args.digest) {
+        (_, Some(d)) => format!("{}@{d}", args.repository),
+        (Some(t), None) => format!("{}:{t}", args.repository),
+        (None, None) => args.repository.clone(),
+    };
+    let undecided = |message: String| emit(out, &CheckReport::undecided(asked.clone(), message));
+    if let Err(p) = validate_repository_name(&args.repository) {
+        return undecided(format!("repository {p}"));
+    }
+    let image = match (&args.tag, &args.digest) {
+        (_, Some(d)) => match Digest::parse(d) {
+            Ok(d) => ImageRef::Digest(d),
+            Err(p) => return undecided(format!("--digest {p}")),
+        },
+        (Some(t), None) => match validate_tag(t) {
+            Ok(()) => ImageRef::Tag(t.clone()),
+            Err(p) => return undecided(format!("--tag {p}")),
+        },
+        (None, None) => return undecided("give --tag or --digest".to_string()),
+    };
+    // The same reader as the function: the policy source and QUARANTINE_TAG_PREFIX.
+    let mut config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return undecided(e.to_string()),
+    };
+    if let Some(path) = args.policy_file {
+        config.policy_source = PolicySource::File(path);
+    }
+    let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
+    let ssm = matches!(config.policy_source, PolicySource::Parameter(_))
+        .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    let policy = match load_policy(&config.policy_source, ssm.as_ref()).await {
+        Ok(p) => p,
+        Err(e) => return undecided(e.to_string()),
+    };
+    let info = PolicyInfo {
+        source: describe_source(&config.policy_source),
+        hash: policy_hash(&policy),
+        built_in_default: config.policy_source == PolicySource::Default,
+    };
+    let prefix = config.settings.quarantine_prefix.clone();
+    let registry = EcrRegistry::new(ecr_scan_gate::adapters::aws::ecr::client(&aws), &prefix);
+    let gate = Gate::new(registry, policy, config.settings);
+    let mut report = check(
+        &gate,
+        &args.repository,
+        image.clone(),
+        args.wait,
+        args.poll_interval,
+        &today_utc(),
+    )
+    .await;
+    report.image = asked_name(&args.repository, &image);
+    if info.built_in_default {
+        report.warnings.push(DEFAULT_POLICY_WARNING.to_string());
+    }
+    report.policy = Some(info);
+    emit(out, &report)
+}
+
+async fn list_quarantined(mut globs: Vec<String>, output: Output) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if globs.is_empty() {
+        globs.push("*".to_string());
+    }
+    let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
+    let prefix = config.settings.quarantine_prefix;
+    let registry = EcrRegistry::new(ecr_scan_gate::adapters::aws::ecr::client(&aws), &prefix);
+    let (images, errors) = quarantined_images(&registry, &globs, &prefix).await;
+    match output {
+        Output::Text => print!("{}", render_table(&images)),
+        Output::Json => {
+            let doc = serde_json::json!({"quarantined": images, "errors": errors});
+            match serde_json::to_string_pretty(&doc) {
+                Ok(s) => println!("{s}"),
+                Err(e) => {
+                    eprintln!("ERROR: cannot render the list: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    for e in &errors {
+        eprintln!("ERROR: {e}");
+    }
+    ExitCode::from(if errors.is_empty() { 0 } else { 2 })
+}

@@ -1,0 +1,546 @@
+//! The gate: one image in, one decision out, actions carried out.
+//!
+//! Order of work, once an entry has read the input (`crate::entry::event`): decide (fast path
+//! on the event's counts, else every finding) → plan the actions → run the registry chain
+//! (quarantine, then strip; or release) beside the alerts → report. Every action is
+//! idempotent, so a redelivered event repeats nothing but the alert.
+
+use crate::domain::image::{truncate, Digest, ImageRef};
+use crate::domain::scan::{EventError, EventScanStatus, ScanEvent, Trigger};
+use crate::domain::severity::Counts;
+use crate::domain::verdict::Verdict;
+use crate::engine::ports::{Deadline, Notifier, Registry, RegistryError};
+use crate::engine::settings::Settings;
+use crate::judgement::evaluation::{Action, ActionStatus, Basis, Evaluation};
+use crate::judgement::findings::FindingsTally;
+use crate::judgement::verdict::{judge, judge_findings};
+use crate::policy::document::{OnScanFailure, Policy};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// Member accounts are on but the function cannot tell its own account.
+    #[error("cannot route the image to its account: {0}")]
+    Account(String),
+    #[error("could not read the scan of {image} in {repository}: {source}")]
+    Findings {
+        repository: String,
+        image: String,
+        source: RegistryError,
+    },
+    #[error("{verdict} for {repository}@{digest}: {} failed: {}", .failures.len(), .failures.join("; "))]
+    Actions {
+        verdict: Verdict,
+        repository: String,
+        digest: String,
+        failures: Vec<String>,
+        /// The decision with every action's outcome, for the log line and the metrics.
+        evaluation: Box<Evaluation>,
+    },
+}
+
+impl GateError {
+    /// A short machine-readable kind, for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GateError::Event(_) => "InvalidEvent",
+            GateError::Account(_) => "AccountUnknown",
+            GateError::Findings {
+                source: RegistryError::OutOfTime { .. },
+                ..
+            } => "DeadlineReached",
+            GateError::Findings {
+                source: RegistryError::AssumeRole { .. },
+                ..
+            } => "MemberRoleUnavailable",
+            GateError::Findings { .. } => "FindingsUnavailable",
+            GateError::Actions { .. } => "ActionsFailed",
+        }
+    }
+
+    /// The evaluation when the decision was made but an action failed.
+    pub fn evaluation(&self) -> Option<&Evaluation> {
+        match self {
+            GateError::Actions { evaluation, .. } => Some(evaluation),
+            _ => None,
+        }
+    }
+}
+
+pub struct Gate<R> {
+    pub registry: R,
+    /// Shared, so that [`Gate::for_registry`] is cheap.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    pub policy: Arc<Policy>,
+    pub settings: Settings,
+}
+
+impl<R: Registry> Gate<R> {
+    pub fn new(registry: R, policy: Policy, settings: Settings) -> Self {
+        Gate {
+            registry,
+            notifiers: Vec::new(),
+            policy: Arc::new(policy),
+            settings,
+        }
+    }
+
+    pub fn with_notifier(mut self, notifier: Box<dyn Notifier>) -> Self {
+        self.notifiers.push(Arc::from(notifier));
+        self
+    }
+
+    /// The same gate (policy, settings, notifiers) on another registry, e.g. a member
+    /// account's: cheap, nothing is copied but a few pointers.
+    pub fn for_registry<R2: Registry>(&self, registry: R2) -> Gate<R2> {
+        Gate {
+            registry,
+            notifiers: self.notifiers.clone(),
+            policy: Arc::clone(&self.policy),
+            settings: self.settings.clone(),
+        }
+    }
+
+    /// The decision-and-action core that every entry calls (scan event, direct invoke, the
+    /// pipeline check): decide, plan the actions, carry them out.
+    ///
+    /// When the event names a digest, the quarantine starts as soon as the findings read so
+    /// far make FAIL certain, while the rest are still read for the counts and the alert: the
+    /// time to quarantine does not grow with the number of findings.
+    pub async fn evaluate(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
+        // On the heap: the decision's state is tens of KB, and the entries nest it (queue
+        // record, member registry, sweep); unboxed, a queue record of a member account took a
+        // debug build past 1.4 MB of stack (test threads have 2 MB). One allocation per image.
+        Box::pin(self.decide_and_act(event, today, deadline)).await
+    }
+
+    async fn decide_and_act(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
+        // An untagged image may be a platform image of an index: whether it gets a tag of its
+        // own is decided once its indexes are known (see `plan`), so no early start then.
+        let early_start = !self.settings.dry_run && !event.tags.is_empty();
+        let (mut evaluation, early) = match (&event.image, early_start) {
+            (ImageRef::Digest(digest), true) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let early = async {
+                    // Fires only when FAIL is certain; dropped (Err) when the reading ends.
+                    rx.await.ok()?;
+                    let tag = self.settings.quarantine_tag(digest);
+                    Some(
+                        self.quarantine(&event.repository, digest, &tag, deadline)
+                            .await,
+                    )
+                };
+                let (decided, early) =
+                    tokio::join!(self.decide_with(event, today, deadline, Some(tx)), early);
+                (decided?, early)
+            }
+            _ => (self.decide(event, today, deadline).await?, None),
+        };
+        if self.may_release_on_event_counts(&evaluation) {
+            // An event's counts may be older than the registry's scan (redelivery, out of
+            // order): a release is decided on the registry's current findings only.
+            let fresh = ScanEvent {
+                counts: None,
+                ..event.clone()
+            };
+            evaluation = self.decide(&fresh, today, deadline).await?;
+            evaluation.tags = event.tags.clone();
+        }
+        self.plan(&mut evaluation, event, early, today, deadline)
+            .await?;
+        self.act(&mut evaluation, deadline).await?;
+        Ok(evaluation)
+    }
+
+    /// Decides the verdict; reads the registry only when the event cannot decide alone.
+    pub async fn decide(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Evaluation, GateError> {
+        self.decide_with(event, today, deadline, None).await
+    }
+
+    /// As [`Gate::decide`]; `fail_certain` fires as soon as the findings read so far reach a
+    /// fail threshold.
+    async fn decide_with(
+        &self,
+        event: &ScanEvent,
+        today: &str,
+        deadline: Deadline,
+        fail_certain: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<Evaluation, GateError> {
+        let thresholds = self.policy.thresholds_for(&event.repository);
+        let event_digest = match &event.image {
+            ImageRef::Digest(d) => Some(d.clone()),
+            ImageRef::Tag(_) => None,
+        };
+        let mut ev = Evaluation {
+            verdict: Verdict::Error,
+            repository: event.repository.clone(),
+            digest: event_digest,
+            tags: event.tags.clone(),
+            trigger: event.trigger.clone(),
+            counts: Counts::default(),
+            highest_severity: None,
+            reasons: Vec::new(),
+            basis: Basis::ScanStatus,
+            scan_status: None,
+            findings: None,
+            actions: Vec::new(),
+            dry_run: self.settings.dry_run,
+            region: event.region.clone(),
+            account: event.account.clone(),
+        };
+
+        let event_counts = match event.status {
+            EventScanStatus::NotComplete(_) => None,
+            _ => event.counts.as_ref(),
+        };
+        if let Some(counts) = event_counts {
+            // PASS on counts alone holds only where they prove that no finding meets a
+            // condition either; the unlisted findings are taken at the worst severity.
+            let mut worst = *counts;
+            worst.add(
+                crate::domain::severity::Severity::Critical,
+                event.counts_unlisted,
+            );
+            if crate::judgement::fast_path::counts_pass(&thresholds, counts, event.counts_unlisted)
+                && !self
+                    .policy
+                    .counts_can_meet_conditions(&event.repository, &worst)
+            {
+                let (verdict, reasons) = judge(&thresholds, counts);
+                ev.verdict = verdict;
+                ev.counts = *counts;
+                ev.highest_severity = counts.highest();
+                ev.reasons = reasons;
+                ev.basis = Basis::EventCounts;
+                ev.scan_status = Some("COMPLETE".to_string());
+                return Ok(ev);
+            }
+        }
+
+        // The event is only the trigger: the registry's current scan decides, so a late
+        // FAILED event cannot overrule a newer COMPLETE scan.
+        let mut tally = FindingsTally::new(&self.policy, &event.repository, today);
+        if let Some(tx) = fail_certain {
+            // The receiver may be gone (no early quarantine wanted): nothing to do then.
+            tally.signal_fail_certain(Box::new(move || {
+                let _ = tx.send(());
+            }));
+        }
+        let scan = match self
+            .registry
+            .scan_findings(&event.repository, &event.image, &mut tally, deadline)
+            .await
+        {
+            Ok(scan) => scan,
+            Err(e) if e.is_missing() => {
+                if let EventScanStatus::NotComplete(status) = &event.status {
+                    // The registry keeps no result of a scan that could not run: the event's
+                    // status is then the best word there is.
+                    ev.reasons.push(scan_not_complete_reason(status, None));
+                    if matches!(e, RegistryError::ScanNotFound { .. }) {
+                        ev.scan_status = Some(status.clone());
+                        return Ok(ev);
+                    }
+                }
+                ev.scan_status = e.missing_status().map(str::to_string);
+                ev.reasons.push(e.to_string());
+                return Ok(ev);
+            }
+            Err(source) => {
+                return Err(GateError::Findings {
+                    repository: event.repository.clone(),
+                    image: event.image.to_string(),
+                    source,
+                })
+            }
+        };
+        ev.digest = Some(scan.digest.clone());
+        ev.scan_status = Some(scan.status.clone());
+        let late_event = match &event.status {
+            EventScanStatus::NotComplete(status) if scan.is_complete() => Some(format!(
+                "the event reported scan status {status}, but the registry's current scan is {}: the current scan decides",
+                scan.status
+            )),
+            _ => None,
+        };
+        if !scan.is_complete() {
+            ev.reasons.push(scan_not_complete_reason(
+                &scan.status,
+                scan.description.as_deref(),
+            ));
+            return Ok(ev);
+        }
+        let report = tally.finish(scan.reported.as_ref());
+        let (verdict, mut reasons) =
+            judge_findings(&thresholds, &report.counts, &report.conditions);
+        if let Trigger::EnhancedFinding {
+            vulnerability_id,
+            severity,
+        } = &event.trigger
+        {
+            let sev = severity.map(|s| format!(" ({s})")).unwrap_or_default();
+            reasons.push(format!(
+                "re-evaluated after Inspector reported {vulnerability_id}{sev}"
+            ));
+        }
+        reasons.extend(late_event);
+        for e in &report.allowlist.expired {
+            reasons.push(format!(
+                "allowlist entry {} expired on {} and no longer applies ({} finding{})",
+                e.id,
+                e.expires.as_deref().unwrap_or("?"),
+                e.findings,
+                if e.findings == 1 { "" } else { "s" }
+            ));
+        }
+        if report.unlisted.total() > 0 {
+            reasons.push(format!(
+                "the registry counted findings it did not list ({}); they count as reported",
+                report.unlisted.summary()
+            ));
+        }
+        ev.verdict = verdict;
+        ev.counts = report.counts;
+        ev.highest_severity = report.counts.highest();
+        ev.reasons = reasons;
+        ev.basis = Basis::Findings;
+        ev.findings = Some(report);
+        Ok(ev)
+    }
+
+    fn may_release_on_event_counts(&self, ev: &Evaluation) -> bool {
+        ev.basis == Basis::EventCounts
+            && ev
+                .digest
+                .as_ref()
+                .is_some_and(|d| ev.tags.contains(&self.settings.quarantine_tag(d)))
+    }
+
+    /// Decides the actions. Reads the image's current tags only when a release may be due.
+    /// `early` is the outcome of a quarantine started while the findings were still read.
+    async fn plan(
+        &self,
+        ev: &mut Evaluation,
+        event: &ScanEvent,
+        early: Option<ActionStatus>,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<(), GateError> {
+        let Some(digest) = ev.digest.clone() else {
+            self.plan_alerts(ev);
+            return Ok(());
+        };
+        let tag = self.settings.quarantine_tag(&digest);
+        let blocks = match ev.verdict {
+            Verdict::Fail => true,
+            Verdict::Error => self.policy.on_scan_failure == OnScanFailure::Block,
+            Verdict::Pass | Verdict::Warn => false,
+        };
+        let lookup_error = |source: RegistryError| GateError::Findings {
+            repository: ev.repository.clone(),
+            image: digest.to_string(),
+            source,
+        };
+        let gone = matches!(
+            ev.scan_status.as_deref(),
+            Some("IMAGE_NOT_FOUND") | Some("REPOSITORY_NOT_FOUND")
+        );
+        if blocks && gone {
+            // Nothing can be done for a deleted image; failing would only loop the event
+            // through every retry into the dead-letter queue.
+            ev.actions.push(Action::Quarantine {
+                tag,
+                status: ActionStatus::Skipped {
+                    reason: "the image no longer exists in the registry: there is nothing to block"
+                        .to_string(),
+                },
+            });
+        } else if blocks {
+            let strip = !self.policy.strip_tags.is_empty();
+            let indexes = self
+                .bounded(
+                    self.registry.parents_of(&ev.repository, &digest),
+                    &ev.repository,
+                    deadline,
+                )
+                .await
+                .map_err(lookup_error)?;
+            let status = match early {
+                Some(status) => status,
+                // A platform image with no tag of its own: its indexes carry the block. A tag
+                // on it could later be removed only by deleting it (its last tag).
+                None if ev.tags.is_empty() && !indexes.is_empty() => ActionStatus::Skipped {
+                    reason: "an untagged platform image: the image indexes that list it are quarantined instead".to_string(),
+                },
+                None => ActionStatus::Planned,
+            };
+            ev.actions.push(Action::Quarantine { tag, status });
+            if strip {
+                // The tags to strip are known only once the quarantine tag is in place.
+                ev.actions.push(Action::Strip {
+                    tags: Vec::new(),
+                    status: ActionStatus::Planned,
+                });
+            }
+            ev.actions.extend(crate::engine::multiarch::block_actions(
+                &indexes,
+                &self.settings,
+                strip,
+            ));
+        } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
+            // Events list the tags at scan time; an operator's invoke and the sweep's queue
+            // message list none, so ask.
+            let direct = matches!(event.trigger, Trigger::DirectInvoke | Trigger::Sweep);
+            if ev.tags.contains(&tag) || direct {
+                let current = self
+                    .bounded(
+                        self.registry.image_tags(&ev.repository, &digest),
+                        &ev.repository,
+                        deadline,
+                    )
+                    .await
+                    .map_err(lookup_error)?;
+                if current.contains(&tag) {
+                    let status = if current.len() == 1 {
+                        ActionStatus::Skipped {
+                            reason:
+                                "it is the image's only tag: removing it would delete the image; \
+                                     tag the image again, then re-evaluate"
+                                    .to_string(),
+                        }
+                    } else {
+                        ActionStatus::Planned
+                    };
+                    ev.actions.push(Action::Release { tag, status });
+                }
+                ev.tags = current;
+            }
+            if ev.tags.is_empty() || direct {
+                // Possibly a platform image whose indexes were quarantined for it.
+                let releases = self
+                    .index_releases(&ev.repository, &digest, today, deadline)
+                    .await
+                    .map_err(lookup_error)?;
+                ev.actions.extend(releases);
+            }
+        }
+        self.plan_alerts(ev);
+        Ok(())
+    }
+
+    /// Releases of the quarantined indexes that list `digest`, unless another of their
+    /// platform images still blocks (judged on its own findings).
+    async fn index_releases(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        today: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<Action>, RegistryError> {
+        let indexes = self
+            .bounded(
+                self.registry.parents_of(repository, digest),
+                repository,
+                deadline,
+            )
+            .await?;
+        let mut actions = Vec::new();
+        for index in &indexes {
+            let tag = self.settings.quarantine_tag(&index.digest);
+            if !index.tags.contains(&tag) {
+                continue;
+            }
+            let mut blocking = None;
+            for sibling in index.children.iter().filter(|c| *c != digest) {
+                let event =
+                    ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
+                let verdict = match self.decide(&event, today, deadline).await {
+                    Ok(ev) => ev.verdict,
+                    Err(GateError::Findings { source, .. }) => return Err(source),
+                    Err(other) => {
+                        return Err(RegistryError::BadResponse {
+                            operation: "DescribeImageScanFindings",
+                            repository: repository.to_string(),
+                            problem: other.to_string(),
+                        })
+                    }
+                };
+                let blocks = verdict == Verdict::Fail
+                    || (verdict == Verdict::Error
+                        && self.policy.on_scan_failure == OnScanFailure::Block);
+                if blocks {
+                    blocking = Some((sibling.clone(), verdict));
+                    break;
+                }
+            }
+            actions.push(crate::engine::multiarch::index_release(
+                index, tag, blocking,
+            ));
+        }
+        Ok(actions)
+    }
+
+    /// A registry read within the deadline.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, RegistryError>>,
+        repository: &str,
+        deadline: Deadline,
+    ) -> Result<T, RegistryError> {
+        deadline.bound(call).await.unwrap_or_else(|_| {
+            Err(RegistryError::OutOfTime {
+                repository: repository.to_string(),
+                pages: 0,
+                left: deadline.describe_left(),
+            })
+        })
+    }
+
+    fn plan_alerts(&self, ev: &mut Evaluation) {
+        let released = ev.actions.iter().any(|a| {
+            let change = match a {
+                Action::OnIndex { change, .. } => change.as_ref(),
+                other => other,
+            };
+            matches!(
+                change,
+                Action::Release {
+                    status: ActionStatus::Planned,
+                    ..
+                }
+            )
+        });
+        if self.policy.notifies(ev.verdict) || released {
+            for n in &self.notifiers {
+                ev.actions.push(Action::Alert {
+                    channel: n.channel().to_string(),
+                    status: ActionStatus::Planned,
+                });
+            }
+        }
+    }
+}
+
+fn scan_not_complete_reason(status: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("scan status {status}: {}", truncate(d, 500)),
+        _ => format!("scan status {status}: the image could not be judged"),
+    }
+}

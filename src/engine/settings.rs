@@ -1,0 +1,29 @@
+//! Settings that come from the environment besides the policy: the quarantine tag prefix and
+//! `DRY_RUN`. Read once at start by `crate::entry::config`; the gate and the check share them.
+
+use crate::domain::image::Digest;
+use crate::domain::quarantine::DEFAULT_PREFIX;
+
+/// Settings that come from the environment (the function's contract in the README), read once at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub quarantine_prefix: String,
+    pub dry_run: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            quarantine_prefix: DEFAULT_PREFIX.to_string(),
+            dry_run: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The quarantine tag of a digest: the prefix and the digest's 64 hex digits, so it is the
+    /// same on every delivery and names the image it blocks.
+    pub fn quarantine_tag(&self, digest: &Digest) -> String {
+        format!("{}{}", self.quarantine_prefix, digest.hex())
+    }
+}

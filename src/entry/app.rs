@@ -1,0 +1,485 @@
+//! Which entry an input is for, and the function's answer to it:
+//!
+//! | input | entry |
+//! |---|---|
+//! | `{"Records": [...]}`, every record from `aws:sqs` | the sweep queue (`crate::entry::queue`) |
+//! | `{"sweep": {...}}` | the sweep (`crate::entry::sweep`) |
+//! | `{"report": {}}` | the registry report |
+//! | `{"repository", "digest", "sweep": true}` | one image, as the sweep's queue message |
+//! | anything else (scan events, direct invokes) | `Gate::handle_until`, as always |
+//!
+//! Every image decision goes through `Gate::evaluate`.
+
+use crate::adapters::aws::member::{MemberRegistries, Routed};
+use crate::domain::scan::{EventError, ScanEvent, Trigger};
+use crate::engine::accounts;
+use crate::engine::accounts::Home;
+use crate::engine::gate::{Gate, GateError};
+use crate::engine::ports::{Deadline, Inventory, Registry, SweepQueue};
+use crate::entry::event;
+use crate::entry::listing::quarantined_images;
+use crate::entry::queue;
+use crate::entry::queue::RecordOutcome;
+use crate::entry::sweep::{sweep, Place, SweepReport, SweepRequest};
+use crate::judgement::evaluation::{ActionStatus, Response};
+use crate::judgement::registry_report::{allowlist_due, Report, EXPIRY_NOTICE_DAYS};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The gate and what only the function has besides it: the sweep's queue and the member
+/// accounts' registries.
+pub struct App<R> {
+    pub gate: Gate<R>,
+    /// `SWEEP_QUEUE_URL`: the sweep enqueues instead of evaluating inline.
+    pub sweep_queue: Option<Box<dyn SweepQueue>>,
+    /// `MEMBER_ROLE_NAME`: images of member accounts are evaluated in their registries.
+    pub members: Option<MemberRegistries>,
+}
+
+impl<R> App<R> {
+    pub fn new(gate: Gate<R>) -> Self {
+        App {
+            gate,
+            sweep_queue: None,
+            members: None,
+        }
+    }
+
+    pub fn with_members(mut self, members: MemberRegistries) -> Self {
+        self.members = Some(members);
+        self
+    }
+
+    pub fn with_sweep_queue(mut self, queue: Box<dyn SweepQueue>) -> Self {
+        self.sweep_queue = Some(queue);
+        self
+    }
+}
+
+/// The report's response: the digest, and how each channel took it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportResponse {
+    #[serde(flatten)]
+    pub report: Report,
+    pub alerts: Vec<ChannelStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelStatus {
+    pub channel: String,
+    #[serde(flatten)]
+    pub status: ActionStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RegistryOutcome {
+    Swept(SweepReport),
+    Reported(ReportResponse),
+}
+
+/// The function's answer, whatever the entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Gate(Response),
+    Registry(RegistryOutcome),
+    /// `{"batchItemFailures": [...]}`, exactly as Lambda reads it.
+    Batch(SqsBatchResponse),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error(transparent)]
+    Input(#[from] EventError),
+    #[error("the report was not sent on every channel: {}", .0.join("; "))]
+    Report(Vec<String>),
+    #[error("{0} failed queue record(s) have no messageId to report: the whole batch is retried")]
+    Batch(usize),
+}
+
+impl EntryError {
+    /// A short machine-readable kind, for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EntryError::Gate(e) => e.kind(),
+            EntryError::Input(_) => "InvalidEvent",
+            EntryError::Report(_) => "ReportNotSent",
+            EntryError::Batch(_) => "BatchFailed",
+        }
+    }
+}
+
+/// What the entries need besides the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub request_id: &'a str,
+    /// `YYYY-MM-DD` (UTC): allowlist expiry.
+    pub today: &'a str,
+    /// Seconds since the epoch: `pushed_within_days`.
+    pub now_s: i64,
+    pub deadline: Deadline,
+    /// The function's own account, region and partition (from its invoked function ARN), or
+    /// why they are unknown; member accounts need them.
+    pub home: Result<&'a Home, &'a str>,
+}
+
+/// Runs the entry the input is for.
+pub async fn handle<R: Registry + Inventory>(
+    app: &App<R>,
+    input: &Value,
+    cx: Context<'_>,
+) -> Result<Output, EntryError> {
+    let gate = &app.gate;
+    if queue::is_sqs_event(input) {
+        return handle_queue(app, input, cx).await.map(Output::Batch);
+    }
+    if let Some(obj) = input.as_object() {
+        let direct = obj.contains_key("repository") && !obj.contains_key("source");
+        if !direct && obj.contains_key("sweep") {
+            let request = SweepRequest::parse(&obj["sweep"])?;
+            let report = app.sweep(&request, cx).await;
+            log_sweep(cx.request_id, &report);
+            return Ok(Output::Registry(RegistryOutcome::Swept(report)));
+        }
+        if !direct && obj.contains_key("report") {
+            if !obj["report"].is_object() && !obj["report"].is_null() {
+                return Err(EventError {
+                    field: "report".to_string(),
+                    problem: "must be an object (`{}`)".to_string(),
+                }
+                .into());
+            }
+            return report(gate, cx.today)
+                .await
+                .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
+        }
+    }
+    let result = handle_event(
+        gate,
+        app.members.as_ref(),
+        cx.home,
+        input,
+        cx.today,
+        cx.deadline,
+    )
+    .await;
+    crate::engine::decision_log::log_outcome(cx.request_id, &result);
+    crate::engine::decision_log::print_metrics(&result, app.members.is_some());
+    Ok(Output::Gate(result?))
+}
+
+impl<R: Registry + Inventory> App<R> {
+    /// The sweep: of the gate's own registry, or of every account and region the request
+    /// names (each through the account router: a member's registry through its role).
+    async fn sweep(&self, request: &SweepRequest, cx: Context<'_>) -> SweepReport {
+        let queue = self.sweep_queue.as_deref();
+        if !request.names_places() {
+            return sweep_in(&self.gate, queue, request, None, cx).await;
+        }
+        let queued = queue.is_some();
+        let home = match cx.home {
+            Ok(home) => home,
+            Err(why) => {
+                return SweepReport::not_swept(
+                    format!("sweep.accounts / sweep.regions need the function's own account and region: {why}"),
+                    queued,
+                )
+            }
+        };
+        let accounts = request
+            .accounts
+            .clone()
+            .unwrap_or_else(|| vec![home.account.clone()]);
+        let regions = request
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![home.region.clone()]);
+        let mut total = SweepReport::started(queued);
+        for account in &accounts {
+            for region in &regions {
+                let place = Place {
+                    account: account.clone(),
+                    region: region.clone(),
+                };
+                let own = *account == home.account && *region == home.region;
+                // With member accounts the router also says which places are the gate's own.
+                let report = match &self.members {
+                    None if own => sweep_in(&self.gate, queue, request, Some(&place), cx).await,
+                    None => SweepReport::not_swept(
+                        format!(
+                            "not swept: account {account} region {region}: only the function's own \
+                             account and region without member accounts (MEMBER_ROLE_NAME)"
+                        ),
+                        queued,
+                    ),
+                    Some(members) => {
+                        match members.registry_at(home, Some(account), Some(region)).await {
+                            Routed::Own { .. } => {
+                                sweep_in(&self.gate, queue, request, Some(&place), cx).await
+                            }
+                            Routed::Other { registry, .. } => {
+                                let gate = self.gate.for_registry(registry);
+                                sweep_in(&gate, queue, request, Some(&place), cx).await
+                            }
+                            Routed::Ignored(reason) => {
+                                SweepReport::not_swept(format!("not swept: {reason}"), queued)
+                            }
+                        }
+                    }
+                };
+                total.absorb(report);
+            }
+        }
+        total
+    }
+}
+
+/// The sweep of one registry (one gate), within the invocation.
+async fn sweep_in<G: Registry + Inventory>(
+    gate: &Gate<G>,
+    queue: Option<&dyn SweepQueue>,
+    request: &SweepRequest,
+    place: Option<&Place>,
+    cx: Context<'_>,
+) -> SweepReport {
+    sweep(gate, queue, request, place, cx.today, cx.now_s, cx.deadline).await
+}
+
+impl<R: Registry> App<R> {
+    /// One image through the core, in the registry of its account and region.
+    async fn evaluate(&self, scan: &ScanEvent, cx: Context<'_>) -> Result<Response, GateError> {
+        evaluate_routed(
+            &self.gate,
+            self.members.as_ref(),
+            cx.home,
+            scan,
+            cx.today,
+            cx.deadline,
+        )
+        .await
+    }
+}
+
+async fn handle_queue<R: Registry>(
+    app: &App<R>,
+    input: &Value,
+    cx: Context<'_>,
+) -> Result<SqsBatchResponse, EntryError> {
+    let event: SqsEvent = serde_json::from_value(input.clone()).map_err(|e| EventError {
+        field: "Records".to_string(),
+        problem: format!("is not an SQS event: {e}"),
+    })?;
+    let evaluate = |scan: ScanEvent| async move { app.evaluate(&scan, cx).await };
+    let (response, outcomes) = queue::handle(evaluate, &event, cx.deadline).await;
+    let mut unnamed = 0;
+    for (id, outcome) in &outcomes {
+        let message_id = id.as_deref().unwrap_or("");
+        match outcome {
+            RecordOutcome::Evaluated(result) => {
+                let result = match result.as_ref() {
+                    Ok(ev) => Ok(Response::Evaluated(Box::new(ev.clone()))),
+                    Err(e) => Err(e),
+                };
+                log_record(cx.request_id, message_id, &result, app.members.is_some());
+            }
+            RecordOutcome::Ignored(reason) => tracing::info!(
+                request_id = cx.request_id,
+                message_id,
+                reason = %reason,
+                "queue record ignored"
+            ),
+            RecordOutcome::Malformed(e) => tracing::error!(
+                request_id = cx.request_id,
+                message_id,
+                error_type = "InvalidEvent",
+                error = %e,
+                "queue record malformed; reported as a batch item failure"
+            ),
+            RecordOutcome::NotStarted(why) => tracing::warn!(
+                request_id = cx.request_id,
+                message_id,
+                reason = %why,
+                "queue record not started; reported as a batch item failure"
+            ),
+        }
+        if outcome.failed() && id.as_deref().is_none_or(str::is_empty) {
+            unnamed += 1;
+        }
+    }
+    if unnamed > 0 {
+        return Err(EntryError::Batch(unnamed));
+    }
+    Ok(response)
+}
+
+fn log_record(
+    request_id: &str,
+    message_id: &str,
+    result: &Result<Response, &GateError>,
+    by_account: bool,
+) {
+    match result {
+        Ok(r) => {
+            let owned: Result<Response, GateError> = Ok(r.clone());
+            crate::engine::decision_log::log_outcome(request_id, &owned);
+            crate::engine::decision_log::print_metrics(&owned, by_account);
+        }
+        Err(e) => {
+            tracing::error!(request_id, message_id, error_type = e.kind(), error = %e, "queue record failed; reported as a batch item failure");
+            if let Some(ev) = e.evaluation() {
+                let record = crate::engine::metrics::emf_record_by(
+                    ev,
+                    crate::engine::metrics::now_ms(),
+                    by_account,
+                );
+                println!("{record}");
+            }
+        }
+    }
+}
+
+fn log_sweep(request_id: &str, r: &SweepReport) {
+    let errors = r.errors.len();
+    if errors > 0 || !r.complete {
+        tracing::error!(
+            request_id,
+            images = r.images,
+            passed_by_summary = r.passed_by_summary,
+            enqueued = r.enqueued,
+            evaluated = r.evaluated,
+            unscanned = r.unscanned,
+            errors,
+            complete = r.complete,
+            first_error = r.errors.first().map(String::as_str).unwrap_or(""),
+            "sweep finished with errors or incomplete"
+        );
+    } else {
+        tracing::info!(
+            request_id,
+            images = r.images,
+            passed_by_summary = r.passed_by_summary,
+            enqueued = r.enqueued,
+            evaluated = r.evaluated,
+            unscanned = r.unscanned,
+            complete = r.complete,
+            "sweep finished"
+        );
+    }
+}
+
+/// Builds the report, sends it on every channel, and answers it.
+pub async fn report<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    today: &str,
+) -> Result<ReportResponse, EntryError> {
+    let (quarantined, errors) = quarantined_images(
+        &gate.registry,
+        &["*".to_string()],
+        &gate.settings.quarantine_prefix,
+    )
+    .await;
+    let report = Report {
+        date: today.to_string(),
+        quarantined,
+        allowlist: allowlist_due(&gate.policy, today, EXPIRY_NOTICE_DAYS),
+        errors,
+    };
+    let mut alerts = Vec::new();
+    let mut failures = Vec::new();
+    for n in &gate.notifiers {
+        let status = if gate.settings.dry_run {
+            ActionStatus::DryRun
+        } else {
+            match n.report(&report).await {
+                Ok(()) => ActionStatus::Done,
+                Err(e) => {
+                    failures.push(e.to_string());
+                    ActionStatus::Failed { error: e.message }
+                }
+            }
+        };
+        alerts.push(ChannelStatus {
+            channel: n.channel().to_string(),
+            status,
+        });
+    }
+    tracing::info!(
+        quarantined = report.quarantined.len(),
+        allowlist_due = report.allowlist.len(),
+        errors = report.errors.len(),
+        "report"
+    );
+    if !failures.is_empty() {
+        return Err(EntryError::Report(failures));
+    }
+    Ok(ReportResponse { report, alerts })
+}
+
+/// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
+/// and region. `home` is the function's own account and region (from its invoked function
+/// ARN); without member accounts only a direct invoke that names an account or region needs it.
+pub async fn handle_event<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &str>,
+    input: &Value,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    match event::parse(input)? {
+        event::Event::Ignored(reason) => Ok(Response::Ignored { reason }),
+        event::Event::Scan(event) => {
+            evaluate_routed(gate, members, home, &event, today, deadline).await
+        }
+    }
+}
+
+/// Evaluates one image in the registry of its account and region (with member accounts), or
+/// answers why not (`ignored`). Every entry that evaluates an image calls this: a scan event, a
+/// direct invoke, a queue entry, each image of a sweep.
+pub async fn evaluate_routed<R: Registry>(
+    gate: &Gate<R>,
+    members: Option<&MemberRegistries>,
+    home: Result<&Home, &str>,
+    event: &ScanEvent,
+    today: &str,
+    deadline: Deadline,
+) -> Result<Response, GateError> {
+    let Some(members) = members else {
+        // Without member accounts nothing changes: an event's account is not consulted.
+        if event.trigger == Trigger::DirectInvoke {
+            let elsewhere = accounts::direct_invoke_elsewhere(
+                home.ok(),
+                event.account.as_deref(),
+                event.region.as_deref(),
+            );
+            if let Some(reason) = elsewhere {
+                return Ok(Response::Ignored { reason });
+            }
+        }
+        let evaluation = gate.evaluate(event, today, deadline).await?;
+        return Ok(Response::Evaluated(Box::new(evaluation)));
+    };
+    let home = home.map_err(|problem| GateError::Account(problem.to_string()))?;
+    let evaluation = match members.registry_for(home, event).await {
+        Routed::Ignored(reason) => return Ok(Response::Ignored { reason }),
+        Routed::Own { account, region } => {
+            gate.evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+        Routed::Other {
+            registry,
+            account,
+            region,
+        } => {
+            gate.for_registry(registry)
+                .evaluate(&event.located(account, region), today, deadline)
+                .await?
+        }
+    };
+    Ok(Response::Evaluated(Box::new(evaluation)))
+}

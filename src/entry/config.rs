@@ -1,0 +1,328 @@
+//! Configuration from the environment (the function's contract in the README), read once at start. Any problem stops
+//! the function with a message that names the variable.
+
+use crate::adapters::slack_webhook::SlackSource;
+use crate::domain::quarantine::validate_prefix;
+use crate::engine::accounts::MemberConfig;
+use crate::engine::ports::{ParameterError, Parameters};
+use crate::engine::settings::Settings;
+use crate::policy::document::{Policy, PolicyError};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{first} and {second} are both set: set only one policy source")]
+    TwoPolicySources {
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("{variable} {problem}")]
+    Invalid {
+        variable: &'static str,
+        problem: String,
+    },
+    #[error("cannot read the policy file {path}: {message}")]
+    PolicyFile { path: String, message: String },
+    #[error("cannot read the policy: {0}")]
+    PolicyParameter(#[from] ParameterError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// No source set: the design's default policy.
+    Default,
+    /// `GATE_POLICY`: the JSON document itself.
+    Inline(String),
+    /// `GATE_POLICY_FILE`: a path.
+    File(PathBuf),
+    /// `GATE_POLICY_PARAMETER`: an SSM parameter name.
+    Parameter(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub policy_source: PolicySource,
+    pub settings: Settings,
+    pub sns_topic_arn: Option<String>,
+    pub slack: SlackSource,
+    /// Hub and member accounts (`MEMBER_ROLE_NAME`, ...); `None`: the function's own account only.
+    pub members: Option<MemberConfig>,
+    /// `SWEEP_QUEUE_URL`: the sweep enqueues one message per image to look at; unset, it
+    /// evaluates them itself within the deadline.
+    pub sweep_queue_url: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let sources = [
+            ("GATE_POLICY", get("GATE_POLICY").map(PolicySource::Inline)),
+            (
+                "GATE_POLICY_FILE",
+                get("GATE_POLICY_FILE").map(|p| PolicySource::File(p.into())),
+            ),
+            (
+                "GATE_POLICY_PARAMETER",
+                get("GATE_POLICY_PARAMETER").map(PolicySource::Parameter),
+            ),
+        ];
+        let set: Vec<_> = sources
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        let policy_source = match set.as_slice() {
+            [] => PolicySource::Default,
+            [(_, only)] => only.clone(),
+            [(first, _), (second, _), ..] => {
+                return Err(ConfigError::TwoPolicySources { first, second })
+            }
+        };
+        let quarantine_prefix =
+            get("QUARANTINE_TAG_PREFIX").unwrap_or_else(|| Settings::default().quarantine_prefix);
+        validate_prefix(&quarantine_prefix).map_err(|problem| ConfigError::Invalid {
+            variable: "QUARANTINE_TAG_PREFIX",
+            problem,
+        })?;
+        let dry_run = match get("DRY_RUN")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "DRY_RUN",
+                    problem: format!(
+                        "must be true or false, got {:?}",
+                        crate::domain::image::truncate(other, 40)
+                    ),
+                })
+            }
+        };
+        let slack = match (get("SLACK_WEBHOOK_PARAMETER"), get("SLACK_WEBHOOK_URL")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    variable: "SLACK_WEBHOOK_URL",
+                    problem: "is set together with SLACK_WEBHOOK_PARAMETER: set only one"
+                        .to_string(),
+                })
+            }
+            (Some(p), None) => SlackSource::Parameter(p),
+            (None, Some(url)) => SlackSource::Url(url),
+            (None, None) => SlackSource::None,
+        };
+        let members = MemberConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid {
+            variable: e.variable,
+            problem: e.problem,
+        })?;
+        Ok(Config {
+            members,
+            policy_source,
+            settings: Settings {
+                quarantine_prefix,
+                dry_run,
+            },
+            sns_topic_arn: get("SNS_TOPIC_ARN"),
+            slack,
+            sweep_queue_url: get("SWEEP_QUEUE_URL"),
+        })
+    }
+
+    /// Whether the policy needs SSM (so `main` builds the SSM client only then).
+    pub fn needs_ssm(&self) -> bool {
+        matches!(self.policy_source, PolicySource::Parameter(_))
+            || matches!(self.slack, SlackSource::Parameter(_))
+    }
+}
+
+/// Where the policy comes from, for logs and the check's report (never the document itself).
+pub fn describe_source(source: &PolicySource) -> String {
+    match source {
+        PolicySource::Default => {
+            "built-in default (no GATE_POLICY, GATE_POLICY_FILE or GATE_POLICY_PARAMETER set)"
+                .to_string()
+        }
+        PolicySource::Inline(_) => "GATE_POLICY".to_string(),
+        PolicySource::File(path) => format!("file {}", path.display()),
+        PolicySource::Parameter(name) => format!("GATE_POLICY_PARAMETER={name}"),
+    }
+}
+
+/// A short hash of the policy as parsed (not of its text: formatting does not change it), so a
+/// pipeline's check and the function's start-up log can be compared. FNV-1a, 12 hex digits: it
+/// tells policies apart, it is not a security measure. The same release gives the same hash.
+pub fn policy_hash(policy: &Policy) -> String {
+    let text = format!("{policy:?}");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")[..12].to_string()
+}
+
+/// The warning when the built-in default policy judges: a pipeline and the function must not
+/// silently judge by different policies.
+pub const DEFAULT_POLICY_WARNING: &str = "no policy is set (GATE_POLICY, GATE_POLICY_FILE, GATE_POLICY_PARAMETER or --policy-file): judging by the built-in default (fail on CRITICAL >= 1, warn on HIGH >= 1); if the function runs with another policy, pass the same one here";
+
+/// Reads and validates the policy once, at start.
+pub async fn load_policy(
+    source: &PolicySource,
+    parameters: Option<&impl Parameters>,
+) -> Result<Policy, ConfigError> {
+    match source {
+        PolicySource::Default => Ok(Policy::default()),
+        PolicySource::Inline(text) => {
+            Ok(Policy::from_json(text).map_err(|e| e.from_source("GATE_POLICY"))?)
+        }
+        PolicySource::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::PolicyFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(Policy::from_json(&text)
+                .map_err(|e| e.from_source(&format!("GATE_POLICY_FILE={}", path.display())))?)
+        }
+        PolicySource::Parameter(name) => {
+            let Some(parameters) = parameters else {
+                return Err(ConfigError::Invalid {
+                    variable: "GATE_POLICY_PARAMETER",
+                    problem: "is set but no parameter store is available".to_string(),
+                });
+            };
+            let text = parameters.get(name).await?;
+            Ok(Policy::from_json(&text)
+                .map_err(|e| e.from_source(&format!("GATE_POLICY_PARAMETER={name}")))?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.policy_source, PolicySource::Default);
+        assert_eq!(c.settings, Settings::default());
+        assert_eq!(c.sns_topic_arn, None);
+        assert_eq!(c.slack, SlackSource::None);
+        assert_eq!(c.members, None);
+        assert!(!c.needs_ssm());
+    }
+
+    #[test]
+    fn one_policy_source_only() {
+        let e = cfg(&[("GATE_POLICY", "{}"), ("GATE_POLICY_FILE", "/p.json")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GATE_POLICY and GATE_POLICY_FILE are both set: set only one policy source"
+        );
+        assert_eq!(
+            cfg(&[("GATE_POLICY_PARAMETER", "/gate/policy")])
+                .unwrap()
+                .policy_source,
+            PolicySource::Parameter("/gate/policy".into())
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert!(cfg(&[("DRY_RUN", "maybe")])
+            .unwrap_err()
+            .to_string()
+            .starts_with("DRY_RUN must be true or false"));
+        assert!(cfg(&[("QUARANTINE_TAG_PREFIX", "-bad")])
+            .unwrap_err()
+            .to_string()
+            .starts_with("QUARANTINE_TAG_PREFIX"));
+        assert!(cfg(&[("QUARANTINE_TAG_PREFIX", &"q".repeat(65))]).is_err());
+        assert!(cfg(&[("DRY_RUN", "TRUE")]).unwrap().settings.dry_run);
+        assert_eq!(
+            cfg(&[("MEMBER_ROLE_NAME", "gate-member")])
+                .unwrap_err()
+                .to_string(),
+            "MEMBER_ACCOUNTS is required with MEMBER_ROLE_NAME: the comma-separated 12-digit \
+             account ids the gate may act in, or * for any account whose events reach it"
+        );
+    }
+
+    #[test]
+    fn the_policy_hash_ignores_formatting_and_tells_policies_apart() {
+        let a = Policy::from_json(r#"{"fail": {"CRITICAL": 1}}"#).unwrap();
+        let b = Policy::from_json("{\n  \"fail\": { \"CRITICAL\": 1 }\n}").unwrap();
+        let c = Policy::from_json(r#"{"fail": {"CRITICAL": 2}}"#).unwrap();
+        assert_eq!(policy_hash(&a), policy_hash(&b));
+        assert_ne!(policy_hash(&a), policy_hash(&c));
+        assert_eq!(policy_hash(&a).len(), 12);
+    }
+
+    #[test]
+    fn webhook_url_is_never_in_debug_output() {
+        let c = cfg(&[(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/secret",
+        )])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    struct NoStore;
+    impl Parameters for NoStore {
+        async fn get(&self, name: &str) -> Result<String, ParameterError> {
+            Err(ParameterError {
+                name: name.into(),
+                message: "parameter not found".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn policy_errors_name_their_source() {
+        let e = load_policy(
+            &PolicySource::Inline("{\"fail\": {\"BAD\": 1}}".into()),
+            None::<&NoStore>,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("GATE_POLICY") && e.to_string().contains("fail.BAD"),
+            "{e}"
+        );
+        let e = load_policy(
+            &PolicySource::File("/nonexistent/p.json".into()),
+            None::<&NoStore>,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/p.json"), "{e}");
+        let e = load_policy(
+            &PolicySource::Parameter("/gate/policy".into()),
+            Some(&NoStore),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("/gate/policy") && e.to_string().contains("not found"),
+            "{e}"
+        );
+    }
+}
