@@ -49,7 +49,7 @@ pub struct AlertOptions {
 impl Default for AlertOptions {
     fn default() -> Self {
         AlertOptions {
-            quarantine_prefix: crate::engine::settings::Settings::default().quarantine_prefix,
+            quarantine_prefix: crate::domain::quarantine::DEFAULT_PREFIX.to_string(),
             default_region: None,
             name_account: false,
         }

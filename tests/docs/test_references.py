@@ -12,7 +12,7 @@ Over every file git tracks (text only; nothing under target/, .venv*/ or .git):
     the product specification or the field notes it was written from (their names are in
     OUTSIDE below), or the directory they lived in.
 
-URLs, globs (`src/aws/*.rs`), placeholders (`events/<name>.json`, `$VAR/...`) and elisions
+URLs, globs (`src/adapters/aws/*.rs`), placeholders (`events/<name>.json`, `$VAR/...`) and elisions
 (`events/...`) are not references. Failures are listed as file:line, grouped by who owns the
 files: the Rust sources, infra/, and everything else.
 
