@@ -1,4 +1,4 @@
-# A CloudWatch dashboard on what the function emits (EMF, src/metrics.rs:
+# A CloudWatch dashboard on what the function emits (EMF, src/engine/metrics.rs:
 # namespace ECRScanGate, dimension sets [Repository] and [Repository, Verdict])
 # and on the function's health (Lambda errors, dead-letter queues). The
 # repositories are not known here: SEARCH expressions find them.

@@ -1,5 +1,5 @@
 # The function's role, least privilege. The ECR, SNS and SSM actions below are
-# exactly the AWS operations the code calls (src/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs);
+# exactly the AWS operations the code calls (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs);
 # tests/infra/test_iam_matches_code.py fails when the two drift apart.
 
 data "aws_iam_policy_document" "gate_assume" {
@@ -166,7 +166,7 @@ data "aws_iam_policy_document" "gate" {
 
   # Member accounts: the function assumes the member role of the
   # event's account (aws-config's AssumeRoleProvider; no explicit AWS call in
-  # src/aws). With the whole organisation, any account of it.
+  # src/adapters/aws). With the whole organisation, any account of it.
   dynamic "statement" {
     for_each = local.member_mode ? [1] : []
 

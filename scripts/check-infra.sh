@@ -4,7 +4,7 @@
 #   terraform init -backend=false + validate   (infra/, modules/member, examples/{design-single-repo,organization})
 #   terraform test                             (infra/tests/*.tftest.hcl: plans with mocked AWS)
 #   checkov -d infra --skip-download           (no failed check; skips are inline, with reasons)
-#   pytest tests/infra                         (design values, IAM == AWS calls of src/aws/*.rs, dashboard == metrics)
+#   pytest tests/infra                         (design values, IAM == AWS calls of src/adapters/aws/*.rs, dashboard == metrics)
 #
 # Providers come from the filesystem mirror TF_PLUGIN_MIRROR (default
 # /opt/tf-plugins, holding hashicorp/aws), through a CLI config file of our own:

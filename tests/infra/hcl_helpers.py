@@ -11,9 +11,9 @@ from hcl2 import SerializationOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
-RUST_AWS_DIR = REPO_ROOT / "src" / "aws"
+RUST_AWS_DIR = REPO_ROOT / "src" / "adapters" / "aws"
 
-# Services whose actions must equal the code's calls (file stem of src/aws/*.rs).
+# Services whose actions must equal the code's calls (file stem of src/adapters/aws/*.rs).
 COMPARED_SERVICES = ("ecr", "sns", "ssm", "sqs")
 
 # SDK operations authorised by an IAM action of another name.
@@ -169,7 +169,7 @@ def extract_operations(rust_source: str) -> set[str]:
 
 
 def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
-    """`service:Operation` for every SDK call in src/aws/<service>.rs and src/aws/<service>_*.rs
+    """`service:Operation` for every SDK call in src/adapters/aws/<service>.rs and src/adapters/aws/<service>_*.rs
     (service = the file stem up to its first `_`, e.g. ecr_inventory.rs is ECR)."""
     actions: set[str] = set()
     for path in sorted(aws_dir.glob("*.rs")):

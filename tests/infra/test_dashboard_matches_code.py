@@ -1,15 +1,15 @@
 """The CloudWatch dashboard (infra/dashboard.tf) names the metrics the function
-emits (src/metrics.rs): namespace, dimension sets and metric names."""
+emits (src/engine/metrics.rs): namespace, dimension sets and metric names."""
 
 import re
 
 from hcl_helpers import INFRA_DIR, REPO_ROOT, load_module, resource
 
-METRICS_RS = REPO_ROOT / "src" / "metrics.rs"
+METRICS_RS = REPO_ROOT / "src" / "engine" / "metrics.rs"
 
 
 def rust_metrics():
-    """(namespace, [metric names], [[dimension, ...], ...]) as src/metrics.rs emits them."""
+    """(namespace, [metric names], [[dimension, ...], ...]) as src/engine/metrics.rs emits them."""
     source = METRICS_RS.read_text(encoding="utf-8")
     namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)";', source).group(1)
     finding_block = re.search(r"pub const FINDING_METRICS[^=]*=\s*\[(.*?)\];", source, re.S).group(1)

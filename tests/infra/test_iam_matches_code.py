@@ -1,5 +1,5 @@
 """The function role grants the ECR, SNS, SSM and SQS operations the Rust code
-calls (src/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs), and nothing of those services
+calls (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs), and nothing of those services
 that neither the code nor Lambda itself needs, so the two cannot drift apart.
 
 Besides the code's calls:
@@ -8,7 +8,7 @@ Besides the code's calls:
 - inspector2:ListFindings/ListCoverage come with ecr:DescribeImageScanFindings
   (ECR reads enhanced findings with the caller's permissions);
 - sts:AssumeRole is made by aws-config's AssumeRoleProvider in member mode (no
-  `client.assume_role()` in src/aws): granted only when member_accounts is set.
+  `client.assume_role()` in src/adapters/aws): granted only when member_accounts is set.
 """
 
 import re
@@ -181,7 +181,7 @@ def test_assume_role_only_in_member_mode():
 
 
 def test_iam_matches_code():
-    """Fails (never skips) while src/aws/ does not exist or yields no operation."""
+    """Fails (never skips) while src/adapters/aws/ does not exist or yields no operation."""
     module = load_module()
     assert RUST_AWS_DIR.is_dir(), f"{RUST_AWS_DIR} does not exist: cannot compare IAM with the code"
     called = code_actions()

@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace the function emits its EMF metrics in (src/metrics.rs NAMESPACE; output metrics_namespace of the gate module)."
+  description = "CloudWatch namespace the function emits its EMF metrics in (src/engine/metrics.rs NAMESPACE; output metrics_namespace of the gate module)."
   type        = string
   default     = "ECRScanGate"
 
