@@ -7,9 +7,6 @@ use crate::domain::image::Digest;
 use crate::policy::document::Policy;
 use serde::Serialize;
 
-/// Allowlist entries expiring within this many days are reported.
-pub const EXPIRY_NOTICE_DAYS: i64 = 14;
-
 /// An image that carries a quarantine tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuarantinedImage {
@@ -22,7 +19,8 @@ pub struct QuarantinedImage {
     pub pushed_at: Option<String>,
 }
 
-/// An allowlist entry that expired or expires within [`EXPIRY_NOTICE_DAYS`].
+/// An allowlist entry that expired or expires within
+/// [`EXPIRY_NOTICE_DAYS`](crate::policy::document::EXPIRY_NOTICE_DAYS).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AllowlistDue {
     pub id: String,
@@ -75,7 +73,7 @@ pub fn allowlist_due(policy: &Policy, today: &str, within_days: i64) -> Vec<Allo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::document::AllowlistEntry;
+    use crate::policy::document::{AllowlistEntry, EXPIRY_NOTICE_DAYS};
 
     fn entry(id: &str, expires: Option<&str>) -> AllowlistEntry {
         AllowlistEntry {

@@ -27,6 +27,10 @@ pub struct EffectiveThresholds<'a> {
     pub matched_override: Option<&'a str>,
 }
 
+/// An allowlist entry that expires within this many days is announced before it lapses:
+/// `policy validate` warns of it, and the registry report lists it.
+pub const EXPIRY_NOTICE_DAYS: i64 = 14;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("invalid policy{}: {problem}", source_suffix(.source_name))]

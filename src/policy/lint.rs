@@ -2,13 +2,11 @@
 //! author meant. `ecr-scan-gate-check policy validate` prints them; the function logs them once
 //! at start. None of them stops anything.
 
+use crate::domain::date::day_number;
 use crate::policy::conditions::{rank, Condition};
-use crate::policy::document::{Policy, Thresholds};
+use crate::policy::document::{Policy, Thresholds, EXPIRY_NOTICE_DAYS};
 use crate::policy::glob::{covers, has_wildcards, matches_every_nonempty};
 use serde::Serialize;
-
-/// Allowlist entries expiring within this many days are named.
-pub const EXPIRY_NOTICE_DAYS: i64 = 14;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyWarning {
@@ -326,21 +324,6 @@ pub fn impossible_repository_pattern(pattern: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
-fn day_number(date: &str) -> Option<i64> {
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub fn report_text(r: &Report, cap: usize) -> String {
     let _ = writeln!(
         t,
         "\nAllowlist entries expired or expiring within {} days ({}):",
-        crate::judgement::registry_report::EXPIRY_NOTICE_DAYS,
+        crate::policy::document::EXPIRY_NOTICE_DAYS,
         r.allowlist.len()
     );
     for a in r.allowlist.iter().take(cap) {
