@@ -1,9 +1,10 @@
-//! The registry port on Amazon ECR.
+//! The registry port on Amazon ECR: the client, the scan findings and an image's tags here;
+//! tag changes in `ecr_tags.rs`, image indexes in `ecr_indexes.rs`, the sweep's listing in
+//! `ecr_inventory.rs`.
 
 use super::ecr_findings::{basic_finding, enhanced_finding, reported_counts};
 use super::error_text;
 use crate::domain::image::{Digest, ImageRef};
-use crate::engine::multiarch::{index_children, is_index_media_type};
 use crate::engine::ports::{
     Change, Deadline, IndexImage, Registry, RegistryError, ScanFindings, TagSelector,
 };
@@ -26,20 +27,20 @@ const MANIFEST_TYPES: [&str; 6] = [
 ];
 
 /// Docker image manifest v2 schema 1 (deprecated; its signature covers the tag).
-const SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-const SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub(super) const SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub(super) const SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// What to tell a person about a schema-1 image.
-const SCHEMA1_PROBLEM: &str = "it is a Docker schema-1 manifest (deprecated: ECR does not scan it, and its signature covers the tag, so it is not re-tagged here); rebuild and push it with a current Docker or BuildKit, then delete the old image";
+pub(super) const SCHEMA1_PROBLEM: &str = "it is a Docker schema-1 manifest (deprecated: ECR does not scan it, and its signature covers the tag, so it is not re-tagged here); rebuild and push it with a current Docker or BuildKit, then delete the old image";
 
 /// Safety stop for a registry that keeps answering with a next page.
-const MAX_PAGES: usize = 10_000;
+pub(super) const MAX_PAGES: usize = 10_000;
 
 /// ECR's largest page of DescribeImages and DescribeRepositories.
 pub const PAGE_SIZE: i32 = 1000;
 
 /// The manifest types ECR may answer with, for BatchGetImage.
-fn accepted_manifest_types() -> Option<Vec<String>> {
+pub(super) fn accepted_manifest_types() -> Option<Vec<String>> {
     Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect())
 }
 
@@ -47,7 +48,7 @@ fn accepted_manifest_types() -> Option<Vec<String>> {
 pub struct EcrRegistry {
     pub(super) client: Client,
     /// The quarantine prefix, for the advice in the immutable-tags error.
-    quarantine_prefix: String,
+    pub(super) quarantine_prefix: String,
 }
 
 /// Attempts of one ECR call under throttling (the SDK's standard is 3; boto3's 5 lost no image
@@ -68,7 +69,7 @@ pub fn client(sdk: &aws_config::SdkConfig) -> Client {
 
 /// Per-call override for the tag-change calls: a longer operation timeout, so that throttling
 /// retries can use the invocation's time.
-fn change_call_config() -> aws_sdk_ecr::config::Builder {
+pub(super) fn change_call_config() -> aws_sdk_ecr::config::Builder {
     aws_sdk_ecr::config::Builder::default().timeout_config(
         aws_config::timeout::TimeoutConfig::builder()
             .operation_timeout(CHANGE_OPERATION_TIMEOUT)
@@ -85,7 +86,7 @@ impl EcrRegistry {
     }
 }
 
-fn image_id(image: &ImageRef) -> ImageIdentifier {
+pub(super) fn image_id(image: &ImageRef) -> ImageIdentifier {
     match image {
         ImageRef::Digest(d) => ImageIdentifier::builder().image_digest(d.as_str()).build(),
         ImageRef::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
@@ -297,94 +298,7 @@ impl Registry for EcrRegistry {
         digest: &Digest,
         tag: &str,
     ) -> Result<Change, RegistryError> {
-        let got = self
-            .client
-            .batch_get_image()
-            .repository_name(repository)
-            .image_ids(image_id(&ImageRef::Digest(digest.clone())))
-            .set_accepted_media_types(accepted_manifest_types())
-            .customize()
-            .config_override(change_call_config())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
-                }
-                _ => sdk_error("BatchGetImage", repository, &e),
-            })?;
-        let Some(image) = got
-            .images()
-            .iter()
-            .find(|i| i.image_id().and_then(|i| i.image_digest()) == Some(digest.as_str()))
-        else {
-            // Say what the registry said: "does not exist" only when it says so.
-            let failure = got.failures().first();
-            return Err(
-                match failure.and_then(|f| f.failure_code()).map(|c| c.as_str()) {
-                    None | Some("ImageNotFound") => RegistryError::ImageNotFound {
-                        repository: repository.to_string(),
-                        image: digest.to_string(),
-                    },
-                    Some(code) => RegistryError::Unsupported {
-                        repository: repository.to_string(),
-                        image: digest.to_string(),
-                        problem: format!(
-                            "BatchGetImage answered {code}: {}",
-                            failure
-                                .and_then(|f| f.failure_reason())
-                                .unwrap_or("no reason given")
-                        ),
-                    },
-                },
-            );
-        };
-        let media_type = image.image_manifest_media_type();
-        if matches!(media_type, Some(SCHEMA1) | Some(SCHEMA1_SIGNED)) {
-            return Err(RegistryError::Unsupported {
-                repository: repository.to_string(),
-                image: digest.to_string(),
-                problem: SCHEMA1_PROBLEM.to_string(),
-            });
-        }
-        let manifest = image
-            .image_manifest()
-            .ok_or_else(|| RegistryError::BadResponse {
-                operation: "BatchGetImage",
-                repository: repository.to_string(),
-                problem: format!("no manifest for {digest}"),
-            })?;
-        let put = self
-            .client
-            .put_image()
-            .repository_name(repository)
-            .image_manifest(manifest)
-            .set_image_manifest_media_type(media_type.map(str::to_string))
-            .image_digest(digest.as_str())
-            .image_tag(tag)
-            .customize()
-            .config_override(change_call_config())
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(Change::Done),
-            Err(e) => match e.as_service_error() {
-                // Our tag on our digest: a redelivered event.
-                Some(se) if se.is_image_already_exists_exception() => Ok(Change::AlreadyDone),
-                // An IMMUTABLE repository answers a repeated tag so, even on the same digest.
-                Some(se) if se.is_image_tag_already_exists_exception() => {
-                    match self.image_tags(repository, digest).await {
-                        Ok(tags) if tags.iter().any(|t| t == tag) => Ok(Change::AlreadyDone),
-                        _ => Err(self
-                            .immutable_or(repository, error_text(&e, "ecr", "PutImage"))
-                            .await),
-                    }
-                }
-                _ => Err(sdk_error("PutImage", repository, &e)),
-            },
-        }
+        self.put_tag(repository, digest, tag).await
     }
 
     async fn remove_tags(
@@ -393,97 +307,7 @@ impl Registry for EcrRegistry {
         digest: &Digest,
         select: &TagSelector<'_>,
     ) -> Result<Vec<String>, RegistryError> {
-        // Only tags that are on this digest now; then delete by tag alone (a request naming
-        // the digest deletes the whole image on some implementations).
-        let current = self.image_tags(repository, digest).await?;
-        let wanted: Vec<&String> = current.iter().filter(|t| select(t)).collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        if wanted.len() >= current.len() {
-            return Err(RegistryError::BadResponse {
-                operation: "BatchDeleteImage",
-                repository: repository.to_string(),
-                problem: format!(
-                    "refusing to remove every tag of {digest}: the image would be deleted"
-                ),
-            });
-        }
-        let out = self
-            .client
-            .batch_delete_image()
-            .repository_name(repository)
-            .set_image_ids(Some(
-                wanted
-                    .iter()
-                    .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| {
-                let tags: Vec<&str> = wanted.iter().map(|t| t.as_str()).collect();
-                let message = format!(
-                    "removing {}: {}",
-                    tags.join(", "),
-                    error_text(&e, "ecr", "BatchDeleteImage")
-                );
-                call_error("BatchDeleteImage", repository, message)
-            })?;
-        // Each removed tag comes back with the digest it was removed from. A tag pushed to
-        // another image between the read and the delete came off that image instead: say
-        // exactly which, and whether ECR deleted it, so a person can restore it.
-        for removed in out.image_ids() {
-            let (Some(tag), Some(from)) = (removed.image_tag(), removed.image_digest()) else {
-                continue;
-            };
-            if from != digest.as_str() {
-                let deleted = match Digest::parse(from) {
-                    Ok(other) => match self.image_tags(repository, &other).await {
-                        Ok(_) => Some(false),
-                        Err(RegistryError::ImageNotFound { .. }) => Some(true),
-                        Err(_) => None,
-                    },
-                    Err(_) => None,
-                };
-                let error = RegistryError::TagTakenFromOtherImage {
-                    repository: repository.to_string(),
-                    tag: tag.to_string(),
-                    meant_for: digest.to_string(),
-                    taken_from: from.to_string(),
-                    deleted,
-                };
-                tracing::error!(error = %error, "a tag was removed from the wrong image");
-                return Err(error);
-            }
-        }
-        let removed: Vec<String> = out
-            .image_ids()
-            .iter()
-            .filter_map(|i| i.image_tag())
-            .filter(|t| wanted.iter().any(|w| w.as_str() == *t))
-            .map(str::to_string)
-            .collect();
-        let failures: Vec<String> = out
-            .failures()
-            .iter()
-            .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.image_id().and_then(|i| i.image_tag()).unwrap_or("?"),
-                    f.failure_reason().unwrap_or("unknown failure")
-                )
-            })
-            .collect();
-        if !failures.is_empty() {
-            return Err(call_error(
-                "BatchDeleteImage",
-                repository,
-                failures.join("; "),
-            ));
-        }
-        Ok(removed)
+        self.delete_tags(repository, digest, select).await
     }
 
     async fn parents_of(
@@ -491,32 +315,7 @@ impl Registry for EcrRegistry {
         repository: &str,
         digest: &Digest,
     ) -> Result<Vec<IndexImage>, RegistryError> {
-        let indexes = self.tagged_indexes(repository).await?;
-        if indexes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let digests: Vec<&Digest> = indexes.iter().map(|(d, _)| d).collect();
-        let manifests = self.manifests(repository, &digests).await?;
-        let mut parents = Vec::new();
-        for (index, tags) in &indexes {
-            let Some((_, _, manifest)) = manifests.iter().find(|(d, _, _)| d == index) else {
-                continue;
-            };
-            let children =
-                index_children(manifest).map_err(|problem| RegistryError::BadResponse {
-                    operation: "BatchGetImage",
-                    repository: repository.to_string(),
-                    problem: format!("index {index}: {problem}"),
-                })?;
-            if children.contains(digest) {
-                parents.push(IndexImage {
-                    digest: index.clone(),
-                    tags: tags.clone(),
-                    children,
-                });
-            }
-        }
-        Ok(parents)
+        self.parents_listed(repository, digest).await
     }
 
     async fn index_of(
@@ -524,50 +323,7 @@ impl Registry for EcrRegistry {
         repository: &str,
         image: &ImageRef,
     ) -> Result<Option<IndexImage>, RegistryError> {
-        const OP: &str = "BatchGetImage";
-        let out = self
-            .client
-            .batch_get_image()
-            .repository_name(repository)
-            .image_ids(image_id(image))
-            .set_accepted_media_types(accepted_manifest_types())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
-                }
-                _ => call_error(OP, repository, error_text(&e, "ecr", OP)),
-            })?;
-        let Some(found) = out.images().first() else {
-            return Ok(None);
-        };
-        if !found
-            .image_manifest_media_type()
-            .is_some_and(is_index_media_type)
-        {
-            return Ok(None);
-        }
-        let bad = |problem: String| RegistryError::BadResponse {
-            operation: OP,
-            repository: repository.to_string(),
-            problem,
-        };
-        let digest = found
-            .image_id()
-            .and_then(|i| i.image_digest())
-            .ok_or_else(|| bad("no digest for the image index".to_string()))
-            .and_then(|d| Digest::parse(d).map_err(|p| bad(format!("imageDigest {p}"))))?;
-        let children = index_children(found.image_manifest().unwrap_or_default())
-            .map_err(|p| bad(format!("index {digest}: {p}")))?;
-        let tags = self.image_tags(repository, &digest).await?;
-        Ok(Some(IndexImage {
-            digest,
-            tags,
-            children,
-        }))
+        self.index_manifest(repository, image).await
     }
 }
 
@@ -599,98 +355,5 @@ impl EcrRegistry {
                 }
                 _ => sdk_error("DescribeImages", repository, &e),
             })
-    }
-
-    /// The tagged image indexes of the repository, with their tags (DescribeImages, every page).
-    async fn tagged_indexes(
-        &self,
-        repository: &str,
-    ) -> Result<Vec<(Digest, Vec<String>)>, RegistryError> {
-        const OP: &str = "DescribeImages";
-        let mut indexes = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let out = self.tagged_images_page(repository, token.clone()).await?;
-            for d in out.image_details() {
-                let is_index = d
-                    .image_manifest_media_type()
-                    .is_some_and(is_index_media_type);
-                if let (true, Some(Ok(digest))) = (is_index, d.image_digest().map(Digest::parse)) {
-                    indexes.push((digest, d.image_tags().to_vec()));
-                }
-            }
-            match out.next_token() {
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    token = Some(next.to_string())
-                }
-                _ => return Ok(indexes),
-            }
-        }
-        Err(RegistryError::BadResponse {
-            operation: OP,
-            repository: repository.to_string(),
-            problem: format!("more than {MAX_PAGES} pages of images"),
-        })
-    }
-
-    /// The manifests of these images, by digest (BatchGetImage, 100 at a time).
-    async fn manifests(
-        &self,
-        repository: &str,
-        digests: &[&Digest],
-    ) -> Result<Vec<(Digest, Option<String>, String)>, RegistryError> {
-        const OP: &str = "BatchGetImage";
-        let mut found = Vec::new();
-        for chunk in digests.chunks(100) {
-            let out = self
-                .client
-                .batch_get_image()
-                .repository_name(repository)
-                .set_image_ids(Some(
-                    chunk
-                        .iter()
-                        .map(|d| image_id(&ImageRef::Digest((*d).clone())))
-                        .collect(),
-                ))
-                .set_accepted_media_types(accepted_manifest_types())
-                .send()
-                .await
-                .map_err(|e| call_error(OP, repository, error_text(&e, "ecr", OP)))?;
-            for image in out.images() {
-                let digest = image.image_id().and_then(|i| i.image_digest());
-                if let (Some(Ok(digest)), Some(manifest)) =
-                    (digest.map(Digest::parse), image.image_manifest())
-                {
-                    found.push((
-                        digest,
-                        image.image_manifest_media_type().map(str::to_string),
-                        manifest.to_string(),
-                    ));
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// PutImage refused a new tag: say how to fix an immutable repository, else pass it on.
-    async fn immutable_or(&self, repository: &str, message: String) -> RegistryError {
-        let described = self
-            .client
-            .describe_repositories()
-            .repository_names(repository)
-            .send()
-            .await;
-        let mutability = described.ok().and_then(|o| {
-            o.repositories()
-                .first()
-                .and_then(|r| r.image_tag_mutability().map(|m| m.as_str().to_string()))
-        });
-        match mutability.as_deref() {
-            Some(m) if m.starts_with("IMMUTABLE") => RegistryError::ImmutableTags {
-                repository: repository.to_string(),
-                prefix: self.quarantine_prefix.clone(),
-            },
-            _ => call_error("PutImage", repository, message),
-        }
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod ecr;
 pub mod ecr_findings;
+pub mod ecr_indexes;
 pub mod ecr_inventory;
+pub mod ecr_tags;
 pub mod member;
 pub mod sns;
 pub mod sqs;
