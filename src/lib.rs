@@ -1,25 +1,25 @@
 //! ecr-scan-gate: the deployment gate for container images in Amazon ECR.
 //!
-//! The folders are the layers; imports run down, never up or across (a test in
-//! `tests/docs/test_module_graph.py` fails on any other):
+//! The folders are the layers; a file imports from its own layer and the layers below it,
+//! never up or across (`tests/docs/test_module_graph.py` fails on any other import):
 //!
 //! ```text
-//!   main.rs  bin/           the two binaries: the Lambda function, ecr-scan-gate-check
+//!   main.rs   bin/             the Lambda function and ecr-scan-gate-check: wire, then run
 //!      │
-//!   cli/                    the pipeline's check
-//!   entry/                  Lambda, input → entry, event reading, queue, sweep, listing, config
-//!      │
-//!   adapters/               AWS SDK (ECR, SNS, SQS, SSM, member roles), Slack webhook: the network
-//!      │           ╲
-//!   engine/         render/ the Gate and its actions, ports, router  │  SNS, Slack, report text
-//!      │           ╱
-//!   judgement/              findings, verdict, evaluation, fast path      ─┐
-//!   policy/                 the document, conditions, globs, lint          ├ pure: no I/O,
-//!   domain/                 image names, quarantine tag, severities, dates ─┘ no runtime, no SDK
+//!   entry/  ·  cli/            the function's entries (Lambda, which entry an input is for,
+//!      │                       reading it, queue, sweep, listing, configuration) · the check
+//!   adapters/                  the network: AWS SDK (ECR, SNS, SQS, SSM, roles), Slack webhook
+//!      │          ╲
+//!   engine/        render/     the Gate, its actions and ports · SNS text, Slack blocks, digest
+//!      │          ╱
+//!   judgement/                 findings tally, verdict, fast path, evaluation     ┐ pure: no
+//!   policy/                    the document, conditions, globs, lint              │ runtime, no
+//!   domain/                    image names, quarantine tag, severities, dates     ┘ SDK, no I/O
 //! ```
 //!
-//! `engine` and `render` stand side by side: neither imports the other. The adapters implement
-//! the ports of [`engine::ports`]; the engine never names an adapter, only `main` wires them.
+//! `engine` and `render` stand side by side: neither imports the other. Every entry ends in
+//! [`engine::gate::Gate::evaluate`]; the adapters implement [`engine::ports`], and the engine
+//! never names one: the binaries build them and hand them in.
 
 pub mod adapters;
 pub mod cli;
