@@ -22,7 +22,7 @@ use ecr_scan_gate::engine::gate::Gate;
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::judgement::evaluation::Response;
 use ecr_scan_gate::judgement::findings::{Finding, FindingsTally, FixState};
-use ecr_scan_gate::judgement::verdict::judge;
+use ecr_scan_gate::judgement::judge::judge;
 use ecr_scan_gate::policy::document::Policy;
 use serde_json::{json, Value};
 use std::hint::black_box;

@@ -13,7 +13,7 @@ use crate::engine::ports::{Deadline, Notifier, Registry, RegistryError};
 use crate::engine::settings::Settings;
 use crate::judgement::evaluation::{Action, ActionStatus, Basis, Evaluation};
 use crate::judgement::findings::FindingsTally;
-use crate::judgement::verdict::{judge, judge_findings};
+use crate::judgement::judge::{judge, judge_findings};
 use crate::policy::document::{OnScanFailure, Policy};
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ use crate::domain::verdict::Verdict;
 use crate::engine::gate::{Gate, GateError};
 use crate::engine::ports::{Deadline, ImageSummary, Inventory, Registry, ScanStart, SweepQueue};
 use crate::judgement::evaluation::{Action, ActionStatus, Evaluation};
-use crate::judgement::verdict::judge;
+use crate::judgement::judge::judge;
 use crate::policy::document::Policy;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 
 use crate::domain::severity::{Counts, Severity};
 use crate::domain::verdict::Verdict;
-use crate::judgement::verdict::judge;
+use crate::judgement::judge::judge;
 use crate::policy::document::EffectiveThresholds;
 
 /// Whether the counts pass every threshold even in the worst case for the `unlisted` findings

@@ -3,7 +3,7 @@
 //! stays flat however large the scan result.
 
 use crate::domain::severity::{Counts, Severity};
-use crate::judgement::verdict::reaches;
+use crate::judgement::judge::reaches;
 use crate::policy::conditions::{ConditionHit, ConditionHits, ConditionSet, Facts};
 use crate::policy::document::{Policy, Thresholds};
 use serde::Serialize;

@@ -6,5 +6,5 @@
 pub mod evaluation;
 pub mod fast_path;
 pub mod findings;
+pub mod judge;
 pub mod registry_report;
-pub mod verdict;

@@ -226,8 +226,8 @@ class ImportsRunOneWay(unittest.TestCase):
                 "domain/image.rs": "pub struct Digest;\n",
                 "engine/mod.rs": "pub mod gate;\n",
                 "engine/gate.rs": "use crate::domain::image::Digest;\npub struct Gate;\n",
-                "judgement/mod.rs": "pub mod verdict;\n",
-                "judgement/verdict.rs": (
+                "judgement/mod.rs": "pub mod judge;\n",
+                "judgement/judge.rs": (
                     "use crate::domain::image::Digest;\n"
                     "use crate::{engine::{gate::Gate}};\n"
                     "// use crate::engine::gate::Gate; a comment is no import\n"
@@ -238,7 +238,7 @@ class ImportsRunOneWay(unittest.TestCase):
         self.assertEqual(
             upward_imports(graph(src)),
             [
-                "judgement::verdict -> engine::gate: "
+                "judgement::judge -> engine::gate: "
                 "`judgement` may import only domain, policy"
             ],
         )

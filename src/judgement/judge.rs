@@ -1,4 +1,5 @@
-//! Verdicts: what the counts mean under the thresholds in force.
+//! Judging: what the counts, and the findings that met a condition, mean under the thresholds
+//! in force: the verdict and its reasons.
 
 use crate::domain::severity::Counts;
 use crate::domain::verdict::Verdict;
