@@ -18,6 +18,7 @@ import pytest
 
 from hcl_helpers import (
     ACTION_OF_OPERATION,
+    INFRA_DIR,
     RUST_AWS_DIR,
     code_actions,
     compared_actions,
@@ -172,7 +173,7 @@ def test_inspector_permissions_come_with_describe_image_scan_findings(module):
 def test_assume_role_only_in_member_mode():
     """sts:AssumeRole is the one action not found as a call: aws-config's
     AssumeRoleProvider makes it, and only with MEMBER_ROLE_NAME."""
-    text = (RUST_AWS_DIR.parents[1] / "infra" / "iam.tf").read_text(encoding="utf-8")
+    text = (INFRA_DIR / "iam.tf").read_text(encoding="utf-8")
     block = text[text.index('sid       = "StsAssumeMemberRoles"') - 200 :]
     assert re.search(r"for_each\s*=\s*local\.member_mode \? \[1\] : \[\]", block[:200]), (
         "the sts:AssumeRole statement must exist only in member mode"
