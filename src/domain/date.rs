@@ -109,5 +109,30 @@ mod tests {
             rfc3339(1_795_746_208).as_deref(),
             Some("2026-11-27T02:23:28Z")
         );
+        // As the SDK's own formatter writes them (which this replaced, to keep the domain free
+        // of SDK types), across leap days, centuries and the ends of the range.
+        use aws_smithy_types::date_time::{DateTime, Format};
+        let sdk = |s: i64| DateTime::from_secs(s).fmt(Format::DateTime).ok();
+        let mut probes = vec![
+            -62_135_596_801, // 0000-12-31T23:59:59Z
+            -62_135_596_800, // 0001-01-01
+            -1,
+            0,
+            86_399,
+            951_782_400,     // 2000-02-29
+            4_107_456_000,   // 2100-02-28
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            253_402_300_800, // 10000-01-01
+        ];
+        let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            probes.push(x.rem_euclid(253_402_300_800 + 62_135_596_800) - 62_135_596_800);
+        }
+        for s in probes {
+            assert_eq!(rfc3339(s), sdk(s), "{s} seconds");
+        }
     }
 }
