@@ -1,5 +1,5 @@
 //! What the gate is asked to judge: one image, what produced the request, and what the event
-//! already says of its scan. Read from the function's input by `crate::entry::app::event`.
+//! already says of its scan. Read from the function's input by `crate::entry::event`.
 
 use super::image::ImageRef;
 use super::severity::{Counts, Severity};
@@ -89,9 +89,7 @@ impl ScanEvent {
             account: None,
         }
     }
-}
 
-impl ScanEvent {
     /// The same event with the account and region of its image set (hub and member accounts:
     /// where the gate found the image), for the response, the log line and the alerts.
     pub fn located(&self, account: String, region: String) -> ScanEvent {

@@ -9,7 +9,7 @@
 //!
 //! This module knows nothing of AWS clients: `crate::adapters::aws::member` builds the registries.
 
-pub use crate::domain::image::{is_account_id, validate_region};
+use crate::domain::image::{is_account_id, validate_region};
 use std::collections::BTreeSet;
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! The outside world as the core sees it: the registry and the notifiers. Adapters in
-//! `crate::adapters::aws` (and `crate::adapters::slack_webhook`) implement these; tests pass fakes or the emulator.
+//! `crate::adapters::aws` (and `crate::adapters::slack_webhook`) implement these; tests pass
+//! fakes or the emulator.
 
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::severity::Counts;

@@ -1,6 +1,7 @@
 //! The registry report (`{"report": {}}`, the operator CLI's list): which images carry a
 //! quarantine tag, and which allowlist entries expired or expire soon. Plain data and pure
-//! functions; the listing itself is `crate::entry::listing`, the rendering `crate::render::alert::report`.
+//! functions; the listing itself is `crate::entry::listing`, the rendering
+//! `crate::render::report_digest`.
 
 use crate::domain::date::day_number;
 use crate::domain::image::Digest;

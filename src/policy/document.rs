@@ -6,7 +6,7 @@ use crate::domain::date::validate_date;
 use crate::domain::severity::{Counts, Severity};
 use crate::domain::verdict::Verdict;
 use crate::policy::conditions::{Condition, ConditionSet};
-pub use crate::policy::glob::glob_match;
+use crate::policy::glob::glob_match;
 use crate::policy::glob::validate as validate_glob;
 use crate::policy::suggest::{annotate_serde_message, closest};
 use schemars::JsonSchema;
