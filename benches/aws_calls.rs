@@ -517,6 +517,7 @@ async fn member_rows(
             &event,
             TODAY,
             Deadline::none(),
+            false,
         )
         .await
         .unwrap_or_else(|e| panic!("{scenario}: {e}"));

@@ -125,6 +125,7 @@ impl Hub {
             input,
             TODAY,
             Deadline::none(),
+            false,
         )
         .await
     }
@@ -526,6 +527,7 @@ async fn without_member_accounts_nothing_changes() {
             &event_from(MEMBER, common::REGION, &repo, &digest),
             TODAY,
             Deadline::none(),
+            false,
         )
         .await,
     );
@@ -545,6 +547,7 @@ async fn without_member_accounts_nothing_changes() {
             &json!({"repository": repo, "digest": digest, "account": MEMBER}),
             TODAY,
             Deadline::none(),
+            false,
         )
         .await,
     );

@@ -228,74 +228,6 @@ async fn one_hundred_fifty_finding_events_alert_only_on_a_change_or_a_failing_fi
     );
 }
 
-/// Pushes an OCI index (tags `latest`, `v2`) of two platform images; returns (index, a, b).
-async fn multi_arch(emu: &Emulator, repo: &str) -> (String, String, String) {
-    let mut children = Vec::new();
-    for arch in ["amd64", "arm64"] {
-        let layer = |n: &str| format!("sha256:{}", n.repeat(64 / n.len()));
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 10,
-                       "digest": layer(if arch == "amd64" { "a1" } else { "b1" })},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 10,
-                        "digest": layer(&format!("{}{}", &repo[..2].len(), if arch == "amd64" { "c" } else { "d" }))}]
-        });
-        // A platform image is pushed without a tag, as `docker buildx` does.
-        let out = emu
-            .ecr
-            .put_image()
-            .repository_name(repo)
-            .image_manifest(manifest.to_string())
-            .image_manifest_media_type("application/vnd.oci.image.manifest.v1+json")
-            .send()
-            .await
-            .unwrap();
-        children.push(
-            out.image()
-                .unwrap()
-                .image_id()
-                .unwrap()
-                .image_digest()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    let (a, b) = (children[0].clone(), children[1].clone());
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": a,
-             "platform": {"architecture": "amd64", "os": "linux"}},
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": b,
-             "platform": {"architecture": "arm64", "os": "linux"}}
-        ]
-    });
-    let mut index_digest = String::new();
-    for tag in ["latest", "v2"] {
-        let out = emu
-            .ecr
-            .put_image()
-            .repository_name(repo)
-            .image_manifest(index.to_string())
-            .image_manifest_media_type("application/vnd.oci.image.index.v1+json")
-            .image_tag(tag)
-            .send()
-            .await
-            .unwrap();
-        index_digest = out
-            .image()
-            .unwrap()
-            .image_id()
-            .unwrap()
-            .image_digest()
-            .unwrap()
-            .to_string();
-    }
-    (index_digest, a, b)
-}
-
 /// Item 6: the scan event names an untagged platform image; the tags sit on the index.
 #[tokio::test]
 async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_releases_it() {
@@ -305,7 +237,9 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
     emu.create_repo(&repo).await;
     // moto does not scan untagged images' seeds by tag: seed by digest, before the index.
     let (index, a, b) = {
-        let (index, a, b) = multi_arch(&emu, &repo).await;
+        let (index, a, b) = emu
+            .push_multi_arch(&repo, [None, None], &["latest", "v2"])
+            .await;
         (index, a, b)
     };
     emu.seed(&repo, &a, "COMPLETE", critical());

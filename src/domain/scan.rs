@@ -68,6 +68,10 @@ pub struct ScanEvent {
     pub region: Option<String>,
     /// The AWS account of the event (EventBridge `account`), for the console link.
     pub account: Option<String>,
+    /// A delivery that may repeat one whose alert was not sent (a queue record received more
+    /// than once, an event whose earlier invocation failed): a change found already in place
+    /// is alerted again, since nothing proves the first alert went out.
+    pub redelivery: bool,
 }
 
 impl ScanEvent {
@@ -87,6 +91,7 @@ impl ScanEvent {
             trigger: Trigger::DirectInvoke,
             region: None,
             account: None,
+            redelivery: false,
         }
     }
 

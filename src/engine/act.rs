@@ -8,16 +8,17 @@ use crate::engine::alert_rule::AlertRule;
 use crate::engine::gate::{Gate, GateError};
 use crate::engine::ports::{Change, Deadline, Registry};
 use crate::judgement::evaluation::{Action, ActionStatus, Evaluation};
-use crate::policy::glob::glob_match;
 
 impl<R: Registry> Gate<R> {
     /// Carries out the planned actions: the registry chain and the alerts run concurrently;
     /// a failure of one does not stop the others, and fails the invocation afterwards. An
     /// `Inspector2 Finding` event that may not need an alert runs the registry chain first and
-    /// alerts only if it changed something (see `crate::engine::alert_rule`).
+    /// alerts only if it changed something, or if `redelivery` (see
+    /// `crate::engine::alert_rule`).
     pub(crate) async fn act(
         &self,
         ev: &mut Evaluation,
+        redelivery: bool,
         deadline: Deadline,
     ) -> Result<(), GateError> {
         if self.settings.dry_run {
@@ -39,7 +40,7 @@ impl<R: Registry> Gate<R> {
                 )
                 .await;
             ev.actions = actions;
-            if !alert_rule::should_alert(rule, &ev.actions) {
+            if !alert_rule::should_alert(rule, &ev.actions, redelivery) {
                 for a in &mut ev.actions {
                     if let Action::Alert { status, .. } = a {
                         *status = ActionStatus::Skipped {
@@ -216,11 +217,7 @@ impl<R: Registry> Gate<R> {
                     };
                     return;
                 }
-                let prefix = self.settings.quarantine_prefix.as_str();
-                let deployable = |t: &str| {
-                    !t.starts_with(prefix)
-                        && self.policy.strip_tags.iter().any(|g| glob_match(g, t))
-                };
+                let deployable = |t: &str| self.strippable(t);
                 *status = match deadline
                     .bound_change(self.registry.remove_tags(repository, target, &deployable))
                     .await

@@ -8,6 +8,9 @@
 //! - The sweep sees every image every night: it alerts only on a change too, so an image that
 //!   stays quarantined is not alerted again.
 //! - Every other trigger (scan events, direct invoke) alerts as the policy says.
+//! - A redelivery (a queue record received again, an event whose invocation failed before)
+//!   alerts on a change found already in place too: the delivery before may have made the
+//!   change and then failed to alert. Duplicates are allowed; losses are not.
 
 use crate::domain::scan::Trigger;
 use crate::judgement::evaluation::{Action, ActionStatus};
@@ -43,11 +46,22 @@ pub fn changed_state(actions: &[Action]) -> bool {
     })
 }
 
+/// Whether a registry change is in place now, made by this delivery or found made.
+fn change_in_place(actions: &[Action]) -> bool {
+    actions.iter().any(|a| match a {
+        Action::Alert { .. } => false,
+        _ => matches!(a.status(), ActionStatus::Done | ActionStatus::AlreadyDone),
+    })
+}
+
 /// Whether alerts planned under `rule` go out, once the registry actions have run.
-pub fn should_alert(rule: AlertRule, actions: &[Action]) -> bool {
+/// `redelivery`: see [`crate::domain::scan::ScanEvent::redelivery`].
+pub fn should_alert(rule: AlertRule, actions: &[Action], redelivery: bool) -> bool {
     match rule {
         AlertRule::AsPolicySays => true,
-        AlertRule::OnlyOnChange => changed_state(actions),
+        AlertRule::OnlyOnChange => {
+            changed_state(actions) || (redelivery && change_in_place(actions))
+        }
     }
 }
 
@@ -87,16 +101,48 @@ mod tests {
         let t = p.thresholds_for("demo-api");
         let rule = rule_for(&finding(Severity::High), &t);
         assert_eq!(rule, AlertRule::OnlyOnChange);
-        assert!(!should_alert(rule, &quarantine(ActionStatus::AlreadyDone)));
-        assert!(should_alert(rule, &quarantine(ActionStatus::Done)));
-        assert!(!should_alert(rule, &[]), "no action at all: no change");
+        assert!(!should_alert(
+            rule,
+            &quarantine(ActionStatus::AlreadyDone),
+            false
+        ));
+        assert!(should_alert(rule, &quarantine(ActionStatus::Done), false));
+        assert!(
+            !should_alert(rule, &[], false),
+            "no action at all: no change"
+        );
         let failed = ActionStatus::Failed {
             error: "throttled".into(),
         };
         assert!(
-            should_alert(rule, &quarantine(failed)),
+            should_alert(rule, &quarantine(failed), false),
             "a failed quarantine is news"
         );
+    }
+
+    #[test]
+    fn a_redelivery_alerts_on_a_change_found_in_place() {
+        // The first delivery quarantined, then its alert failed: on the redelivery the
+        // quarantine is already in place, and the alert still goes out.
+        let p = Policy::default();
+        let rule = rule_for(&Trigger::Sweep, &p.thresholds_for("demo-api"));
+        assert_eq!(rule, AlertRule::OnlyOnChange);
+        assert!(!should_alert(
+            rule,
+            &quarantine(ActionStatus::AlreadyDone),
+            false
+        ));
+        assert!(should_alert(
+            rule,
+            &quarantine(ActionStatus::AlreadyDone),
+            true
+        ));
+        // Nothing in place: nothing to alert, redelivered or not.
+        let skipped = ActionStatus::Skipped {
+            reason: "image gone".into(),
+        };
+        assert!(!should_alert(rule, &quarantine(skipped), true));
+        assert!(!should_alert(rule, &[], true));
     }
 
     #[test]
@@ -105,7 +151,11 @@ mod tests {
         let t = p.thresholds_for("demo-api");
         let rule = rule_for(&finding(Severity::Critical), &t);
         assert_eq!(rule, AlertRule::AsPolicySays);
-        assert!(should_alert(rule, &quarantine(ActionStatus::AlreadyDone)));
+        assert!(should_alert(
+            rule,
+            &quarantine(ActionStatus::AlreadyDone),
+            false
+        ));
         // A threshold of 2 CRITICAL is not met by one finding alone.
         let p = Policy::from_json(r#"{"fail": {"CRITICAL": 2}}"#).unwrap();
         assert_eq!(

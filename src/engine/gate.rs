@@ -5,16 +5,16 @@
 //! (quarantine, then strip; or release) beside the alerts → report. Every action is
 //! idempotent, so a redelivered event repeats nothing but the alert.
 
-use crate::domain::image::{truncate, Digest, ImageRef};
+use crate::domain::image::{truncate, ImageRef};
 use crate::domain::scan::{EventError, EventScanStatus, ScanEvent, Trigger};
 use crate::domain::severity::Counts;
 use crate::domain::verdict::Verdict;
 use crate::engine::ports::{Deadline, Notifier, Registry, RegistryError};
 use crate::engine::settings::Settings;
-use crate::judgement::evaluation::{Action, ActionStatus, Basis, Evaluation};
+use crate::judgement::evaluation::{Basis, Evaluation};
 use crate::judgement::findings::FindingsTally;
 use crate::judgement::judge::{judge, judge_findings};
-use crate::policy::document::{OnScanFailure, Policy};
+use crate::policy::document::Policy;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,15 @@ pub enum GateError {
     Account(String),
     #[error("could not read the scan of {image} in {repository}: {source}")]
     Findings {
+        repository: String,
+        image: String,
+        source: RegistryError,
+    },
+    /// A registry read other than the findings (the image's tags, the image indexes that list
+    /// it) failed; `what` says which.
+    #[error("could not {what} {image} in {repository}: {source}")]
+    Lookup {
+        what: &'static str,
         repository: String,
         image: String,
         source: RegistryError,
@@ -56,6 +65,15 @@ impl GateError {
                 ..
             } => "MemberRoleUnavailable",
             GateError::Findings { .. } => "FindingsUnavailable",
+            GateError::Lookup {
+                source: RegistryError::OutOfTime { .. },
+                ..
+            } => "DeadlineReached",
+            GateError::Lookup {
+                source: RegistryError::AssumeRole { .. },
+                ..
+            } => "MemberRoleUnavailable",
+            GateError::Lookup { .. } => "RegistryUnavailable",
             GateError::Actions { .. } => "ActionsFailed",
         }
     }
@@ -67,6 +85,18 @@ impl GateError {
             _ => None,
         }
     }
+}
+
+/// What is known of the image when its actions are planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    /// `Evaluation::tags` are the registry's now (read in this invocation, or listed by the
+    /// sweep a moment ago), not an event's tags at scan time.
+    pub tags_fresh: bool,
+    /// The image can be a platform image of an image index: it has no deployable tag of its
+    /// own (a tagged image is deployable by its tag and is quarantined itself) and is not an
+    /// index. Only then are the indexes that list it looked up.
+    pub can_be_platform: bool,
 }
 
 pub struct Gate<R> {
@@ -127,9 +157,17 @@ impl<R: Registry> Gate<R> {
         today: &str,
         deadline: Deadline,
     ) -> Result<Evaluation, GateError> {
+        let read = self.with_current_tags(event, deadline).await?;
+        let tags_fresh = read.is_some() || event.trigger == Trigger::Sweep;
+        let event = read.as_ref().unwrap_or(event);
+        let in_place = tags_fresh
+            && match &event.image {
+                ImageRef::Digest(d) => event.tags.contains(&self.settings.quarantine_tag(d)),
+                ImageRef::Tag(_) => false,
+            };
         // An untagged image may be a platform image of an index: whether it gets a tag of its
         // own is decided once its indexes are known (see `plan`), so no early start then.
-        let early_start = !self.settings.dry_run && !event.tags.is_empty();
+        let early_start = !self.settings.dry_run && !event.tags.is_empty() && !in_place;
         let (mut evaluation, early) = match (&event.image, early_start) {
             (ImageRef::Digest(digest), true) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
@@ -148,6 +186,33 @@ impl<R: Registry> Gate<R> {
             }
             _ => (self.decide(event, today, deadline).await?, None),
         };
+        let mut known = Known {
+            tags_fresh,
+            can_be_platform: true,
+        };
+        if evaluation.scan_status.as_deref() == Some("SCAN_NOT_FOUND") {
+            // An image index is never scanned: it is judged through its platform images.
+            let index = self
+                .bounded(
+                    self.registry.index_of(&event.repository, &event.image),
+                    &event.repository,
+                    deadline,
+                )
+                .await
+                .map_err(|source| GateError::Lookup {
+                    what: "read the manifest of",
+                    repository: event.repository.clone(),
+                    image: event.image.to_string(),
+                    source,
+                })?;
+            if let Some(index) = index {
+                evaluation = self.judge_index(event, &index, today, deadline).await?;
+                known = Known {
+                    tags_fresh: true,
+                    can_be_platform: false,
+                };
+            }
+        }
         if self.may_release_on_event_counts(&evaluation) {
             // An event's counts may be older than the registry's scan (redelivery, out of
             // order): a release is decided on the registry's current findings only.
@@ -158,10 +223,52 @@ impl<R: Registry> Gate<R> {
             evaluation = self.decide(&fresh, today, deadline).await?;
             evaluation.tags = event.tags.clone();
         }
-        self.plan(&mut evaluation, event, early, today, deadline)
+        self.plan(&mut evaluation, event, early, known, today, deadline)
             .await?;
-        self.act(&mut evaluation, deadline).await?;
+        self.act(&mut evaluation, event.redelivery, deadline)
+            .await?;
         Ok(evaluation)
+    }
+
+    /// The request with the image's real tags, when it names a digest and lists no tags, or
+    /// only the tag an operator named (direct invoke, queue record): a tagged platform image
+    /// is deployable by its own tag and is quarantined itself. `None` when the request's tags
+    /// stand (an event's tags at scan time; an event with counts is asked later, and only
+    /// if its image is blocked).
+    async fn with_current_tags(
+        &self,
+        event: &ScanEvent,
+        deadline: Deadline,
+    ) -> Result<Option<ScanEvent>, GateError> {
+        let ImageRef::Digest(digest) = &event.image else {
+            return Ok(None);
+        };
+        let ask = event.trigger == Trigger::DirectInvoke
+            || (event.tags.is_empty() && event.counts.is_none());
+        if !ask {
+            return Ok(None);
+        }
+        match self
+            .bounded(
+                self.registry.image_tags(&event.repository, digest),
+                &event.repository,
+                deadline,
+            )
+            .await
+        {
+            Ok(tags) => Ok(Some(ScanEvent {
+                tags,
+                ..event.clone()
+            })),
+            // The decision says so (IMAGE_NOT_FOUND / REPOSITORY_NOT_FOUND).
+            Err(e) if e.is_gone() => Ok(None),
+            Err(source) => Err(GateError::Lookup {
+                what: "read the tags of",
+                repository: event.repository.clone(),
+                image: digest.to_string(),
+                source,
+            }),
+        }
     }
 
     /// Decides the verdict; reads the registry only when the event cannot decide alone.
@@ -331,210 +438,6 @@ impl<R: Registry> Gate<R> {
                 .digest
                 .as_ref()
                 .is_some_and(|d| ev.tags.contains(&self.settings.quarantine_tag(d)))
-    }
-
-    /// Decides the actions. Reads the image's current tags only when a release may be due.
-    /// `early` is the outcome of a quarantine started while the findings were still read.
-    async fn plan(
-        &self,
-        ev: &mut Evaluation,
-        event: &ScanEvent,
-        early: Option<ActionStatus>,
-        today: &str,
-        deadline: Deadline,
-    ) -> Result<(), GateError> {
-        let Some(digest) = ev.digest.clone() else {
-            self.plan_alerts(ev);
-            return Ok(());
-        };
-        let tag = self.settings.quarantine_tag(&digest);
-        let blocks = match ev.verdict {
-            Verdict::Fail => true,
-            Verdict::Error => self.policy.on_scan_failure == OnScanFailure::Block,
-            Verdict::Pass | Verdict::Warn => false,
-        };
-        let lookup_error = |source: RegistryError| GateError::Findings {
-            repository: ev.repository.clone(),
-            image: digest.to_string(),
-            source,
-        };
-        let gone = matches!(
-            ev.scan_status.as_deref(),
-            Some("IMAGE_NOT_FOUND") | Some("REPOSITORY_NOT_FOUND")
-        );
-        if blocks && gone {
-            // Nothing can be done for a deleted image; failing would only loop the event
-            // through every retry into the dead-letter queue.
-            ev.actions.push(Action::Quarantine {
-                tag,
-                status: ActionStatus::Skipped {
-                    reason: "the image no longer exists in the registry: there is nothing to block"
-                        .to_string(),
-                },
-            });
-        } else if blocks {
-            let strip = !self.policy.strip_tags.is_empty();
-            let indexes = self
-                .bounded(
-                    self.registry.parents_of(&ev.repository, &digest),
-                    &ev.repository,
-                    deadline,
-                )
-                .await
-                .map_err(lookup_error)?;
-            let status = match early {
-                Some(status) => status,
-                // A platform image with no tag of its own: its indexes carry the block. A tag
-                // on it could later be removed only by deleting it (its last tag).
-                None if ev.tags.is_empty() && !indexes.is_empty() => ActionStatus::Skipped {
-                    reason: "an untagged platform image: the image indexes that list it are quarantined instead".to_string(),
-                },
-                None => ActionStatus::Planned,
-            };
-            ev.actions.push(Action::Quarantine { tag, status });
-            if strip {
-                // The tags to strip are known only once the quarantine tag is in place.
-                ev.actions.push(Action::Strip {
-                    tags: Vec::new(),
-                    status: ActionStatus::Planned,
-                });
-            }
-            ev.actions.extend(crate::engine::multiarch::block_actions(
-                &indexes,
-                &self.settings,
-                strip,
-            ));
-        } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
-            // Events list the tags at scan time; an operator's invoke and the sweep's queue
-            // message list none, so ask.
-            let direct = matches!(event.trigger, Trigger::DirectInvoke | Trigger::Sweep);
-            if ev.tags.contains(&tag) || direct {
-                let current = self
-                    .bounded(
-                        self.registry.image_tags(&ev.repository, &digest),
-                        &ev.repository,
-                        deadline,
-                    )
-                    .await
-                    .map_err(lookup_error)?;
-                if current.contains(&tag) {
-                    let status = if current.len() == 1 {
-                        ActionStatus::Skipped {
-                            reason:
-                                "it is the image's only tag: removing it would delete the image; \
-                                     tag the image again, then re-evaluate"
-                                    .to_string(),
-                        }
-                    } else {
-                        ActionStatus::Planned
-                    };
-                    ev.actions.push(Action::Release { tag, status });
-                }
-                ev.tags = current;
-            }
-            if ev.tags.is_empty() || direct {
-                // Possibly a platform image whose indexes were quarantined for it.
-                let releases = self
-                    .index_releases(&ev.repository, &digest, today, deadline)
-                    .await
-                    .map_err(lookup_error)?;
-                ev.actions.extend(releases);
-            }
-        }
-        self.plan_alerts(ev);
-        Ok(())
-    }
-
-    /// Releases of the quarantined indexes that list `digest`, unless another of their
-    /// platform images still blocks (judged on its own findings).
-    async fn index_releases(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        today: &str,
-        deadline: Deadline,
-    ) -> Result<Vec<Action>, RegistryError> {
-        let indexes = self
-            .bounded(
-                self.registry.parents_of(repository, digest),
-                repository,
-                deadline,
-            )
-            .await?;
-        let mut actions = Vec::new();
-        for index in &indexes {
-            let tag = self.settings.quarantine_tag(&index.digest);
-            if !index.tags.contains(&tag) {
-                continue;
-            }
-            let mut blocking = None;
-            for sibling in index.children.iter().filter(|c| *c != digest) {
-                let event =
-                    ScanEvent::direct(repository.to_string(), ImageRef::Digest(sibling.clone()));
-                let verdict = match self.decide(&event, today, deadline).await {
-                    Ok(ev) => ev.verdict,
-                    Err(GateError::Findings { source, .. }) => return Err(source),
-                    Err(other) => {
-                        return Err(RegistryError::BadResponse {
-                            operation: "DescribeImageScanFindings",
-                            repository: repository.to_string(),
-                            problem: other.to_string(),
-                        })
-                    }
-                };
-                let blocks = verdict == Verdict::Fail
-                    || (verdict == Verdict::Error
-                        && self.policy.on_scan_failure == OnScanFailure::Block);
-                if blocks {
-                    blocking = Some((sibling.clone(), verdict));
-                    break;
-                }
-            }
-            actions.push(crate::engine::multiarch::index_release(
-                index, tag, blocking,
-            ));
-        }
-        Ok(actions)
-    }
-
-    /// A registry read within the deadline.
-    async fn bounded<T>(
-        &self,
-        call: impl std::future::Future<Output = Result<T, RegistryError>>,
-        repository: &str,
-        deadline: Deadline,
-    ) -> Result<T, RegistryError> {
-        deadline.bound(call).await.unwrap_or_else(|_| {
-            Err(RegistryError::OutOfTime {
-                repository: repository.to_string(),
-                pages: 0,
-                left: deadline.describe_left(),
-            })
-        })
-    }
-
-    fn plan_alerts(&self, ev: &mut Evaluation) {
-        let released = ev.actions.iter().any(|a| {
-            let change = match a {
-                Action::OnIndex { change, .. } => change.as_ref(),
-                other => other,
-            };
-            matches!(
-                change,
-                Action::Release {
-                    status: ActionStatus::Planned,
-                    ..
-                }
-            )
-        });
-        if self.policy.notifies(ev.verdict) || released {
-            for n in &self.notifiers {
-                ev.actions.push(Action::Alert {
-                    channel: n.channel().to_string(),
-                    status: ActionStatus::Planned,
-                });
-            }
-        }
     }
 }
 

@@ -10,5 +10,6 @@ pub mod decision_log;
 pub mod gate;
 pub mod metrics;
 pub mod multiarch;
+pub mod plan;
 pub mod ports;
 pub mod settings;

@@ -120,6 +120,18 @@ pub struct IndexImage {
     pub digest: Digest,
     pub tags: Vec<String>,
     pub children: Vec<Digest>,
+    /// The platform each child declares (`linux/arm64`), where the index says.
+    pub platforms: Vec<(Digest, String)>,
+}
+
+impl IndexImage {
+    /// `linux/arm64 (sha256:abcdef…)`, or the short digest when the index names no platform.
+    pub fn platform_text(&self, child: &Digest) -> String {
+        match self.platforms.iter().find(|(d, _)| d == child) {
+            Some((_, platform)) => format!("{platform} ({})", child.short()),
+            None => child.short().to_string(),
+        }
+    }
 }
 
 /// Whether a tag change did something or found it already done (at-least-once delivery).
@@ -338,6 +350,9 @@ pub struct ImageSummary {
     pub scan_status: Option<String>,
     /// `imageScanFindingsSummary.findingSeverityCounts`, before any policy.
     pub severity_counts: Option<Counts>,
+    /// An image index (multi-arch image): never scanned itself, judged through its platform
+    /// images.
+    pub is_index: bool,
 }
 
 /// One page of a repository's images (up to 1 000) and the token of the next.

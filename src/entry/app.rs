@@ -36,6 +36,38 @@ pub struct App<R> {
     pub sweep_queue: Option<Box<dyn SweepQueue>>,
     /// `MEMBER_ROLE_NAME`: images of member accounts are evaluated in their registries.
     pub members: Option<MemberRegistries>,
+    /// The events whose invocation failed here: their retry alerts a change found in place.
+    pub failed_events: FailedEvents,
+}
+
+/// The ids of the EventBridge events whose invocation failed in this execution environment
+/// (the most recent [`FailedEvents::CAPACITY`]). Lambda retries an asynchronous invocation
+/// with the same event, most often in the same warm environment; a retry that lands in
+/// another one is not recognised here, and its alert then follows the alert rule alone.
+#[derive(Debug, Default)]
+pub struct FailedEvents(std::sync::Mutex<std::collections::VecDeque<String>>);
+
+impl FailedEvents {
+    pub const CAPACITY: usize = 1024;
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0
+            .lock()
+            .map(|ids| ids.iter().any(|i| i == id))
+            .unwrap_or(false)
+    }
+
+    /// Remembers a failed invocation of event `id`; forgets it once one succeeded.
+    pub fn record(&self, id: &str, failed: bool) {
+        let Ok(mut ids) = self.0.lock() else { return };
+        ids.retain(|i| i != id);
+        if failed {
+            if ids.len() >= Self::CAPACITY {
+                ids.pop_front();
+            }
+            ids.push_back(id.to_string());
+        }
+    }
 }
 
 impl<R> App<R> {
@@ -44,6 +76,7 @@ impl<R> App<R> {
             gate,
             sweep_queue: None,
             members: None,
+            failed_events: FailedEvents::default(),
         }
     }
 
@@ -159,6 +192,12 @@ pub async fn handle<R: Registry + Inventory>(
                 .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
         }
     }
+    // Lambda retries a failed asynchronous invocation with the same event (the same `id`).
+    let event_id = input
+        .get("source")
+        .and(input.get("id"))
+        .and_then(Value::as_str);
+    let redelivery = event_id.is_some_and(|id| app.failed_events.contains(id));
     let result = handle_event(
         gate,
         app.members.as_ref(),
@@ -166,8 +205,12 @@ pub async fn handle<R: Registry + Inventory>(
         input,
         cx.today,
         cx.deadline,
+        redelivery,
     )
     .await;
+    if let Some(id) = event_id {
+        app.failed_events.record(id, result.is_err());
+    }
     crate::engine::decision_log::log_outcome(cx.request_id, &result);
     crate::engine::decision_log::print_metrics(&result, app.members.is_some());
     Ok(Output::Gate(result?))
@@ -423,6 +466,7 @@ pub async fn report<R: Registry + Inventory>(
 /// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
 /// and region. `home` is the function's own account and region (from its invoked function
 /// ARN); without member accounts only a direct invoke that names an account or region needs it.
+/// `redelivery`: an earlier invocation with this event failed (see `ScanEvent::redelivery`).
 pub async fn handle_event<R: Registry>(
     gate: &Gate<R>,
     members: Option<&MemberRegistries>,
@@ -430,10 +474,12 @@ pub async fn handle_event<R: Registry>(
     input: &Value,
     today: &str,
     deadline: Deadline,
+    redelivery: bool,
 ) -> Result<Response, GateError> {
     match event::parse(input)? {
         event::Event::Ignored(reason) => Ok(Response::Ignored { reason }),
-        event::Event::Scan(event) => {
+        event::Event::Scan(mut event) => {
+            event.redelivery = redelivery;
             evaluate_routed(gate, members, home, &event, today, deadline).await
         }
     }

@@ -114,6 +114,7 @@ fn scan_detail(
         trigger,
         region,
         account: None,
+        redelivery: false,
     }))
 }
 
@@ -211,6 +212,7 @@ fn parse_inspector_finding(
         },
         region,
         account: None,
+        redelivery: false,
     }))
 }
 

@@ -45,7 +45,7 @@ async fn list_repository<I: Inventory>(
         found.extend(
             page.images
                 .into_iter()
-                .filter(|i| is_quarantined(&i.tags, prefix))
+                .filter(|i| is_quarantined(&i.tags, prefix, &i.digest))
                 .map(|i| {
                     let mut tags = i.tags;
                     tags.sort();

@@ -58,6 +58,16 @@ pub fn parse_body(body: &str) -> Result<ScanEvent, EventError> {
     }
 }
 
+/// Whether SQS delivers the record again (`attributes.ApproximateReceiveCount` above 1): the
+/// delivery before may have changed the registry and failed to alert.
+pub fn is_redelivery(record: &aws_lambda_events::event::sqs::SqsMessage) -> bool {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n > 1)
+}
+
 /// What became of one record, for the log.
 #[derive(Debug)]
 pub enum RecordOutcome {
@@ -105,11 +115,16 @@ where
                 }
                 let outcome = match parse_body(record.body.as_deref().unwrap_or("")) {
                     Err(e) => RecordOutcome::Malformed(e),
-                    Ok(scan) => match evaluate(scan).await {
-                        Ok(Response::Evaluated(ev)) => RecordOutcome::Evaluated(Box::new(Ok(*ev))),
-                        Ok(Response::Ignored { reason }) => RecordOutcome::Ignored(reason),
-                        Err(e) => RecordOutcome::Evaluated(Box::new(Err(e))),
-                    },
+                    Ok(mut scan) => {
+                        scan.redelivery = is_redelivery(record);
+                        match evaluate(scan).await {
+                            Ok(Response::Evaluated(ev)) => {
+                                RecordOutcome::Evaluated(Box::new(Ok(*ev)))
+                            }
+                            Ok(Response::Ignored { reason }) => RecordOutcome::Ignored(reason),
+                            Err(e) => RecordOutcome::Evaluated(Box::new(Err(e))),
+                        }
+                    }
                 };
                 (id, outcome)
             })

@@ -165,25 +165,17 @@ pub struct Place {
 pub enum Triage {
     /// Its severity counts reach no threshold and it carries no quarantine tag: PASS.
     PassedBySummary,
-    /// No scan result yet (none, or one still running): nothing to judge.
-    Unscanned { scan_never_started: bool },
-    /// Needs the findings (or its quarantine tag may be due for release).
+    /// The listing says its scan is still running: nothing to judge yet.
+    Unscanned,
+    /// Needs the findings (or its quarantine tag may be due for release, or the listing gives
+    /// no summary of it: the scan result itself decides).
     CloserLook,
 }
 
 /// The summary fast path: the registry's counts (before the allowlist and `ignore_unfixed`,
-/// which can only lower them) reach no threshold of the repository's policy, and the image
-/// carries no quarantine tag (which may be due for release). The one place this is decided.
-pub fn summary_passes(
-    policy: &Policy,
-    repository: &str,
-    counts: &Counts,
-    tags: &[String],
-    quarantine_prefix: &str,
-) -> bool {
-    if is_quarantined(tags, quarantine_prefix) {
-        return false;
-    }
+/// which can only lower them) reach no threshold of the repository's policy, nor can any
+/// finding they count meet a condition. The one place this is decided.
+pub fn summary_passes(policy: &Policy, repository: &str, counts: &Counts) -> bool {
     let (verdict, _) = judge(&policy.thresholds_for(repository), counts);
     // The counts must also prove that no finding can meet a fail_if / warn_if condition.
     verdict == Verdict::Pass && !policy.counts_can_meet_conditions(repository, counts)
@@ -196,25 +188,32 @@ pub fn triage(
     image: &ImageSummary,
     quarantine_prefix: &str,
 ) -> Triage {
+    // A quarantined image may be due for release, whatever the listing says of its scan.
+    if is_quarantined(&image.tags, quarantine_prefix, &image.digest) || image.is_index {
+        return Triage::CloserLook;
+    }
     match image.scan_status.as_deref() {
-        None => Triage::Unscanned {
-            scan_never_started: true,
-        },
-        Some("IN_PROGRESS") | Some("PENDING") => Triage::Unscanned {
-            scan_never_started: false,
-        },
+        // Real ECR lists no scan status and no summary for an image under enhanced
+        // (Inspector) scanning: no summary is not "unscanned"; the scan result decides.
+        None => Triage::CloserLook,
+        Some("IN_PROGRESS") | Some("PENDING") => Triage::Unscanned,
         Some("COMPLETE") | Some("ACTIVE") => match &image.severity_counts {
-            Some(counts)
-                if summary_passes(policy, repository, counts, &image.tags, quarantine_prefix) =>
-            {
-                Triage::PassedBySummary
-            }
+            Some(counts) if summary_passes(policy, repository, counts) => Triage::PassedBySummary,
             _ => Triage::CloserLook,
         },
         // FAILED, UNSUPPORTED_IMAGE, SCAN_ELIGIBILITY_EXPIRED, ...: the direct invoke's decision
         // (ERROR, and quarantine with on_scan_failure = block).
         Some(_) => Triage::CloserLook,
     }
+}
+
+/// Whether an evaluation found no scan result to judge (none yet, or one still running): the
+/// sweep counts the image `unscanned`.
+pub fn found_unscanned(ev: &Evaluation) -> bool {
+    matches!(
+        ev.scan_status.as_deref(),
+        Some("SCAN_NOT_FOUND") | Some("IN_PROGRESS") | Some("PENDING")
+    )
 }
 
 /// Whether an image is in scope: tagged (the listing asks for tagged images only) and pushed
@@ -392,13 +391,15 @@ pub async fn sweep<R: Registry + Inventory>(
                 report.images += 1;
                 match triage(&gate.policy, repository, image, prefix) {
                     Triage::PassedBySummary => report.passed_by_summary += 1,
-                    Triage::Unscanned { scan_never_started } => {
-                        report.unscanned += 1;
-                        if scan_never_started && request.start_scans {
+                    Triage::Unscanned => report.unscanned += 1,
+                    Triage::CloserLook => {
+                        // No scan status listed: no scan yet under basic scanning (or an
+                        // image under enhanced scanning, which ECR's StartImageScan refuses).
+                        if image.scan_status.is_none() && !image.is_index && request.start_scans {
                             to_scan.push(image.digest.clone());
                         }
+                        closer.push(image)
                     }
-                    Triage::CloserLook => closer.push(image),
                 }
             }
             start_scans(gate, repository, &to_scan, &mut report).await;
@@ -557,29 +558,41 @@ fn record(result: &Result<Evaluation, GateError>, placed: bool, report: &mut Swe
     if let Some(n) = report.evaluated.as_mut() {
         *n += 1;
     }
+    if found_unscanned(ev) {
+        // No verdict to count: the scan result says there is none yet.
+        report.unscanned += 1;
+        return;
+    }
     if let Some(v) = report.verdicts.as_mut() {
         *v.entry(ev.verdict).or_default() += 1;
     }
-    let id = || ImageId {
+    let id = |digest: Option<&Digest>| ImageId {
         repository: ev.repository.clone(),
-        digest: ev
-            .digest
-            .as_ref()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        digest: digest.map(|d| d.to_string()).unwrap_or_default(),
         account: ev.account.clone().filter(|_| placed),
         region: ev.region.clone().filter(|_| placed),
     };
     for a in &ev.actions {
-        match a {
+        // A change on an image index that lists the image is named by the index's digest.
+        let (target, change) = match a {
+            Action::OnIndex { index, change, .. } => (Some(index), change.as_ref()),
+            other => (ev.digest.as_ref(), other),
+        };
+        match change {
             Action::Quarantine {
                 status: ActionStatus::Done,
                 ..
-            } => report.quarantined.get_or_insert_with(Vec::new).push(id()),
+            } => report
+                .quarantined
+                .get_or_insert_with(Vec::new)
+                .push(id(target)),
             Action::Release {
                 status: ActionStatus::Done,
                 ..
-            } => report.released.get_or_insert_with(Vec::new).push(id()),
+            } => report
+                .released
+                .get_or_insert_with(Vec::new)
+                .push(id(target)),
             _ => {}
         }
     }

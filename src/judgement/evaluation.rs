@@ -92,6 +92,13 @@ pub enum Action {
         #[serde(flatten)]
         status: ActionStatus,
     },
+    /// The look-up of the image indexes (multi-arch images) that list this image, for an
+    /// image that can be a platform image. Only its failure is reported: the image's own
+    /// quarantine, strip and alert went ahead, and the retry finds the indexes.
+    IndexLookup {
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
     /// A quarantine, strip or release on an image index (multi-arch image) that lists this
     /// platform image: deployable tags such as `latest` sit on the index, not on the image
     /// that was scanned.
@@ -108,7 +115,8 @@ impl Action {
             Action::Quarantine { status, .. }
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
-            | Action::Alert { status, .. } => status,
+            | Action::Alert { status, .. }
+            | Action::IndexLookup { status } => status,
             Action::OnIndex { change, .. } => change.status(),
         }
     }
@@ -118,7 +126,8 @@ impl Action {
             Action::Quarantine { status, .. }
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
-            | Action::Alert { status, .. } => status,
+            | Action::Alert { status, .. }
+            | Action::IndexLookup { status } => status,
             Action::OnIndex { change, .. } => change.status_mut(),
         }
     }
@@ -136,6 +145,9 @@ impl Action {
             Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
             Action::Release { tag, .. } => format!("release: remove tag {tag} ({status})"),
             Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
+            Action::IndexLookup { .. } => {
+                format!("look up the image indexes that list this image ({status})")
+            }
             Action::OnIndex {
                 index,
                 index_tags,
@@ -180,7 +192,11 @@ pub struct Evaluation {
 impl Evaluation {
     /// `repository:tag`, or `repository@sha256:abcdef…` for an untagged image.
     pub fn image_name(&self, quarantine_prefix: &str) -> String {
-        match self.tags.iter().find(|t| !t.starts_with(quarantine_prefix)) {
+        match self
+            .tags
+            .iter()
+            .find(|t| !crate::domain::quarantine::is_quarantine_tag(t, quarantine_prefix))
+        {
             Some(tag) => format!("{}:{tag}", self.repository),
             None => match &self.digest {
                 Some(d) => format!("{}@{}", self.repository, d.short()),

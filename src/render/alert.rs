@@ -347,6 +347,9 @@ pub fn describe_action(a: &Action) -> String {
         Action::Strip { tags, .. } => format!("remove tags {} ({status})", tags.join(", ")),
         Action::Release { tag, .. } => format!("release: remove quarantine tag {tag} ({status})"),
         Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
+        Action::IndexLookup { .. } => {
+            format!("look up the image indexes (multi-arch images) that list this image ({status})")
+        }
         Action::OnIndex {
             index,
             index_tags,

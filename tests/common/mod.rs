@@ -355,6 +355,80 @@ pub fn ecr_scan_event(
     })
 }
 
+impl Emulator {
+    /// Pushes two platform images (amd64, arm64; tagged as `child_tags` says, untagged as
+    /// `docker buildx` pushes them) and an OCI index of them tagged `index_tags`; returns
+    /// (index, amd64, arm64) digests.
+    pub async fn push_multi_arch(
+        &self,
+        repo: &str,
+        child_tags: [Option<&str>; 2],
+        index_tags: &[&str],
+    ) -> (String, String, String) {
+        let mut children = Vec::new();
+        for (arch, tag) in ["amd64", "arm64"].into_iter().zip(child_tags) {
+            let seed = format!("{repo}/{arch}/{}", NAMES.fetch_add(1, Ordering::Relaxed));
+            let layer = |s: &str| format!("sha256:{:0>64}", hex_of(&format!("{seed}{s}")));
+            let manifest = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 10,
+                           "digest": layer("c")},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 10,
+                            "digest": layer("l")}]
+            });
+            let out = self
+                .ecr
+                .put_image()
+                .repository_name(repo)
+                .image_manifest(manifest.to_string())
+                .image_manifest_media_type("application/vnd.oci.image.manifest.v1+json")
+                .set_image_tag(tag.map(str::to_string))
+                .send()
+                .await
+                .expect("put platform image");
+            children.push(
+                out.image()
+                    .and_then(|i| i.image_id())
+                    .and_then(|i| i.image_digest())
+                    .expect("digest of the platform image")
+                    .to_string(),
+            );
+        }
+        let (a, b) = (children[0].clone(), children[1].clone());
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": a,
+                 "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": b,
+                 "platform": {"architecture": "arm64", "os": "linux"}}
+            ]
+        });
+        let mut index_digest = String::new();
+        for tag in index_tags {
+            let out = self
+                .ecr
+                .put_image()
+                .repository_name(repo)
+                .image_manifest(index.to_string())
+                .image_manifest_media_type("application/vnd.oci.image.index.v1+json")
+                .image_tag(*tag)
+                .send()
+                .await
+                .expect("put image index");
+            index_digest = out
+                .image()
+                .and_then(|i| i.image_id())
+                .and_then(|i| i.image_digest())
+                .expect("digest of the index")
+                .to_string();
+        }
+        (index_digest, a, b)
+    }
+}
+
 // --- Alerts (issue 4): an SNS topic with an SQS queue subscribed, and SSM parameters. ---
 
 /// A topic and a queue subscribed to it (envelope delivery, as an e-mail-less consumer sees it).

@@ -4,7 +4,7 @@
 use super::ecr::{accepted_manifest_types, call_error, image_id, EcrRegistry, MAX_PAGES};
 use super::error_text;
 use crate::domain::image::{Digest, ImageRef};
-use crate::engine::multiarch::{index_children, is_index_media_type};
+use crate::engine::multiarch::{index_children, index_platforms, is_index_media_type};
 use crate::engine::ports::{IndexImage, Registry, RegistryError};
 
 impl EcrRegistry {
@@ -35,6 +35,7 @@ impl EcrRegistry {
                     digest: index.clone(),
                     tags: tags.clone(),
                     children,
+                    platforms: index_platforms(manifest),
                 });
             }
         }
@@ -82,13 +83,14 @@ impl EcrRegistry {
             .and_then(|i| i.image_digest())
             .ok_or_else(|| bad("no digest for the image index".to_string()))
             .and_then(|d| Digest::parse(d).map_err(|p| bad(format!("imageDigest {p}"))))?;
-        let children = index_children(found.image_manifest().unwrap_or_default())
-            .map_err(|p| bad(format!("index {digest}: {p}")))?;
+        let manifest = found.image_manifest().unwrap_or_default();
+        let children = index_children(manifest).map_err(|p| bad(format!("index {digest}: {p}")))?;
         let tags = self.image_tags(repository, &digest).await?;
         Ok(Some(IndexImage {
             digest,
             tags,
             children,
+            platforms: index_platforms(manifest),
         }))
     }
 

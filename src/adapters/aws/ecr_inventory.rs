@@ -134,5 +134,8 @@ fn summary(repository: &str, detail: &ImageDetail) -> Result<ImageSummary, Regis
                 .map(reported_counts)
                 .unwrap_or_default()
         }),
+        is_index: detail
+            .image_manifest_media_type()
+            .is_some_and(crate::engine::multiarch::is_index_media_type),
     })
 }

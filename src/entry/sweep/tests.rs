@@ -21,6 +21,7 @@ fn image(status: Option<&str>, c: Option<Counts>, t: &[&str]) -> ImageSummary {
         pushed_at: Some(1_000_000),
         scan_status: status.map(str::to_string),
         severity_counts: c,
+        is_index: false,
     }
 }
 
@@ -31,12 +32,11 @@ fn the_summary_passes_only_where_the_counts_prove_no_condition_can_be_met() {
         r#"{"fail_if": [{"severity_at_least": "MEDIUM", "exploit_available": true}]}"#,
     )
     .unwrap();
-    let p = "quarantine-";
     let medium = counts(&[(Severity::Medium, 1)]);
-    assert!(!summary_passes(&policy, "api", &medium, &tags(&["v1"]), p));
+    assert!(!summary_passes(&policy, "api", &medium));
     // Only LOW findings: no finding can meet a MEDIUM-and-above condition.
     let low = counts(&[(Severity::Low, 7)]);
-    assert!(summary_passes(&policy, "api", &low, &tags(&["v1"]), p));
+    assert!(summary_passes(&policy, "api", &low));
 }
 
 #[test]
@@ -52,42 +52,21 @@ fn sweep_accounts_and_regions_are_checked_naming_the_field() {
 }
 
 #[test]
-fn the_summary_passes_only_below_every_threshold_of_the_repository_and_without_quarantine_tag() {
+fn the_summary_passes_only_below_every_threshold_of_the_repository() {
     let policy = Policy::from_json(
         r#"{"fail": {"CRITICAL": 1}, "warn": {"HIGH": 1},
             "repositories": [{"match": "legacy-*", "fail": {"CRITICAL": 5}, "warn": {"HIGH": 50}}]}"#,
     )
     .unwrap();
-    let p = "quarantine-";
     let medium = counts(&[(Severity::Medium, 30)]);
-    assert!(summary_passes(&policy, "api", &medium, &tags(&["v1"]), p));
+    assert!(summary_passes(&policy, "api", &medium));
     let critical = counts(&[(Severity::Critical, 2)]);
-    assert!(!summary_passes(
-        &policy,
-        "api",
-        &critical,
-        &tags(&["v1"]),
-        p
-    ));
+    assert!(!summary_passes(&policy, "api", &critical));
     // A warn threshold reached is a closer look too (WARN is a verdict of its own).
     let high = counts(&[(Severity::High, 1)]);
-    assert!(!summary_passes(&policy, "api", &high, &tags(&["v1"]), p));
+    assert!(!summary_passes(&policy, "api", &high));
     // The repository's override is what counts.
-    assert!(summary_passes(
-        &policy,
-        "legacy-app",
-        &critical,
-        &tags(&["v1"]),
-        p
-    ));
-    // A quarantined image may be due for release: never passed on its summary.
-    assert!(!summary_passes(
-        &policy,
-        "api",
-        &medium,
-        &tags(&["v1", "quarantine-cc"]),
-        p
-    ));
+    assert!(summary_passes(&policy, "legacy-app", &critical));
 }
 
 #[test]
@@ -109,20 +88,26 @@ fn triage_by_scan_status() {
     );
     assert_eq!(t(Some("FAILED"), clean), Triage::CloserLook);
     assert_eq!(t(Some("UNSUPPORTED_IMAGE"), None), Triage::CloserLook);
-    assert_eq!(
-        t(None, None),
-        Triage::Unscanned {
-            scan_never_started: true
-        }
-    );
-    assert_eq!(
-        t(Some("IN_PROGRESS"), None),
-        Triage::Unscanned {
-            scan_never_started: false
-        }
-    );
+    // No status and no summary (enhanced scanning on real ECR): the scan result decides.
+    assert_eq!(t(None, None), Triage::CloserLook);
+    assert_eq!(t(Some("IN_PROGRESS"), None), Triage::Unscanned);
+    // A quarantined image may be due for release: never passed on its summary, never
+    // counted unscanned before its quarantine tag is looked at.
+    let own_tag = format!("quarantine-{}", "c".repeat(64));
+    let quarantined = |status| triage(&policy, "api", &image(status, clean, &["v1", &own_tag]), p);
+    assert_eq!(quarantined(Some("COMPLETE")), Triage::CloserLook);
+    assert_eq!(quarantined(Some("IN_PROGRESS")), Triage::CloserLook);
+    // A user's tag that merely starts with the prefix is no quarantine.
+    let user = image(Some("COMPLETE"), clean, &["v1", "quarantine-test"]);
+    assert_eq!(triage(&policy, "api", &user, p), Triage::PassedBySummary);
+    // An image index has no scan of its own: judged through its platform images.
+    let index = ImageSummary {
+        is_index: true,
+        ..image(None, None, &["v1"])
+    };
+    assert_eq!(triage(&policy, "api", &index, p), Triage::CloserLook);
     // An image whose only tag is its quarantine tag is in scope, and looked at.
-    let only_q = image(Some("COMPLETE"), clean, &["quarantine-cc"]);
+    let only_q = image(Some("COMPLETE"), clean, &[&own_tag]);
     assert!(in_window(&only_q, None));
     assert_eq!(triage(&policy, "api", &only_q, p), Triage::CloserLook);
 }
