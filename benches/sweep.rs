@@ -77,6 +77,7 @@ impl SweepQueue for PagePerQueue {
 fn cx() -> Context<'static> {
     Context {
         request_id: "bench",
+        function_name: "ecr-scan-gate",
         today: TODAY,
         now_s: 0,
         deadline: Deadline::none(),

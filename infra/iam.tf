@@ -1,5 +1,7 @@
-# The function's role, least privilege. The ECR, SNS and SSM actions below are
-# exactly the AWS operations the code calls (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs);
+# The function's role, least privilege. The ECR, SNS, SSM, SQS and Inspector
+# actions below are exactly the AWS operations the code calls
+# (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs, inspector*.rs), besides
+# Lambda's own use of the role and what ECR needs for enhanced findings;
 # tests/infra/test_iam_matches_code.py fails when the two drift apart.
 
 data "aws_iam_policy_document" "gate_assume" {
@@ -64,7 +66,7 @@ data "aws_iam_policy_document" "gate" {
     sid       = "EcrDescribeRepositories"
     effect    = "Allow"
     actions   = ["ecr:DescribeRepositories"]
-    resources = length(local.sweep_schedules) > 0 || var.sweep_queue_enabled ? ["${local.repository_arn_prefix}*"] : local.gated_repository_arns
+    resources = local.sweep_can_run ? ["${local.repository_arn_prefix}*"] : local.gated_repository_arns
   }
 
   statement {
@@ -160,6 +162,22 @@ data "aws_iam_policy_document" "gate" {
         "inspector2:ListCoverage",
         "inspector2:ListFindings",
       ]
+      resources = ["*"]
+    }
+  }
+
+  # The sweep reads the per-image severity counts of images under enhanced
+  # scanning: ListFindingAggregations with aggregationType AWS_ECR_CONTAINER,
+  # filtered by repository. Granted whenever the sweep can run (as the sweep's
+  # DescribeRepositories above). Inspector has no resource-level permission for
+  # ListFindingAggregations: the resource can only be "*".
+  dynamic "statement" {
+    for_each = local.sweep_can_run ? [1] : []
+
+    content {
+      sid       = "InspectorReadFindingAggregationsForSweep"
+      effect    = "Allow"
+      actions   = ["inspector2:ListFindingAggregations"]
       resources = ["*"]
     }
   }

@@ -88,13 +88,15 @@ output "event_rule_arns" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms (function errors, dead-letter messages, sweep dead-letter messages)"
+  description = "ARNs of the CloudWatch alarms by key: function_errors, dlq_messages; sweep_dlq_messages and sweep_queue_age with the sweep queue; sweep_incomplete with the sweep schedule"
   value = merge(
     {
       function_errors = aws_cloudwatch_metric_alarm.function_errors.arn
       dlq_messages    = aws_cloudwatch_metric_alarm.dlq_messages.arn
     },
     var.sweep_queue_enabled ? { sweep_dlq_messages = aws_cloudwatch_metric_alarm.sweep_dlq_messages[0].arn } : {},
+    var.sweep_queue_enabled ? { sweep_queue_age = aws_cloudwatch_metric_alarm.sweep_queue_age[0].arn } : {},
+    local.sweep_scheduled ? { sweep_incomplete = aws_cloudwatch_metric_alarm.sweep_incomplete[0].arn } : {},
   )
 }
 

@@ -11,6 +11,11 @@
 # sweep under ECR's API rate quotas.
 
 locals {
+  # How long the sweep queue keeps a message: 4 days, so that a consumer that
+  # stopped (errors, throttling) can be fixed before images are dropped unseen.
+  # The age alarm (alarms.tf, sweep_queue_age_alarm_seconds) fires well before.
+  sweep_queue_message_retention_seconds = 345600
+
   sweep_schedules = merge(
     var.sweep_schedule_enabled ? {
       sweep = {
@@ -27,6 +32,14 @@ locals {
       }
     } : {},
   )
+
+  # A schedule sweeps unattended (the report's schedule alone sweeps nothing):
+  # the incomplete-sweep alarm (alarms.tf) exists with it.
+  sweep_scheduled = contains(keys(local.sweep_schedules), "sweep")
+
+  # The sweep can run: a schedule invokes the function, or the queue feeds it.
+  # The role's sweep permissions (iam.tf) follow this.
+  sweep_can_run = length(local.sweep_schedules) > 0 || var.sweep_queue_enabled
 }
 
 ###############################################################################
@@ -145,7 +158,7 @@ resource "aws_sqs_queue" "sweep" {
   # AWS guidance for a Lambda event source: at least 6 x the function timeout,
   # so that a message is not redelivered while a retried invocation still runs.
   visibility_timeout_seconds        = 6 * var.timeout
-  message_retention_seconds         = 86400
+  message_retention_seconds         = local.sweep_queue_message_retention_seconds
   kms_master_key_id                 = aws_kms_key.this.arn
   kms_data_key_reuse_period_seconds = 300
 

@@ -220,13 +220,20 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of the function in seconds: a few AWS calls, SNS and Slack (with bounded retries on 429/5xx)."
+  description = "Timeout of the function in seconds: a few AWS calls, SNS and Slack (with bounded retries on 429/5xx). At least 20 with sweep_queue_enabled (a queue record: one page of findings and a tag change with retries)."
   type        = number
   default     = 60
 
   validation {
     condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
     error_message = "timeout must be a whole number of seconds between 1 and 900."
+  }
+
+  # A record of the sweep queue needs one page of findings plus a tag change
+  # with its retries, about 20 s: a shorter timeout fails records forever.
+  validation {
+    condition     = var.sweep_queue_enabled ? var.timeout >= 20 : true
+    error_message = "timeout must be at least 20 s while sweep_queue_enabled is true: each sweep queue record needs one page of findings plus a tag change with its retries, about 20 s. Raise timeout or set sweep_queue_enabled = false."
   }
 }
 
@@ -555,7 +562,7 @@ variable "dlq_message_retention_seconds" {
 }
 
 variable "alarm_period_seconds" {
-  description = "Period of the CloudWatch alarms (function errors, messages in the dead-letter queue)."
+  description = "Period of the CloudWatch alarms (function errors, messages in the dead-letter queues, age of the sweep queue, incomplete sweeps)."
   type        = number
   default     = 300
 
@@ -672,6 +679,17 @@ variable "sweep_max_receive_count" {
   validation {
     condition     = var.sweep_max_receive_count >= 1 && var.sweep_max_receive_count <= 1000 && floor(var.sweep_max_receive_count) == var.sweep_max_receive_count
     error_message = "sweep_max_receive_count must be a whole number between 1 and 1000."
+  }
+}
+
+variable "sweep_queue_age_alarm_seconds" {
+  description = "Threshold of the alarm on the age of the oldest message in the sweep queue (AWS/SQS ApproximateAgeOfOldestMessage, Maximum), in seconds. Default 21600 (6 hours): a message that old means the queue's consumer is not keeping up or is failing. Below the queue's retention (4 days, 345600 s), after which SQS drops the message."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.sweep_queue_age_alarm_seconds > 0 && var.sweep_queue_age_alarm_seconds < local.sweep_queue_message_retention_seconds
+    error_message = "sweep_queue_age_alarm_seconds must be positive and below the sweep queue's message retention (345600 s, 4 days): a message older than that is already gone."
   }
 }
 

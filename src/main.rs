@@ -76,7 +76,8 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
     let registry = EcrRegistry::new(
         ecr_scan_gate::adapters::aws::ecr::client(&aws),
         &config.settings.quarantine_prefix,
-    );
+    )
+    .with_inspector(aws_sdk_inspector2::Client::new(&aws));
     let options = AlertOptions {
         quarantine_prefix: config.settings.quarantine_prefix.clone(),
         default_region: aws.region().map(|r| r.to_string()),

@@ -612,6 +612,7 @@ async fn hub_app(proxy: &FaultProxy) -> App<EcrRegistry> {
 fn cx(home: &Home) -> Context<'_> {
     Context {
         request_id: "test",
+        function_name: "ecr-scan-gate",
         today: TODAY,
         now_s: 1_795_800_000,
         deadline: Deadline::none(),

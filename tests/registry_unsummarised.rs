@@ -34,6 +34,7 @@ fn qtag(digest: &str) -> String {
 fn cx() -> Context<'static> {
     Context {
         request_id: "test",
+        function_name: "ecr-scan-gate",
         today: TODAY,
         now_s: 1_795_746_208,
         deadline: Deadline::none(),
@@ -460,4 +461,120 @@ fn evaluated_output(out: Output) -> Evaluation {
         Output::Gate(r) => evaluated(Ok(r)),
         other => panic!("not evaluated: {other:?}"),
     }
+}
+
+async fn gate_with_inspector(
+    proxy: &FaultProxy,
+    policy: &str,
+    alerts: &RecordingNotifier,
+) -> Gate<EcrRegistry> {
+    let config = common::sdk_config(&proxy.endpoint).await;
+    Gate::new(
+        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-")
+            .with_inspector(aws_sdk_inspector2::Client::new(&config)),
+        Policy::from_json(policy).unwrap(),
+        Settings::default(),
+    )
+    .with_notifier(Box::new(alerts.clone()))
+}
+
+/// Inspector's counts (ListFindingAggregations, answered by the proxy as the Amazon Inspector
+/// API Reference documents it: tests/common/inspector.rs) pass a clean image with no call of
+/// its own; an image whose counts reach a threshold, or that Inspector does not list, is read.
+#[tokio::test]
+async fn inspectors_counts_pass_clean_images_in_bulk_and_the_rest_are_read() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    as_enhanced_scanning(&proxy);
+    let inspector = common::inspector::Inspector::default();
+    inspector.install(&proxy);
+    let repo = common::unique_repo("enh-bulk");
+    emu.create_repo(&repo).await;
+    let mut clean = Vec::new();
+    for i in 0..3 {
+        let d = emu.push(&repo, &format!("c{i}"), ManifestKind::Oci).await;
+        // Two LOW findings Inspector counts under `all` only: LOW cannot reach CRITICAL 1.
+        inspector.set(&repo, &d, 2, 0, 0, 0);
+        clean.push(d);
+    }
+    let failing = emu.push(&repo, "bad", ManifestKind::Oci).await;
+    inspector.set(&repo, &failing, 1, 0, 1, 0);
+    emu.seed(&repo, &failing, "ACTIVE", enhanced(true));
+    emu.start_scan(&repo, &failing).await;
+    let unknown = emu.push(&repo, "new", ManifestKind::Oci).await;
+
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(gate_with_inspector(&proxy, r#"{"fail": {"HIGH": 1}}"#, &alerts).await);
+    let r = swept(
+        app::handle(&app, &json!({"sweep": {"repositories": [repo]}}), cx())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(r.images, 5, "{r:?}");
+    assert_eq!(r.passed_by_summary, 3, "{r:?}");
+    assert_eq!(
+        r.unscanned, 1,
+        "Inspector does not know it, and it has no scan: {r:?}"
+    );
+    assert_eq!(digests(&r.quarantined), vec![failing.clone()]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(proxy.count(common::inspector::OPERATION), 1);
+    assert_eq!(
+        proxy.count("DescribeImageScanFindings"),
+        2,
+        "only the failing image and the one Inspector does not list are read"
+    );
+    assert_eq!(emu.tags(&repo, &unknown).await, vec!["new".to_string()]);
+
+    // A policy on LOW: Inspector's `all` beyond the severities it names may be LOW, so the
+    // clean images are read after all.
+    let app = App::new(gate_with_inspector(&proxy, r#"{"fail": {"LOW": 1}}"#, &alerts).await);
+    proxy.reset_counts();
+    let r = swept(
+        app::handle(&app, &json!({"sweep": {"repositories": [repo]}}), cx())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(r.passed_by_summary, 0, "{r:?}");
+    // The three clean ones, the one Inspector does not list, the quarantined one.
+    assert_eq!(
+        proxy.count("DescribeImageScanFindings"),
+        5,
+        "{:?}",
+        proxy.counts()
+    );
+}
+
+/// Inspector not enabled (or not allowed) answers AccessDeniedException: each image is read
+/// on its own, no error is reported, and Inspector is not asked again in the same sweep.
+#[tokio::test]
+async fn where_inspector_answers_access_denied_each_image_is_read_on_its_own() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    as_enhanced_scanning(&proxy);
+    common::inspector::Inspector::default().install(&proxy);
+    proxy.inject(
+        Some(common::inspector::OPERATION),
+        Fault::AccessDenied,
+        1000,
+    );
+    let stem = common::unique_repo("enh-denied");
+    let mut repos = Vec::new();
+    for n in 0..2 {
+        let repo = format!("{stem}-{n}");
+        emu.create_repo(&repo).await;
+        let d = emu.push(&repo, "v1", ManifestKind::Oci).await;
+        emu.seed(&repo, &d, "ACTIVE", enhanced(false));
+        emu.start_scan(&repo, &d).await;
+        repos.push(repo);
+    }
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(gate_with_inspector(&proxy, "{}", &alerts).await);
+    let input = json!({"sweep": {"repositories": [format!("{stem}-*")]}});
+    let r = swept(app::handle(&app, &input, cx()).await.unwrap());
+    assert_eq!(r.images, 2, "{r:?}");
+    assert!(r.errors.is_empty() && r.complete, "{r:?}");
+    assert_eq!(r.verdicts.clone().unwrap().get(&Verdict::Pass), Some(&2));
+    assert_eq!(proxy.count(common::inspector::OPERATION), 1, "asked once");
+    assert_eq!(proxy.count("DescribeImageScanFindings"), 2);
 }

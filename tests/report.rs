@@ -89,6 +89,7 @@ async fn the_report_sends_one_digest_of_quarantined_images_and_due_allowlist_ent
     let app = App::new(gate);
     let cx = Context {
         request_id: "test",
+        function_name: "ecr-scan-gate",
         today: TODAY,
         now_s: 0,
         deadline: Deadline::none(),

@@ -104,6 +104,7 @@ fn qtag(digest: &str) -> String {
 fn cx(deadline: Deadline) -> Context<'static> {
     Context {
         request_id: "test",
+        function_name: "ecr-scan-gate",
         today: TODAY,
         now_s: NOW_S,
         deadline,

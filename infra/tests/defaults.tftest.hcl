@@ -149,6 +149,16 @@ run "defaults" {
     error_message = "enhanced scanning needs inspector2:ListFindings and inspector2:ListCoverage"
   }
 
+  # The sweep's severity counts of images under enhanced scanning: no
+  # resource-level permission exists for ListFindingAggregations.
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).resources == toset(["*"])
+    )
+    error_message = "the sweep needs inspector2:ListFindingAggregations on *"
+  }
+
   assert {
     condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "sts:AssumeRole")]) == 0
     error_message = "no sts:AssumeRole without member accounts"
@@ -207,6 +217,47 @@ run "defaults" {
     error_message = "alarms on function errors, the dead-letter queue and the sweep dead-letter queue"
   }
 
+  # The sweep queue's age: the consumer is behind or failing.
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].alarm_name == "ecr-scan-gate-sweep-queue-age" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].metric_name == "ApproximateAgeOfOldestMessage" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].dimensions["QueueName"] == "ecr-scan-gate-sweep" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].period == 300 &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].threshold == 21600 &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].comparison_operator == "GreaterThanOrEqualToThreshold" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].treat_missing_data == "notBreaching" &&
+      length(aws_cloudwatch_metric_alarm.sweep_queue_age[0].alarm_actions) == 1 &&
+      length(aws_cloudwatch_metric_alarm.sweep_queue_age[0].ok_actions) == 1 &&
+      strcontains(aws_cloudwatch_metric_alarm.sweep_queue_age[0].alarm_description, "sweep_max_concurrency")
+    )
+    error_message = "alarm on the age of the oldest sweep queue message (6 h)"
+  }
+
+  # One EMF line per sweep: SweepIncomplete (complete=false or errors).
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].alarm_name == "ecr-scan-gate-sweep-incomplete" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].namespace == "ECRScanGate" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].metric_name == "SweepIncomplete" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].dimensions["FunctionName"] == "ecr-scan-gate" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].threshold == 1 &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].comparison_operator == "GreaterThanOrEqualToThreshold" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].treat_missing_data == "notBreaching" &&
+      length(aws_cloudwatch_metric_alarm.sweep_incomplete[0].alarm_actions) == 1 &&
+      length(aws_cloudwatch_metric_alarm.sweep_incomplete[0].ok_actions) == 1
+    )
+    error_message = "alarm on incomplete sweeps (ECRScanGate SweepIncomplete by FunctionName)"
+  }
+
+  assert {
+    condition     = toset(keys(output.alarm_arns)) == toset(["function_errors", "dlq_messages", "sweep_dlq_messages", "sweep_queue_age", "sweep_incomplete"])
+    error_message = "alarm_arns keys: ${jsonencode(keys(output.alarm_arns))}"
+  }
+
   # Sweep and report (10.4).
   assert {
     condition = (
@@ -220,10 +271,11 @@ run "defaults" {
   assert {
     condition = (
       aws_sqs_queue.sweep[0].visibility_timeout_seconds == 6 * 60 &&
+      aws_sqs_queue.sweep[0].message_retention_seconds == 345600 &&
       jsondecode(aws_sqs_queue.sweep[0].redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq", maxReceiveCount = 3 } &&
       aws_sqs_queue.sweep[0].kms_data_key_reuse_period_seconds == 300
     )
-    error_message = "sweep queue: visibility 6 x timeout, redrive to its dead-letter queue, encrypted"
+    error_message = "sweep queue: visibility 6 x timeout, 4 days' retention, redrive to its dead-letter queue, encrypted"
   }
 
   assert {

@@ -67,6 +67,8 @@ run "every_option_on" {
     sweep_max_concurrency          = 4
     sweep_batch_size               = 10
     sweep_max_receive_count        = 5
+    sweep_queue_age_alarm_seconds  = 3600
+    alarm_period_seconds           = 60
     timeout                        = 120
     gate_policy_parameter_name     = "/platform/ecr-scan-gate/policy"
     slack_webhook_parameter_name   = "/platform/ecr-scan-gate/slack"
@@ -174,6 +176,18 @@ run "every_option_on" {
       jsondecode(aws_scheduler_schedule.gate["sweep"].target[0].input) == { sweep = { repositories = ["team-a/*"], start_scans = true } }
     )
     error_message = "sweep options"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].alarm_name == "gate-sweep-queue-age" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].dimensions["QueueName"] == "gate-sweep" &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].threshold == 3600 &&
+      aws_cloudwatch_metric_alarm.sweep_queue_age[0].period == 60 &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].dimensions["FunctionName"] == "gate" &&
+      aws_cloudwatch_metric_alarm.sweep_incomplete[0].period == 60
+    )
+    error_message = "sweep alarms follow name, sweep_queue_age_alarm_seconds and alarm_period_seconds"
   }
 
   assert {
@@ -314,6 +328,100 @@ run "sweep_and_schedules_off" {
     condition     = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"])
     error_message = "without a sweep, DescribeRepositories only on the gated repositories"
   }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "inspector2:ListFindingAggregations")]) == 0
+    error_message = "without a sweep, no inspector2:ListFindingAggregations"
+  }
+
+  assert {
+    condition = (
+      length(aws_cloudwatch_metric_alarm.sweep_dlq_messages) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_queue_age) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_incomplete) == 0 &&
+      toset(keys(output.alarm_arns)) == toset(["function_errors", "dlq_messages"])
+    )
+    error_message = "without a sweep, no sweep alarm: ${jsonencode(keys(output.alarm_arns))}"
+  }
+}
+
+# The sweep runs inline on its schedule (no queue): the minimum timeout of a
+# queue record does not apply, the incomplete-sweep alarm does.
+run "sweep_inline_without_queue" {
+  command = plan
+
+  variables {
+    sweep_queue_enabled = false
+    timeout             = 10
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.gate.timeout == 10 &&
+      length(aws_sqs_queue.sweep) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_queue_age) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_incomplete) == 1 &&
+      toset(keys(output.alarm_arns)) == toset(["function_errors", "dlq_messages", "sweep_incomplete"])
+    )
+    error_message = "inline sweep: no queue nor its alarms, the incomplete-sweep alarm: ${jsonencode(keys(output.alarm_arns))}"
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/*"])
+    )
+    error_message = "a scheduled inline sweep lists every repository and reads Inspector's aggregations"
+  }
+}
+
+# The queue without the schedules (sweeps invoked by hand): the queue's alarms
+# and the sweep's permissions, no incomplete-sweep alarm; 20 s is enough.
+run "sweep_queue_without_schedules" {
+  command = plan
+
+  variables {
+    sweep_schedule_enabled  = false
+    report_schedule_enabled = false
+    timeout                 = 20
+  }
+
+  assert {
+    condition = (
+      length(aws_scheduler_schedule.gate) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_incomplete) == 0 &&
+      length(aws_cloudwatch_metric_alarm.sweep_queue_age) == 1 &&
+      aws_sqs_queue.sweep[0].visibility_timeout_seconds == 120 &&
+      toset(keys(output.alarm_arns)) == toset(["function_errors", "dlq_messages", "sweep_dlq_messages", "sweep_queue_age"])
+    )
+    error_message = "queue without schedules: ${jsonencode(keys(output.alarm_arns))}"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]) == 1
+    error_message = "the queue's sweep reads Inspector's aggregations"
+  }
+}
+
+# The report's schedule alone sweeps nothing: no incomplete-sweep alarm (the
+# role keeps the sweep permissions, as for DescribeRepositories).
+run "report_schedule_only" {
+  command = plan
+
+  variables {
+    sweep_schedule_enabled = false
+    sweep_queue_enabled    = false
+  }
+
+  assert {
+    condition     = keys(aws_scheduler_schedule.gate) == ["report"] && length(aws_cloudwatch_metric_alarm.sweep_incomplete) == 0
+    error_message = "report only: no incomplete-sweep alarm"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]) == 1
+    error_message = "ListFindingAggregations follows DescribeRepositories' sweep condition"
+  }
 }
 
 run "release_zip_from_s3" {
@@ -420,4 +528,36 @@ run "member_star_with_accounts" {
   }
 
   expect_failures = [var.member_accounts]
+}
+
+# A sweep queue record needs one page of findings and a tag change with retries.
+run "timeout_below_sweep_queue_minimum" {
+  command = plan
+
+  variables {
+    timeout = 19
+  }
+
+  expect_failures = [var.timeout]
+}
+
+run "sweep_queue_age_alarm_not_positive" {
+  command = plan
+
+  variables {
+    sweep_queue_age_alarm_seconds = 0
+  }
+
+  expect_failures = [var.sweep_queue_age_alarm_seconds]
+}
+
+# At the retention the message is already gone.
+run "sweep_queue_age_alarm_at_retention" {
+  command = plan
+
+  variables {
+    sweep_queue_age_alarm_seconds = 345600
+  }
+
+  expect_failures = [var.sweep_queue_age_alarm_seconds]
 }

@@ -320,16 +320,12 @@ impl<R: Registry> Gate<R> {
         if let Some(counts) = event_counts {
             // PASS on counts alone holds only where they prove that no finding meets a
             // condition either; the unlisted findings are taken at the worst severity.
-            let mut worst = *counts;
-            worst.add(
-                crate::domain::severity::Severity::Critical,
-                event.counts_unlisted,
-            );
-            if crate::judgement::fast_path::counts_pass(&thresholds, counts, event.counts_unlisted)
-                && !self
-                    .policy
-                    .counts_can_meet_conditions(&event.repository, &worst)
-            {
+            if crate::judgement::fast_path::counts_prove_pass(
+                &self.policy,
+                &event.repository,
+                counts,
+                crate::judgement::fast_path::Unlisted::any(event.counts_unlisted),
+            ) {
                 let (verdict, reasons) = judge(&thresholds, counts);
                 ev.verdict = verdict;
                 ev.counts = *counts;

@@ -98,6 +98,34 @@ pub fn emf_record_by(ev: &Evaluation, timestamp_ms: u64, by_account: bool) -> Va
     Value::Object(record)
 }
 
+/// The metrics of a sweep (one record per sweep), which an alarm watches: `SweepIncomplete` 1
+/// when the sweep did not look at every image or met errors, and `SweepErrors`. Dimension:
+/// the function's name, so that two gates in one account keep their alarms apart.
+pub const SWEEP_METRICS: [&str; 2] = ["SweepIncomplete", "SweepErrors"];
+pub const SWEEP_DIMENSIONS: [&[&str]; 1] = [&["FunctionName"]];
+
+/// The EMF record of one sweep.
+pub fn sweep_record(
+    function_name: &str,
+    complete: bool,
+    errors: usize,
+    timestamp_ms: u64,
+) -> Value {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": SWEEP_DIMENSIONS,
+                "Metrics": SWEEP_METRICS.iter().map(|n| json!({"Name": n, "Unit": "Count"})).collect::<Vec<_>>(),
+            }]
+        },
+        "FunctionName": function_name,
+        "SweepIncomplete": u8::from(!complete || errors > 0),
+        "SweepErrors": errors,
+    })
+}
+
 /// The record as the one line printed to stdout.
 pub fn emf_line(ev: &Evaluation, timestamp_ms: u64) -> String {
     emf_record(ev, timestamp_ms).to_string()
@@ -142,6 +170,21 @@ mod tests {
             region: Some("us-east-1".into()),
             account: None,
         }
+    }
+
+    #[test]
+    fn a_sweep_record_says_incomplete_on_errors_or_an_unfinished_sweep() {
+        let r = sweep_record("ecr-scan-gate", true, 0, 1);
+        let cw = &r["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "ECRScanGate");
+        assert_eq!(cw["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(cw["Metrics"][0]["Name"], "SweepIncomplete");
+        assert_eq!(r["FunctionName"], "ecr-scan-gate");
+        assert_eq!(r["SweepIncomplete"], 0);
+        assert_eq!(sweep_record("f", false, 0, 1)["SweepIncomplete"], 1);
+        let with_errors = sweep_record("f", true, 3, 1);
+        assert_eq!(with_errors["SweepIncomplete"], 1);
+        assert_eq!(with_errors["SweepErrors"], 3);
     }
 
     #[test]

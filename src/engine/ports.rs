@@ -370,6 +370,36 @@ pub enum ScanStart {
     LimitExceeded,
 }
 
+/// Severity counts of one image from Amazon Inspector (enhanced scanning), read in bulk.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnhancedCounts {
+    /// The severities Inspector names.
+    pub counts: Counts,
+    /// Findings Inspector counts (`all`) under no severity it names...
+    pub unlisted: u64,
+    /// ...each of which may have any of these severities (those it did not name).
+    pub unnamed: Vec<crate::domain::severity::Severity>,
+}
+
+impl EnhancedCounts {
+    pub fn unlisted(&self) -> crate::judgement::fast_path::Unlisted<'_> {
+        crate::judgement::fast_path::Unlisted {
+            n: self.unlisted,
+            among: &self.unnamed,
+        }
+    }
+}
+
+/// What Amazon Inspector says of a repository's images under enhanced scanning.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkCounts {
+    /// Per image digest: its counts. An image Inspector does not list is not in the map.
+    Available(std::collections::HashMap<Digest, EnhancedCounts>),
+    /// Inspector is not enabled, or the gate may not ask it (the reason): each image is read
+    /// on its own.
+    Unavailable(String),
+}
+
 /// The registry as a whole: its repositories and images (the sweep and the report). A port of
 /// its own so that the fakes of `Registry` need not implement it.
 pub trait Inventory: Send + Sync {
@@ -392,6 +422,21 @@ pub trait Inventory: Send + Sync {
         repository: &str,
         digest: &Digest,
     ) -> impl Future<Output = Result<ScanStart, RegistryError>> + Send;
+
+    /// The counts of the repository's images under enhanced scanning, in bulk (Inspector's
+    /// `ListFindingAggregations`: one call per 100 images), where the listing gives none. A
+    /// registry without Inspector says so.
+    fn enhanced_counts(
+        &self,
+        repository: &str,
+    ) -> impl Future<Output = Result<BulkCounts, RegistryError>> + Send {
+        let _ = repository;
+        async {
+            Ok(BulkCounts::Unavailable(
+                "no Amazon Inspector client".to_string(),
+            ))
+        }
+    }
 }
 
 /// A message the queue did not take, with the reason.

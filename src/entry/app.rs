@@ -151,6 +151,8 @@ impl EntryError {
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub request_id: &'a str,
+    /// The Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`): the sweep metric's dimension.
+    pub function_name: &'a str,
     /// `YYYY-MM-DD` (UTC): allowlist expiry.
     pub today: &'a str,
     /// Seconds since the epoch: `pushed_within_days`.
@@ -177,6 +179,13 @@ pub async fn handle<R: Registry + Inventory>(
             let request = SweepRequest::parse(&obj["sweep"])?;
             let report = app.sweep(&request, cx).await;
             log_sweep(cx.request_id, &report);
+            let record = crate::engine::metrics::sweep_record(
+                cx.function_name,
+                report.complete,
+                report.errors.len(),
+                crate::engine::metrics::now_ms(),
+            );
+            println!("{record}");
             return Ok(Output::Registry(RegistryOutcome::Swept(report)));
         }
         if !direct && obj.contains_key("report") {

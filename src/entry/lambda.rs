@@ -40,6 +40,7 @@ pub async fn invoke<R: Registry + Inventory>(
     let home = Home::from_function_arn(&event.context.invoked_function_arn);
     let cx = Context {
         request_id: &request_id,
+        function_name: &event.context.env_config.function_name,
         today: &today,
         now_s: (epoch_ms() / 1000) as i64,
         deadline: deadline_of(&event.context),

@@ -14,9 +14,11 @@ use crate::domain::scan::{EventError, ScanEvent, Trigger};
 use crate::domain::severity::Counts;
 use crate::domain::verdict::Verdict;
 use crate::engine::gate::{Gate, GateError};
-use crate::engine::ports::{Deadline, ImageSummary, Inventory, Registry, ScanStart, SweepQueue};
+use crate::engine::ports::{
+    BulkCounts, Deadline, EnhancedCounts, ImageSummary, Inventory, Registry, ScanStart, SweepQueue,
+};
 use crate::judgement::evaluation::{Action, ActionStatus, Evaluation};
-use crate::judgement::judge::judge;
+use crate::judgement::fast_path::{counts_prove_pass, Unlisted};
 use crate::policy::document::Policy;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -176,26 +178,32 @@ pub enum Triage {
 /// which can only lower them) reach no threshold of the repository's policy, nor can any
 /// finding they count meet a condition. The one place this is decided.
 pub fn summary_passes(policy: &Policy, repository: &str, counts: &Counts) -> bool {
-    let (verdict, _) = judge(&policy.thresholds_for(repository), counts);
-    // The counts must also prove that no finding can meet a fail_if / warn_if condition.
-    verdict == Verdict::Pass && !policy.counts_can_meet_conditions(repository, counts)
+    counts_prove_pass(policy, repository, counts, Unlisted::any(0))
 }
 
-/// What to do with one listed image.
+/// What to do with one listed image. `enhanced`: Amazon Inspector's counts of the image, when
+/// it has them (enhanced scanning).
 pub fn triage(
     policy: &Policy,
     repository: &str,
     image: &ImageSummary,
+    enhanced: Option<&EnhancedCounts>,
     quarantine_prefix: &str,
 ) -> Triage {
     // A quarantined image may be due for release, whatever the listing says of its scan.
-    if is_quarantined(&image.tags, quarantine_prefix, &image.digest) || image.is_index {
+    if needs_a_look_whatever_its_scan(image, quarantine_prefix) {
         return Triage::CloserLook;
     }
     match image.scan_status.as_deref() {
         // Real ECR lists no scan status and no summary for an image under enhanced
-        // (Inspector) scanning: no summary is not "unscanned"; the scan result decides.
-        None => Triage::CloserLook,
+        // (Inspector) scanning: no summary is not "unscanned". Inspector's counts may prove
+        // a PASS; otherwise the scan result decides.
+        None => match enhanced {
+            Some(c) if counts_prove_pass(policy, repository, &c.counts, c.unlisted()) => {
+                Triage::PassedBySummary
+            }
+            _ => Triage::CloserLook,
+        },
         Some("IN_PROGRESS") | Some("PENDING") => Triage::Unscanned,
         Some("COMPLETE") | Some("ACTIVE") => match &image.severity_counts {
             Some(counts) if summary_passes(policy, repository, counts) => Triage::PassedBySummary,
@@ -205,6 +213,17 @@ pub fn triage(
         // (ERROR, and quarantine with on_scan_failure = block).
         Some(_) => Triage::CloserLook,
     }
+}
+
+/// A quarantined image (maybe due for release) and an image index (never scanned) are looked
+/// at whatever the listing or Inspector says of a scan.
+fn needs_a_look_whatever_its_scan(image: &ImageSummary, quarantine_prefix: &str) -> bool {
+    image.is_index || is_quarantined(&image.tags, quarantine_prefix, &image.digest)
+}
+
+/// Whether Amazon Inspector's counts could decide the image: listed with no scan status.
+fn wants_enhanced_counts(image: &ImageSummary, quarantine_prefix: &str) -> bool {
+    image.scan_status.is_none() && !needs_a_look_whatever_its_scan(image, quarantine_prefix)
 }
 
 /// Whether an evaluation found no scan result to judge (none yet, or one still running): the
@@ -369,8 +388,13 @@ pub async fn sweep<R: Registry + Inventory>(
         }
     };
     report.repositories = repositories.len();
+    // Once Inspector says it is not enabled (or not allowed), it is not asked again.
+    let mut inspector_off = false;
     'repos: for repository in &repositories {
         let mut token: Option<String> = None;
+        // Inspector's counts of the repository's images, asked once, on the first image that
+        // the listing does not summarise.
+        let mut enhanced: Option<BulkCounts> = None;
         loop {
             if !deadline.allows(LISTING_RESERVE) {
                 report.complete = false;
@@ -387,15 +411,36 @@ pub async fn sweep<R: Registry + Inventory>(
             };
             let mut closer = Vec::new();
             let mut to_scan = Vec::new();
-            for image in page.images.iter().filter(|i| in_window(i, pushed_after)) {
+            let in_scope: Vec<&ImageSummary> = page
+                .images
+                .iter()
+                .filter(|i| in_window(i, pushed_after))
+                .collect();
+            if enhanced.is_none()
+                && !inspector_off
+                && in_scope.iter().any(|i| wants_enhanced_counts(i, prefix))
+            {
+                let counts = bulk_counts(gate, repository, deadline, &mut report).await;
+                inspector_off = matches!(counts, BulkCounts::Unavailable(_));
+                enhanced = Some(counts);
+            }
+            let known = match &enhanced {
+                Some(BulkCounts::Available(known)) => Some(known),
+                _ => None,
+            };
+            for image in in_scope {
                 report.images += 1;
-                match triage(&gate.policy, repository, image, prefix) {
+                let counts = known.and_then(|k| k.get(&image.digest));
+                match triage(&gate.policy, repository, image, counts, prefix) {
                     Triage::PassedBySummary => report.passed_by_summary += 1,
                     Triage::Unscanned => report.unscanned += 1,
                     Triage::CloserLook => {
-                        // No scan status listed: no scan yet under basic scanning (or an
-                        // image under enhanced scanning, which ECR's StartImageScan refuses).
-                        if image.scan_status.is_none() && !image.is_index && request.start_scans {
+                        // No scan status listed, unknown to Inspector: no scan yet under basic
+                        // scanning.
+                        if wants_enhanced_counts(image, prefix)
+                            && counts.is_none()
+                            && request.start_scans
+                        {
                             to_scan.push(image.digest.clone());
                         }
                         closer.push(image)
@@ -430,6 +475,35 @@ pub async fn sweep<R: Registry + Inventory>(
         report.repositories_done += 1;
     }
     report
+}
+
+/// Inspector's counts of a repository's images, within the deadline. An error is reported and
+/// the images are read one by one instead.
+async fn bulk_counts<R: Registry + Inventory>(
+    gate: &Gate<R>,
+    repository: &str,
+    deadline: Deadline,
+    report: &mut SweepReport,
+) -> BulkCounts {
+    match deadline
+        .bound(gate.registry.enhanced_counts(repository))
+        .await
+    {
+        Ok(Ok(BulkCounts::Unavailable(why))) => {
+            tracing::info!(
+                repository,
+                reason = %why,
+                "no counts from Amazon Inspector: each image without a summary is read on its own"
+            );
+            BulkCounts::Unavailable(why)
+        }
+        Ok(Ok(counts)) => counts,
+        Ok(Err(e)) => {
+            report.errors.push(e.to_string());
+            BulkCounts::Available(Default::default())
+        }
+        Err(_) => BulkCounts::Available(Default::default()),
+    }
 }
 
 async fn start_scans<R: Registry + Inventory>(

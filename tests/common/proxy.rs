@@ -57,6 +57,10 @@ impl Hold {
 /// Rewrites an upstream answer's body: (request body, response body) -> new response body.
 pub type Rewrite = Arc<dyn Fn(&[u8], &str) -> String + Send + Sync>;
 
+/// Answers an operation the upstream does not implement: request body -> (HTTP status, JSON
+/// body). Each test says which AWS API reference page its answer follows.
+pub type Answer = Arc<dyn Fn(&[u8]) -> (u16, String) + Send + Sync>;
+
 struct RateLimit {
     operation: String,
     per_second: usize,
@@ -71,6 +75,7 @@ struct State {
     counts: HashMap<String, usize>,
     faults_served: usize,
     rewrites: Vec<(String, Rewrite)>,
+    answers: Vec<(String, Answer)>,
     limits: Vec<RateLimit>,
 }
 
@@ -139,6 +144,14 @@ impl FaultProxy {
         let mut st = self.state.lock().unwrap();
         st.rewrites.retain(|(o, _)| o != operation);
         st.rewrites.push((operation.to_string(), rewrite));
+    }
+
+    /// Answers `operation` here instead of forwarding it (an API the emulator lacks). Faults
+    /// and holds still apply first.
+    pub fn answer(&self, operation: &str, answer: Answer) {
+        let mut st = self.state.lock().unwrap();
+        st.answers.retain(|(o, _)| o != operation);
+        st.answers.push((operation.to_string(), answer));
     }
 
     /// At most `per_second` requests of `operation` are forwarded per second (fixed one-second
@@ -309,6 +322,13 @@ async fn serve(
         .iter()
         .find(|(o, _)| *o == operation)
         .map(|(_, r)| r.clone());
+    let answer = state
+        .lock()
+        .unwrap()
+        .answers
+        .iter()
+        .find(|(o, _)| *o == operation)
+        .map(|(_, a)| a.clone());
     let query_protocol = String::from_utf8_lossy(&body).contains("Action=");
     match fault {
         Some(Fault::Drop) => return Ok(()),
@@ -362,6 +382,10 @@ async fn serve(
         }
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
         None => {}
+    }
+    if let Some(answer) = answer {
+        let (status, json) = answer(&body);
+        return respond(&mut client, status, "application/json", &json).await;
     }
     let mut up = TcpStream::connect(upstream).await?;
     let head = head
@@ -437,6 +461,7 @@ async fn respond(
     body: &str,
 ) -> std::io::Result<()> {
     let reason = match status {
+        200 => "OK",
         400 => "Bad Request",
         403 => "Forbidden",
         500 => "Internal Server Error",

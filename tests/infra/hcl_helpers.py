@@ -13,8 +13,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
 RUST_AWS_DIR = REPO_ROOT / "src" / "adapters" / "aws"
 
-# Services whose actions must equal the code's calls (file stem of src/adapters/aws/*.rs).
-COMPARED_SERVICES = ("ecr", "sns", "ssm", "sqs")
+# Services whose actions must equal the code's calls: the IAM service prefix of
+# each adapter, by the file stem of src/adapters/aws/*.rs up to its first `_`
+# (inspector.rs, inspector_*.rs call aws_sdk_inspector2, whose actions are inspector2:*).
+SERVICE_OF_STEM = {
+    "ecr": "ecr",
+    "sns": "sns",
+    "ssm": "ssm",
+    "sqs": "sqs",
+    "inspector": "inspector2",
+    "inspector2": "inspector2",
+}
+COMPARED_SERVICES = tuple(sorted(set(SERVICE_OF_STEM.values())))
 
 # SDK operations authorised by an IAM action of another name.
 # SendMessageBatch is authorised by sqs:SendMessage (there is no sqs:SendMessageBatch action).
@@ -169,12 +179,13 @@ def extract_operations(rust_source: str) -> set[str]:
 
 
 def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
-    """`service:Operation` for every SDK call in src/adapters/aws/<service>.rs and src/adapters/aws/<service>_*.rs
-    (service = the file stem up to its first `_`, e.g. ecr_inventory.rs is ECR)."""
+    """`service:Operation` for every SDK call in src/adapters/aws/<stem>.rs and src/adapters/aws/<stem>_*.rs
+    (stem = the file stem up to its first `_`, e.g. ecr_inventory.rs is ECR; service = its IAM
+    prefix in SERVICE_OF_STEM, e.g. inspector.rs is inspector2)."""
     actions: set[str] = set()
     for path in sorted(aws_dir.glob("*.rs")):
-        service = path.stem.split("_", 1)[0]
-        if service not in COMPARED_SERVICES:
+        service = SERVICE_OF_STEM.get(path.stem.split("_", 1)[0])
+        if service is None:
             continue
         for op in extract_operations(path.read_text(encoding="utf-8")):
             action = f"{service}:{op}"

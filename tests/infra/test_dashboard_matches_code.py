@@ -42,3 +42,13 @@ def test_dashboard_has_errors_and_dead_letter_depth():
     assert "aws_sqs_queue.dlq.name" in text and "aws_sqs_queue.sweep_dlq[0].name" in text
     body = resource(load_module(), "aws_cloudwatch_dashboard", "gate")["dashboard_body"]
     assert "local.dashboard_widgets" in body
+
+
+def test_the_sweep_alarm_watches_the_metric_the_sweep_emits():
+    source = METRICS_RS.read_text(encoding="utf-8")
+    names = re.findall(r'"(\w+)"', re.search(r"pub const SWEEP_METRICS[^=]*=\s*\[(.*?)\];", source, re.S).group(1))
+    dims = re.search(r"pub const SWEEP_DIMENSIONS[^=]*=\s*\[(.*?)\];", source, re.S).group(1)
+    alarm = resource(load_module(), "aws_cloudwatch_metric_alarm", "sweep_incomplete")
+    assert alarm["metric_name"] == "SweepIncomplete" and "SweepIncomplete" in names
+    assert alarm["namespace"] == "${local.metrics_namespace}"
+    assert list(alarm["dimensions"].keys()) == re.findall(r'"(\w+)"', dims) == ["FunctionName"]

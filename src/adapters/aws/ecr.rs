@@ -49,6 +49,9 @@ pub struct EcrRegistry {
     pub(super) client: Client,
     /// The quarantine prefix, for the advice in the immutable-tags error.
     pub(super) quarantine_prefix: String,
+    /// Amazon Inspector in the same account and region: the sweep's counts of images under
+    /// enhanced scanning (`crate::adapters::aws::inspector`).
+    pub(super) inspector: Option<aws_sdk_inspector2::Client>,
 }
 
 /// Attempts of one ECR call under throttling (the SDK's standard is 3; boto3's 5 lost no image
@@ -61,8 +64,18 @@ pub const CHANGE_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// The ECR client the binaries use: adaptive retry (client-side rate limiting, which slows
 /// every caller of this client down when ECR answers with throttling) and more attempts.
 pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    client_in_partition(sdk, "ecr")
+}
+
+/// As [`client`], with a retry partition of its own: the retry tokens and the client-side
+/// rate of one registry (a member account, another region) are not drained by another's
+/// throttling.
+pub fn client_in_partition(sdk: &aws_config::SdkConfig, partition: &str) -> Client {
     let config = aws_sdk_ecr::config::Builder::from(sdk)
         .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(
+            partition.to_string(),
+        ))
         .build();
     Client::from_conf(config)
 }
@@ -82,7 +95,15 @@ impl EcrRegistry {
         EcrRegistry {
             client,
             quarantine_prefix: quarantine_prefix.to_string(),
+            inspector: None,
         }
+    }
+
+    /// The same registry, with Amazon Inspector asked for the counts of images under enhanced
+    /// scanning.
+    pub fn with_inspector(mut self, inspector: aws_sdk_inspector2::Client) -> Self {
+        self.inspector = Some(inspector);
+        self
     }
 }
 

@@ -4,7 +4,9 @@
 use super::ecr::{sdk_error, EcrRegistry, PAGE_SIZE};
 use super::ecr_findings::reported_counts;
 use crate::domain::image::Digest;
-use crate::engine::ports::{ImagePage, ImageSummary, Inventory, RegistryError, ScanStart};
+use crate::engine::ports::{
+    BulkCounts, ImagePage, ImageSummary, Inventory, RegistryError, ScanStart,
+};
 use crate::policy::glob::glob_match;
 use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 
@@ -109,6 +111,15 @@ impl Inventory for EcrRegistry {
                 Some(se) if se.is_limit_exceeded_exception() => Ok(ScanStart::LimitExceeded),
                 _ => Err(sdk_error("StartImageScan", repository, &e)),
             },
+        }
+    }
+
+    async fn enhanced_counts(&self, repository: &str) -> Result<BulkCounts, RegistryError> {
+        match &self.inspector {
+            Some(client) => self.inspector_counts(client, repository).await,
+            None => Ok(BulkCounts::Unavailable(
+                "no Amazon Inspector client".to_string(),
+            )),
         }
     }
 }

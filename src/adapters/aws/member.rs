@@ -121,10 +121,13 @@ impl MemberRegistries {
         if let Some(role_arn) = role_arn {
             config = config.credentials_provider(self.credentials(account, role_arn).await);
         }
+        let config = config.build();
+        // The home client's retry (adaptive, 10 attempts) in a partition of this registry's own.
         let registry = EcrRegistry::new(
-            aws_sdk_ecr::Client::new(&config.build()),
+            super::ecr::client_in_partition(&config, &format!("ecr-{account}-{region}")),
             &self.quarantine_prefix,
-        );
+        )
+        .with_inspector(aws_sdk_inspector2::Client::new(&config));
         tracing::info!(
             account,
             region,

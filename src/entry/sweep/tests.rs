@@ -74,7 +74,7 @@ fn triage_by_scan_status() {
     let policy = Policy::default();
     let p = "quarantine-";
     let clean = Some(Counts::default());
-    let t = |status, c| triage(&policy, "api", &image(status, c, &["v1"]), p);
+    let t = |status, c| triage(&policy, "api", &image(status, c, &["v1"]), None, p);
     assert_eq!(t(Some("COMPLETE"), clean), Triage::PassedBySummary);
     assert_eq!(t(Some("ACTIVE"), clean), Triage::PassedBySummary);
     assert_eq!(
@@ -94,22 +94,65 @@ fn triage_by_scan_status() {
     // A quarantined image may be due for release: never passed on its summary, never
     // counted unscanned before its quarantine tag is looked at.
     let own_tag = format!("quarantine-{}", "c".repeat(64));
-    let quarantined = |status| triage(&policy, "api", &image(status, clean, &["v1", &own_tag]), p);
+    let quarantined = |status| {
+        triage(
+            &policy,
+            "api",
+            &image(status, clean, &["v1", &own_tag]),
+            None,
+            p,
+        )
+    };
     assert_eq!(quarantined(Some("COMPLETE")), Triage::CloserLook);
     assert_eq!(quarantined(Some("IN_PROGRESS")), Triage::CloserLook);
     // A user's tag that merely starts with the prefix is no quarantine.
     let user = image(Some("COMPLETE"), clean, &["v1", "quarantine-test"]);
-    assert_eq!(triage(&policy, "api", &user, p), Triage::PassedBySummary);
+    assert_eq!(
+        triage(&policy, "api", &user, None, p),
+        Triage::PassedBySummary
+    );
     // An image index has no scan of its own: judged through its platform images.
     let index = ImageSummary {
         is_index: true,
         ..image(None, None, &["v1"])
     };
-    assert_eq!(triage(&policy, "api", &index, p), Triage::CloserLook);
+    assert_eq!(triage(&policy, "api", &index, None, p), Triage::CloserLook);
+    // Amazon Inspector's counts decide an image the listing does not summarise, where they
+    // prove a PASS even with every unnamed finding at its worst.
+    let enhanced = |critical, unlisted| {
+        let mut counts = Counts::default();
+        counts.add(Severity::Critical, critical);
+        crate::engine::ports::EnhancedCounts {
+            counts,
+            unlisted,
+            unnamed: Vec::new(),
+        }
+    };
+    let unsummarised = image(None, None, &["v1"]);
+    let t = |c| triage(&policy, "api", &unsummarised, Some(&c), p);
+    assert_eq!(t(enhanced(0, 0)), Triage::PassedBySummary);
+    assert_eq!(t(enhanced(1, 0)), Triage::CloserLook);
+    assert_eq!(
+        t(enhanced(0, 3)),
+        Triage::CloserLook,
+        "3 unnamed may be CRITICAL"
+    );
+    // Inspector named CRITICAL, HIGH and MEDIUM: the 3 others are LOW at worst.
+    let low_at_worst = crate::engine::ports::EnhancedCounts {
+        unnamed: vec![Severity::Low, Severity::Informational, Severity::Untriaged],
+        ..enhanced(0, 3)
+    };
+    assert_eq!(t(low_at_worst), Triage::PassedBySummary);
+    // Never for a quarantined image.
+    let q = image(None, None, &["v1", &own_tag]);
+    assert_eq!(
+        triage(&policy, "api", &q, Some(&enhanced(0, 0)), p),
+        Triage::CloserLook
+    );
     // An image whose only tag is its quarantine tag is in scope, and looked at.
     let only_q = image(Some("COMPLETE"), clean, &[&own_tag]);
     assert!(in_window(&only_q, None));
-    assert_eq!(triage(&policy, "api", &only_q, p), Triage::CloserLook);
+    assert_eq!(triage(&policy, "api", &only_q, None, p), Triage::CloserLook);
 }
 
 #[test]
