@@ -179,6 +179,40 @@ fn inspector_finding_names_the_cve() {
     );
 }
 
+/// An Inspector delegated administrator (the hub) receives its members' findings with its own
+/// account in the envelope: the image is routed by the account the finding names.
+#[test]
+fn an_inspector_event_is_routed_by_the_images_own_account_not_the_envelopes() {
+    let mut finding = load("inspector2-finding-active.json");
+    finding["account"] = Value::from("999999999999");
+    finding["detail"]["awsAccountId"] = Value::from("111111111111");
+    let Event::Scan(e) = event::parse(&finding).unwrap() else {
+        panic!("not a scan")
+    };
+    assert_eq!(e.account.as_deref(), Some("111111111111"));
+
+    // The scan event names its repository by ARN: its account and region are the image's.
+    let mut scan = load("aws-docs/inspector2-scan-initial-complete.json");
+    scan["detail"]["image-digest"] = Value::from(format!("sha256:{}", "cd".repeat(32)));
+    scan["account"] = Value::from("999999999999");
+    scan["region"] = Value::from("us-east-1");
+    scan["detail"]["repository-name"] =
+        Value::from("arn:aws:ecr:eu-west-1:222222222222:repository/amazon/amazon-ecs-sample");
+    let Event::Scan(e) = event::parse(&scan).unwrap() else {
+        panic!("not a scan")
+    };
+    assert_eq!(e.account.as_deref(), Some("222222222222"));
+    assert_eq!(e.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(e.repository, "amazon/amazon-ecs-sample");
+
+    // Where the event names nothing else, the envelope's account stands.
+    let ecr = load("ecr-scan-critical.json");
+    let Event::Scan(e) = event::parse(&ecr).unwrap() else {
+        panic!("not a scan")
+    };
+    assert_eq!(e.account.as_deref(), Some("123456789012"));
+}
+
 #[test]
 fn direct_invoke_by_tag_or_digest() {
     let Event::Scan(e) = event::parse(&load("direct-invoke-tag.json")).unwrap() else {

@@ -193,3 +193,71 @@ async fn the_cli_lists_the_quarantined_images_as_a_table_and_as_json() {
         "v2 was never scanned: undecided"
     );
 }
+
+/// Slack refuses the report (404 no_service) while SNS takes it: the invocation succeeds, so
+/// Lambda does not retry it and SNS does not get the report twice; the response names the
+/// failed channel. When no channel took it, the invocation fails (a retry sends nothing twice).
+#[tokio::test]
+async fn a_channel_that_failed_does_not_make_the_report_go_twice_on_the_others() {
+    let r = registry().await;
+    let tq = r
+        .emu
+        .topic_with_queue(&common::unique_repo("report-partial"), None)
+        .await;
+    let slack = SlackReceiver::start(vec![], Reply::status(404, "no_service")).await;
+    let options = AlertOptions::default();
+    let slack_notifier = || {
+        SlackNotifier::new(
+            WebhookUrl::parse(&slack.url).unwrap(),
+            AlertOptions::default(),
+            RetryPolicy::default(),
+        )
+        .unwrap()
+    };
+    let gate = Gate::new(
+        EcrRegistry::new(r.emu.ecr.clone(), "quarantine-"),
+        Policy::from_json(POLICY).unwrap(),
+        Settings::default(),
+    )
+    .with_notifier(Box::new(SnsNotifier::new(
+        r.emu.sns(),
+        &tq.topic_arn,
+        options,
+    )))
+    .with_notifier(Box::new(slack_notifier()));
+    let app = App::new(gate);
+    let cx = Context {
+        request_id: "test",
+        function_name: "ecr-scan-gate",
+        today: TODAY,
+        now_s: 0,
+        deadline: Deadline::none(),
+        home: Err("no function ARN: one account"),
+    };
+    let out = app::handle(&app, &json!({"report": {}}), cx)
+        .await
+        .expect("SNS took it: not a failure to retry");
+    let response = serde_json::to_value(&out).unwrap();
+    assert_eq!(
+        response["alerts"][0],
+        json!({"channel": "sns", "status": "done"})
+    );
+    assert_eq!(response["alerts"][1]["channel"], "slack");
+    assert_eq!(response["alerts"][1]["status"], "failed");
+    assert_eq!(r.emu.sent_notifications(&tq.topic_arn).len(), 1);
+
+    // Slack alone, refusing: nothing was sent, so the invocation fails and is retried.
+    let only_slack = App::new(
+        Gate::new(
+            EcrRegistry::new(r.emu.ecr.clone(), "quarantine-"),
+            Policy::from_json(POLICY).unwrap(),
+            Settings::default(),
+        )
+        .with_notifier(Box::new(slack_notifier())),
+    );
+    let err = app::handle(&only_slack, &json!({"report": {}}), cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "ReportNotSent");
+    assert!(err.to_string().contains("slack"), "{err}");
+}

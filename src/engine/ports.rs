@@ -84,7 +84,7 @@ impl Deadline {
     }
 
     /// Runs `work` until only `margin` is left before the deadline.
-    async fn bound_leaving<F: Future>(
+    pub async fn bound_leaving<F: Future>(
         self,
         margin: Duration,
         work: F,

@@ -196,7 +196,7 @@ pub async fn handle<R: Registry + Inventory>(
                 }
                 .into());
             }
-            return report(gate, cx.today)
+            return report(gate, cx.today, cx.deadline)
                 .await
                 .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
         }
@@ -428,49 +428,83 @@ fn log_sweep(request_id: &str, r: &SweepReport) {
 pub async fn report<R: Registry + Inventory>(
     gate: &Gate<R>,
     today: &str,
+    deadline: Deadline,
 ) -> Result<ReportResponse, EntryError> {
-    let (quarantined, errors) = quarantined_images(
+    // The listing leaves time to send: what it could not list in time is named in `errors`.
+    let everywhere = ["*".to_string()];
+    let listing = quarantined_images(
         &gate.registry,
-        &["*".to_string()],
+        &everywhere,
         &gate.settings.quarantine_prefix,
-    )
-    .await;
+    );
+    let (quarantined, errors) = match deadline.bound_leaving(REPORT_SEND_RESERVE, listing).await {
+        Ok(listed) => listed,
+        Err(_) => (
+            Vec::new(),
+            vec![format!(
+                "the quarantined images could not be listed before the Lambda deadline ({})",
+                deadline.describe_left()
+            )],
+        ),
+    };
     let report = Report {
         date: today.to_string(),
         quarantined,
         allowlist: allowlist_due(&gate.policy, today, EXPIRY_NOTICE_DAYS),
         errors,
     };
-    let mut alerts = Vec::new();
-    let mut failures = Vec::new();
-    for n in &gate.notifiers {
-        let status = if gate.settings.dry_run {
-            ActionStatus::DryRun
-        } else {
-            match n.report(&report).await {
-                Ok(()) => ActionStatus::Done,
-                Err(e) => {
-                    failures.push(e.to_string());
-                    ActionStatus::Failed { error: e.message }
+    let sends = gate.notifiers.iter().map(|n| {
+        let report = &report;
+        async move {
+            let status = if gate.settings.dry_run {
+                ActionStatus::DryRun
+            } else {
+                match deadline.bound(n.report(report)).await {
+                    Ok(Ok(())) => ActionStatus::Done,
+                    Ok(Err(e)) => ActionStatus::Failed { error: e.message },
+                    Err(_) => ActionStatus::Failed {
+                        error: format!(
+                            "not sent before the Lambda deadline ({})",
+                            deadline.describe_left()
+                        ),
+                    },
                 }
+            };
+            ChannelStatus {
+                channel: n.channel().to_string(),
+                status,
             }
-        };
-        alerts.push(ChannelStatus {
-            channel: n.channel().to_string(),
-            status,
-        });
-    }
+        }
+    });
+    let alerts: Vec<ChannelStatus> = futures_util::future::join_all(sends).await;
+    let failures: Vec<String> = alerts
+        .iter()
+        .filter_map(|a| match &a.status {
+            ActionStatus::Failed { error } => Some(format!("{}: {error}", a.channel)),
+            _ => None,
+        })
+        .collect();
     tracing::info!(
         quarantined = report.quarantined.len(),
         allowlist_due = report.allowlist.len(),
         errors = report.errors.len(),
         "report"
     );
-    if !failures.is_empty() {
+    // Retrying would send the report again on every channel that took it: only when none did.
+    if !failures.is_empty() && failures.len() == alerts.len() {
         return Err(EntryError::Report(failures));
+    }
+    if !failures.is_empty() {
+        tracing::error!(
+            failed = %failures.join("; "),
+            "the report was not sent on every channel; not retried, so that the others do not get it twice"
+        );
     }
     Ok(ReportResponse { report, alerts })
 }
+
+/// Time the report keeps for sending after listing the quarantined images.
+const REPORT_SEND_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
 /// and region. `home` is the function's own account and region (from its invoked function

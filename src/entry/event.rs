@@ -62,8 +62,30 @@ pub fn parse(value: &Value) -> Result<Event, EventError> {
                 truncate(d, 100)
             ))),
         };
+        // An Inspector delegated administrator receives its members' findings: the image's
+        // account is in the finding, not in the envelope.
+        let image = image_location(obj);
         return parsed.map(|e| match e {
-            Event::Scan(scan) => Event::Scan(ScanEvent { account, ..scan }),
+            Event::Scan(scan) => {
+                let (account, region) = match image {
+                    Some((image_account, image_region)) => {
+                        if account.as_deref() != Some(image_account.as_str()) {
+                            tracing::warn!(
+                                envelope_account = account.as_deref().unwrap_or(""),
+                                image_account = %image_account,
+                                "the event's account is not the image's: the image's decides where it is evaluated"
+                            );
+                        }
+                        (Some(image_account), image_region.or(scan.region))
+                    }
+                    None => (account, scan.region),
+                };
+                Event::Scan(ScanEvent {
+                    account,
+                    region,
+                    ..scan
+                })
+            }
             other => other,
         });
     }
@@ -266,6 +288,61 @@ fn parse_direct_invoke(obj: &Map<String, Value>) -> Result<Event, EventError> {
         Some(_) => return Err(EventError::new("sweep", "must be true or false")),
     }
     Ok(Event::Scan(event))
+}
+
+/// The account (and region, where an ARN gives it) of the image an Inspector event is about:
+/// `detail.awsAccountId`, the resource's `details.awsEcrContainerImage.registry`, or the
+/// repository ARN (`arn:aws:ecr:REGION:ACCOUNT:repository/NAME`) of the finding's resource or
+/// of the scan's `repository-name`. `None` when the event names none of them.
+fn image_location(obj: &Map<String, Value>) -> Option<(String, Option<String>)> {
+    let detail = obj.get("detail")?;
+    let from_arn = |arn: &str| {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "ecr", region, account, rest]
+                if is_account_id(account) && rest.starts_with("repository/") =>
+            {
+                Some((
+                    account.to_string(),
+                    validate_region(region).ok().map(|_| region.to_string()),
+                ))
+            }
+            _ => None,
+        }
+    };
+    let resource = detail
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|r| {
+            r.iter()
+                .find(|r| r.get("type").and_then(Value::as_str) == Some("AWS_ECR_CONTAINER_IMAGE"))
+        });
+    let arn_location = resource
+        .and_then(|r| r.get("id"))
+        .and_then(Value::as_str)
+        .and_then(from_arn)
+        .or_else(|| {
+            detail
+                .get("repository-name")
+                .and_then(Value::as_str)
+                .and_then(from_arn)
+        });
+    let named = detail
+        .get("awsAccountId")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            resource
+                .and_then(|r| r.pointer("/details/awsEcrContainerImage/registry"))
+                .and_then(Value::as_str)
+        })
+        .filter(|a| is_account_id(a));
+    match (named, arn_location) {
+        (Some(account), Some((arn_account, region))) if arn_account == account => {
+            Some((arn_account, region))
+        }
+        (Some(account), _) => Some((account.to_string(), None)),
+        (None, location) => location,
+    }
 }
 
 /// Repository name from a plain name or a repository ARN
