@@ -88,7 +88,7 @@ fn cx() -> Context<'static> {
 async fn sweep(app: &App<EcrRegistry>, repo: &str) -> SweepReport {
     let input = json!({"sweep": {"repositories": [repo]}});
     match app::handle(app, &input, cx()).await.expect("swept") {
-        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        Output::Registry(RegistryOutcome::Swept(r)) => *r,
         other => panic!("not a sweep: {other:?}"),
     }
 }

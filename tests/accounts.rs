@@ -622,7 +622,7 @@ fn cx(home: &Home) -> Context<'_> {
 
 fn swept(output: Output) -> SweepReport {
     match output {
-        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        Output::Registry(RegistryOutcome::Swept(r)) => *r,
         other => panic!("not a sweep: {other:?}"),
     }
 }

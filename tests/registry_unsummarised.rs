@@ -75,7 +75,7 @@ async fn gate(proxy: &FaultProxy, policy: &str, alerts: &RecordingNotifier) -> G
 
 fn swept(output: Output) -> SweepReport {
     match output {
-        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        Output::Registry(RegistryOutcome::Swept(r)) => *r,
         other => panic!("not a sweep: {other:?}"),
     }
 }

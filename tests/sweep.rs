@@ -120,7 +120,7 @@ async fn run(app: &App<EcrRegistry>, input: &Value, deadline: Deadline) -> Outpu
 
 fn swept(output: Output) -> SweepReport {
     match output {
-        Output::Registry(RegistryOutcome::Swept(r)) => r,
+        Output::Registry(RegistryOutcome::Swept(r)) => *r,
         other => panic!("not a sweep: {other:?}"),
     }
 }
@@ -318,7 +318,7 @@ async fn an_inline_sweep_near_its_deadline_says_complete_false_and_how_far_it_go
     let r = swept(run(&app, &w.sweep_input(), deadline).await);
     assert!(!r.complete);
     assert_eq!((r.images, r.repositories, r.repositories_done), (0, 1, 0));
-    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(r))).unwrap();
+    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(Box::new(r)))).unwrap();
     assert_eq!(v["outcome"], "swept");
     assert_eq!(v["complete"], false);
 }
@@ -374,7 +374,7 @@ async fn with_a_queue_the_sweep_enqueues_only_what_needs_a_closer_look_and_the_q
         vec!["bad".to_string()],
         "enqueued, not acted on"
     );
-    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(r))).unwrap();
+    let v = serde_json::to_value(Output::Registry(RegistryOutcome::Swept(Box::new(r)))).unwrap();
     assert_eq!(v["outcome"], "swept");
     assert!(v.get("evaluated").is_none() && v.get("verdicts").is_none());
 
@@ -609,6 +609,67 @@ async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_lo
     }
 }
 
+/// The burst: 24 failing images at once, 4 instances, ECR's quotas modelled at the
+/// proxy (PutImage 2/s, BatchGetImage and DescribeImageScanFindings 4/s), each record
+/// delivered once, a Lambda timeout of 60 s: none fails, because an invocation keeps retrying
+/// throttled calls while its deadline allows instead of giving up after a fixed count.
+#[tokio::test]
+async fn under_ecr_quotas_a_burst_of_24_is_quarantined_on_the_first_delivery() {
+    let w = World::new("sweep-quota-once", None).await;
+    let mut digests = Vec::new();
+    for i in 0..24 {
+        digests.push(w.image(&format!("v{i}"), 1, 0).await);
+    }
+    w.proxy.rate_limit("PutImage", 2);
+    w.proxy.rate_limit("BatchGetImage", 4);
+    w.proxy.rate_limit("DescribeImageScanFindings", 4);
+    let config = common::sdk_config(&w.proxy.endpoint).await;
+    // Separate processes on Lambda: each its own retry partition, built as the function
+    // builds its clients.
+    let apps: Vec<App<EcrRegistry>> = (0..4)
+        .map(|instance| {
+            App::new(Gate::new(
+                EcrRegistry::new(
+                    ecr_scan_gate::adapters::aws::ecr::client_in_partition(
+                        &config,
+                        &format!("burst-instance-{instance}"),
+                    ),
+                    "quarantine-",
+                ),
+                Policy::default(),
+                Settings::default(),
+            ))
+        })
+        .collect();
+    let events: Vec<Value> = digests
+        .chunks(6)
+        .map(|chunk| {
+            let bodies: Vec<(&str, String)> = chunk
+                .iter()
+                .map(|d| (d.as_str(), body(&w.repo, d)))
+                .collect();
+            sqs_event(&bodies)
+        })
+        .collect();
+    let deadline = Deadline::at(Instant::now() + Duration::from_secs(60));
+    let outs = futures_util::future::join_all(
+        apps.iter()
+            .zip(&events)
+            .map(|(app, event)| run(app, event, deadline)),
+    )
+    .await;
+    let failed: Vec<String> = outs.iter().flat_map(batch_failures).collect();
+    assert!(w.proxy.faults_served() > 0, "the quotas were reached");
+    assert_eq!(
+        failed,
+        Vec::<String>::new(),
+        "records failed on their only delivery"
+    );
+    for d in &digests {
+        assert!(w.emu.tags(&w.repo, d).await.contains(&qtag(d)), "{d} lost");
+    }
+}
+
 #[tokio::test]
 async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cut_off() {
     let w = World::new("sweep-abandon", None).await;
@@ -646,4 +707,104 @@ async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cu
     );
     assert!(w.proxy.count("PutImage") >= 1, "the change was started");
     assert_eq!(w.emu.tags(&w.repo, &digest).await, vec!["v1".to_string()]);
+}
+
+/// A queued sweep that reaches its deadline sends its continuation to its own queue; the
+/// continuation, consumed like any record, goes on from the page where it stopped: every image
+/// is enqueued once, none twice, and the tail is not left for another night.
+#[tokio::test]
+async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() {
+    let w = World::new("sweep-resume", Some(1)).await;
+    let mut failing = Vec::new();
+    for i in 0..3 {
+        failing.push(w.image(&format!("v{i}"), 1, 0).await);
+    }
+    // Through the proxy, which holds the first SendMessageBatch.
+    let sqs = aws_sdk_sqs::Client::new(&common::sdk_config(&w.proxy.endpoint).await);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(common::unique_repo("sweep-resume-q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let alerts = RecordingNotifier::new("sns");
+    let app = App::new(w.gate(&alerts).await)
+        .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
+    let receive = || async {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let mut bodies = Vec::new();
+        for m in got.messages() {
+            bodies.push(m.body().unwrap().to_string());
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        bodies
+    };
+
+    // The first page's messages are held at the proxy until the deadline leaves no time for
+    // another page: the sweep stops after one image.
+    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_millis(1500));
+    let hold = w.proxy.hold("SendMessageBatch");
+    let sweep = {
+        let input = w.sweep_input();
+        let app = &app;
+        async move { run(app, &input, deadline).await }
+    };
+    let release = async {
+        hold.arrived().await;
+        while deadline.allows(LISTING_RESERVE) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        hold.release();
+    };
+    let (out, ()) = tokio::join!(sweep, release);
+    let r = swept(out);
+    assert!(!r.complete && r.continued, "{r:?}");
+    assert_eq!(r.enqueued, Some(1), "{r:?}");
+    let cursor = r.resume_at.clone().expect("where it stopped");
+    assert_eq!(cursor.repository, w.repo);
+    assert!(cursor.token.is_some(), "it stopped inside the repository");
+
+    let first = receive().await;
+    assert_eq!(first.len(), 2, "one image and the continuation: {first:?}");
+    let records: Vec<(String, String)> = first
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (format!("m-{i}"), b.clone()))
+        .collect();
+    let refs: Vec<(&str, String)> = records
+        .iter()
+        .map(|(i, b)| (i.as_str(), b.clone()))
+        .collect();
+    let out = run(&app, &sqs_event(&refs), Deadline::none()).await;
+    assert_eq!(batch_failures(&out), Vec::<String>::new());
+
+    let rest = receive().await;
+    let mut enqueued: Vec<String> = first
+        .iter()
+        .chain(&rest)
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .filter_map(|v| v["digest"].as_str().map(str::to_string))
+        .collect();
+    enqueued.sort();
+    let mut expected = failing.clone();
+    expected.sort();
+    assert_eq!(enqueued, expected, "every image once, none twice");
+    assert!(
+        rest.iter().all(|b| !b.contains("resume_at")),
+        "the continuation finished: no further continuation"
+    );
 }

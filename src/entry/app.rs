@@ -109,7 +109,7 @@ pub struct ChannelStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RegistryOutcome {
-    Swept(SweepReport),
+    Swept(Box<SweepReport>),
     Reported(ReportResponse),
 }
 
@@ -186,7 +186,7 @@ pub async fn handle<R: Registry + Inventory>(
                 crate::engine::metrics::now_ms(),
             );
             println!("{record}");
-            return Ok(Output::Registry(RegistryOutcome::Swept(report)));
+            return Ok(Output::Registry(RegistryOutcome::Swept(Box::new(report))));
         }
         if !direct && obj.contains_key("report") {
             if !obj["report"].is_object() && !obj["report"].is_null() {
@@ -252,12 +252,23 @@ impl<R: Registry + Inventory> App<R> {
             .clone()
             .unwrap_or_else(|| vec![home.region.clone()]);
         let mut total = SweepReport::started(queued);
+        // A continuation goes on at its cursor's place: the places before it were swept.
+        let mut reached = request.resume_at.as_ref().and_then(|c| c.place()).is_none();
         for account in &accounts {
             for region in &regions {
                 let place = Place {
                     account: account.clone(),
                     region: region.clone(),
                 };
+                reached |=
+                    request.resume_at.as_ref().and_then(|c| c.place()).as_ref() == Some(&place);
+                if !reached {
+                    continue;
+                }
+                if total.continued {
+                    // The continuation enqueued for an earlier place covers this one too.
+                    break;
+                }
                 let own = *account == home.account && *region == home.region;
                 // With member accounts the router also says which places are the gate's own.
                 let report = match &self.members {
@@ -299,7 +310,29 @@ async fn sweep_in<G: Registry + Inventory>(
     place: Option<&Place>,
     cx: Context<'_>,
 ) -> SweepReport {
-    sweep(gate, queue, request, place, cx.today, cx.now_s, cx.deadline).await
+    let mut report = sweep(gate, queue, request, place, cx.today, cx.now_s, cx.deadline).await;
+    // Stopped at the deadline with a queue: the rest is the continuation's, a message to the
+    // same queue that the same function consumes (a sweep never outlasts its invocation, so
+    // Lambda never retries it and nothing is enqueued twice).
+    if let (Some(queue), Some(cursor)) = (queue, report.resume_at.clone()) {
+        let continuation = SweepRequest {
+            resume_at: Some(*cursor),
+            ..request.clone()
+        };
+        match serde_json::to_string(&serde_json::json!({ "sweep": continuation })) {
+            Ok(body) => match queue.send_all(std::slice::from_ref(&body)).await.first() {
+                None => report.continued = true,
+                Some(failure) => report.errors.push(format!(
+                    "the sweep's continuation was not enqueued: {}; the next sweep covers the rest",
+                    failure.reason
+                )),
+            },
+            Err(e) => report.errors.push(format!(
+                "the sweep's continuation could not be written: {e}"
+            )),
+        }
+    }
+    report
 }
 
 impl<R: Registry> App<R> {
@@ -317,17 +350,45 @@ impl<R: Registry> App<R> {
     }
 }
 
-async fn handle_queue<R: Registry>(
+async fn handle_queue<R: Registry + Inventory>(
     app: &App<R>,
     input: &Value,
     cx: Context<'_>,
 ) -> Result<SqsBatchResponse, EntryError> {
-    let event: SqsEvent = serde_json::from_value(input.clone()).map_err(|e| EventError {
+    let mut event: SqsEvent = serde_json::from_value(input.clone()).map_err(|e| EventError {
         field: "Records".to_string(),
         problem: format!("is not an SQS event: {e}"),
     })?;
+    // A sweep's continuation (`{"sweep": {..., "resume_at": ...}}`) goes on after the images.
+    let (continuations, images): (Vec<_>, Vec<_>) = std::mem::take(&mut event.records)
+        .into_iter()
+        .partition(|r| queue::sweep_request_of(r.body.as_deref().unwrap_or("")).is_some());
+    event.records = images;
     let evaluate = |scan: ScanEvent| async move { app.evaluate(&scan, cx).await };
-    let (response, outcomes) = queue::handle(evaluate, &event, cx.deadline).await;
+    let (mut response, outcomes) = queue::handle(evaluate, &event, cx.deadline).await;
+    for record in &continuations {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        match queue::sweep_request_of(record.body.as_deref().unwrap_or("")) {
+            Some(Ok(request)) => {
+                // Never a batch failure: a sweep that stops again enqueues its own continuation.
+                let report = app.sweep(&request, cx).await;
+                log_sweep(cx.request_id, &report);
+            }
+            Some(Err(e)) => {
+                tracing::error!(
+                    request_id = cx.request_id,
+                    message_id = %message_id,
+                    error_type = "InvalidEvent",
+                    error = %e,
+                    "sweep continuation malformed; reported as a batch item failure"
+                );
+                let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+                failure.item_identifier = message_id;
+                response.batch_item_failures.push(failure);
+            }
+            None => {}
+        }
+    }
     let mut unnamed = 0;
     for (id, outcome) in &outcomes {
         let message_id = id.as_deref().unwrap_or("");

@@ -58,6 +58,20 @@ pub fn parse_body(body: &str) -> Result<ScanEvent, EventError> {
     }
 }
 
+/// A sweep's continuation (`{"sweep": {...}}` with no `repository`), which the sweep sends to
+/// its own queue when it stops at its deadline: `None` for any other body.
+pub fn sweep_request_of(
+    body: &str,
+) -> Option<Result<crate::entry::sweep::SweepRequest, EventError>> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let obj = value.as_object()?;
+    if obj.contains_key("repository") {
+        return None;
+    }
+    let sweep = obj.get("sweep")?;
+    Some(crate::entry::sweep::SweepRequest::parse(sweep))
+}
+
 /// Whether SQS delivers the record again (`attributes.ApproximateReceiveCount` above 1): the
 /// delivery before may have changed the registry and failed to alert.
 pub fn is_redelivery(record: &aws_lambda_events::event::sqs::SqsMessage) -> bool {

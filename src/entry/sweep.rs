@@ -39,7 +39,7 @@ pub const LISTING_RESERVE: Duration = Duration::from_secs(Deadline::PAGE_RESERVE
 const MAX_DAYS: u64 = 36_500;
 
 /// `{"sweep": {...}}`; every key optional.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepRequest {
     /// Repository-name globs; every repository by default.
@@ -58,6 +58,46 @@ pub struct SweepRequest {
     /// The regions to sweep; the function's own by default.
     #[serde(default)]
     pub regions: Option<Vec<String>>,
+    /// Where a sweep that stopped at its deadline goes on (its continuation message, sent to
+    /// the sweep queue); not for operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<Cursor>,
+}
+
+/// Where a sweep stopped: the place (with member accounts), the repository, and the token of
+/// the page of images it had not yet read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Cursor {
+    pub fn at(place: Option<&Place>, repository: &str, token: Option<String>) -> Cursor {
+        Cursor {
+            account: place.map(|p| p.account.clone()),
+            region: place.map(|p| p.region.clone()),
+            repository: repository.to_string(),
+            token,
+        }
+    }
+
+    /// The place it is in, when the sweep named places.
+    pub fn place(&self) -> Option<Place> {
+        match (&self.account, &self.region) {
+            (Some(account), Some(region)) => Some(Place {
+                account: account.clone(),
+                region: region.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 fn every_repository() -> Vec<String> {
@@ -72,6 +112,7 @@ impl Default for SweepRequest {
             start_scans: false,
             accounts: None,
             regions: None,
+            resume_at: None,
         }
     }
 }
@@ -143,6 +184,24 @@ impl SweepRequest {
             for (i, r) in regions.iter().enumerate() {
                 crate::domain::image::validate_region(r)
                     .map_err(|p| invalid(format!("sweep.regions[{i}]"), p))?;
+            }
+        }
+        if let Some(cursor) = &request.resume_at {
+            crate::domain::image::validate_repository_name(&cursor.repository)
+                .map_err(|p| invalid("sweep.resume_at.repository".to_string(), p))?;
+            if cursor
+                .account
+                .as_deref()
+                .is_some_and(|a| !crate::domain::image::is_account_id(a))
+            {
+                return Err(invalid(
+                    "sweep.resume_at.account".to_string(),
+                    "must be a 12-digit AWS account id".to_string(),
+                ));
+            }
+            if let Some(region) = &cursor.region {
+                crate::domain::image::validate_region(region)
+                    .map_err(|p| invalid("sweep.resume_at.region".to_string(), p))?;
             }
         }
         Ok(request)
@@ -300,6 +359,12 @@ pub struct SweepReport {
     /// Where an incomplete sweep stopped: the repository it was in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_in: Option<String>,
+    /// Where it stopped, to go on from (a queued sweep enqueues its continuation from there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<Box<Cursor>>,
+    /// A queued sweep that stopped at its deadline sent its continuation to the sweep queue.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
 }
 
 impl SweepReport {
@@ -358,6 +423,10 @@ impl SweepReport {
         if self.stopped_in.is_none() {
             self.stopped_in = other.stopped_in;
         }
+        if self.resume_at.is_none() {
+            self.resume_at = other.resume_at;
+        }
+        self.continued |= other.continued;
     }
 }
 
@@ -379,34 +448,69 @@ pub async fn sweep<R: Registry + Inventory>(
         .pushed_within_days
         .map(|d| now_s.saturating_sub(d.saturating_mul(86_400) as i64));
     let mut report = SweepReport::started(queue.is_some());
-    let repositories = match gate.registry.repositories(&request.repositories).await {
-        Ok(r) => r,
-        Err(e) => {
+    let listed = deadline
+        .bound_leaving(
+            LISTING_RESERVE,
+            gate.registry.repositories(&request.repositories),
+        )
+        .await;
+    let repositories = match listed {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             report.errors.push(e.to_string());
+            report.complete = false;
+            return report;
+        }
+        Err(_) => {
+            report.errors.push(format!(
+                "the repositories could not be listed before the Lambda deadline ({})",
+                deadline.describe_left()
+            ));
             report.complete = false;
             return report;
         }
     };
     report.repositories = repositories.len();
+    let resume = request
+        .resume_at
+        .as_ref()
+        .filter(|c| c.place() == place.cloned());
+    let order = sweep_order(&repositories, resume, queue.is_some(), today);
     // Once Inspector says it is not enabled (or not allowed), it is not asked again.
     let mut inspector_off = false;
-    'repos: for repository in &repositories {
-        let mut token: Option<String> = None;
+    'repos: for repository in order {
+        let mut token: Option<String> = resume
+            .filter(|c| c.repository == *repository)
+            .and_then(|c| c.token.clone());
         // Inspector's counts of the repository's images, asked once, on the first image that
         // the listing does not summarise.
         let mut enhanced: Option<BulkCounts> = None;
         loop {
-            if !deadline.allows(LISTING_RESERVE) {
+            let stop_here = |report: &mut SweepReport, token: Option<String>| {
                 report.complete = false;
                 report.stopped_in = Some(repository.clone());
+                report.resume_at = Some(Box::new(Cursor::at(place, repository, token)));
+            };
+            if !deadline.allows(LISTING_RESERVE) {
+                stop_here(&mut report, token);
                 break 'repos;
             }
-            let page = match gate.registry.images_page(repository, token.take()).await {
-                Ok(p) => p,
-                Err(e) => {
+            let listed = deadline
+                .bound_leaving(
+                    LISTING_RESERVE - Deadline::PAGE_RESERVE,
+                    gate.registry.images_page(repository, token.clone()),
+                )
+                .await;
+            let page = match listed {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => {
                     report.errors.push(e.to_string());
                     report.complete = false;
                     continue 'repos;
+                }
+                Err(_) => {
+                    stop_here(&mut report, token);
+                    break 'repos;
                 }
             };
             let mut closer = Vec::new();
@@ -463,8 +567,7 @@ pub async fn sweep<R: Registry + Inventory>(
                 }
             };
             if !finished {
-                report.complete = false;
-                report.stopped_in = Some(repository.clone());
+                stop_here(&mut report, token);
                 break 'repos;
             }
             match page.next_token {
@@ -475,6 +578,34 @@ pub async fn sweep<R: Registry + Inventory>(
         report.repositories_done += 1;
     }
     report
+}
+
+/// The order a sweep goes through the repositories (listed in name order). A sweep that
+/// resumes starts at its cursor's repository. A queued sweep goes in name order: one that
+/// stops enqueues its continuation. An inline sweep, which cannot continue, starts at another
+/// repository each day, so that when a registry is too large for one invocation its tail is
+/// not starved night after night.
+pub fn sweep_order<'a>(
+    repositories: &'a [String],
+    resume: Option<&Cursor>,
+    queued: bool,
+    today: &str,
+) -> Vec<&'a String> {
+    if let Some(cursor) = resume {
+        return repositories
+            .iter()
+            .filter(|r| **r >= cursor.repository)
+            .collect();
+    }
+    if queued || repositories.is_empty() {
+        return repositories.iter().collect();
+    }
+    let day = crate::domain::date::day_number(today).unwrap_or(0);
+    let start = day.rem_euclid(repositories.len() as i64) as usize;
+    repositories[start..]
+        .iter()
+        .chain(&repositories[..start])
+        .collect()
 }
 
 /// Inspector's counts of a repository's images, within the deadline. An error is reported and

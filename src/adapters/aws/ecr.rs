@@ -54,11 +54,13 @@ pub struct EcrRegistry {
     pub(super) inspector: Option<aws_sdk_inspector2::Client>,
 }
 
-/// Attempts of one ECR call under throttling (the SDK's standard is 3; boto3's 5 lost no image
-/// of a 24-image burst against a 2/s PutImage quota, 3 lost some).
-pub const MAX_ATTEMPTS: u32 = 10;
-/// How long a tag change's call (BatchGetImage, PutImage) may spend on throttling retries; the
-/// Lambda deadline bounds it further (`Gate` stops waiting for a change that would outlast it).
+/// Attempts of one ECR call under throttling: as many as the invocation's deadline allows. The
+/// gate bounds every call by the deadline, minus what must follow it (`ports::Deadline`), so
+/// under ECR's rate quotas an invocation keeps retrying instead of failing after a fixed count
+/// (10 attempts lost 2 of 24 images of a burst under a 2/s PutImage quota).
+pub const MAX_ATTEMPTS: u32 = 100;
+/// How long one ECR call may spend on throttling retries; the Lambda deadline bounds it
+/// further (`Gate` stops waiting for a call that would outlast it).
 pub const CHANGE_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The ECR client the binaries use: adaptive retry (client-side rate limiting, which slows
@@ -71,7 +73,16 @@ pub fn client(sdk: &aws_config::SdkConfig) -> Client {
 /// rate of one registry (a member account, another region) are not drained by another's
 /// throttling.
 pub fn client_in_partition(sdk: &aws_config::SdkConfig, partition: &str) -> Client {
+    // The attempt and connect timeouts stay the SDK configuration's; the call as a whole may
+    // retry until the deadline.
+    let timeouts = sdk
+        .timeout_config()
+        .map(|t| t.to_builder())
+        .unwrap_or_else(aws_config::timeout::TimeoutConfig::builder)
+        .operation_timeout(CHANGE_OPERATION_TIMEOUT)
+        .build();
     let config = aws_sdk_ecr::config::Builder::from(sdk)
+        .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
         .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(
             partition.to_string(),

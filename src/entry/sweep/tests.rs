@@ -183,7 +183,7 @@ fn the_request_reads_every_key_and_names_a_bad_one() {
     assert_eq!(
         err(json!({"repository": ["x"]})),
         "invalid event: `sweep.repository` unknown field `repository`, expected one of \
-         `repositories`, `pushed_within_days`, `start_scans`, `accounts`, `regions`"
+         `repositories`, `pushed_within_days`, `start_scans`, `accounts`, `regions`, `resume_at`"
     );
     assert!(err(json!({"start_scans": "yes"})).starts_with("invalid event: `sweep.start_scans`"));
     assert!(
@@ -217,4 +217,45 @@ fn the_queue_body_is_the_direct_invoke_plus_sweep_true() {
         (v["account"].as_str(), v["region"].as_str()),
         (Some("111111111111"), Some("eu-west-1"))
     );
+}
+
+#[test]
+fn an_inline_sweep_starts_at_another_repository_each_day_and_a_continuation_at_its_cursor() {
+    let repos: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+    let names = |v: Vec<&String>| {
+        v.into_iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    // Consecutive days start at consecutive repositories: no tail is starved.
+    let starts: Vec<String> = ["2026-11-27", "2026-11-28", "2026-11-29"]
+        .iter()
+        .map(|d| names(sweep_order(&repos, None, false, d)))
+        .collect();
+    let mut firsts: Vec<char> = starts.iter().filter_map(|s| s.chars().next()).collect();
+    firsts.sort();
+    assert_eq!(firsts, vec!['a', 'b', 'c'], "{starts:?}");
+    assert!(starts.iter().all(|s| s.len() == 3));
+    // A queued sweep goes in name order; its continuation from the cursor's repository on.
+    assert_eq!(names(sweep_order(&repos, None, true, "2026-11-28")), "abc");
+    let cursor = Cursor::at(None, "b", Some("t".into()));
+    assert_eq!(
+        names(sweep_order(&repos, Some(&cursor), true, "2026-11-28")),
+        "bc"
+    );
+}
+
+#[test]
+fn a_continuation_cursor_is_checked_naming_the_field() {
+    let err = |v: serde_json::Value| SweepRequest::parse(&v).unwrap_err().to_string();
+    assert!(err(json!({"resume_at": {"repository": "Bad Name"}}))
+        .contains("`sweep.resume_at.repository`"));
+    assert!(
+        err(json!({"resume_at": {"repository": "team-api", "account": "x"}}))
+            .contains("`sweep.resume_at.account`")
+    );
+    let ok = SweepRequest::parse(&json!({"resume_at": {"repository": "team/api", "token": "t"}}))
+        .unwrap();
+    assert_eq!(ok.resume_at.unwrap().token.as_deref(), Some("t"));
 }
