@@ -36,6 +36,7 @@ use ecr_scan_gate::judgement::evaluation::{Evaluation, Response};
 use ecr_scan_gate::judgement::findings::FindingsTally;
 use ecr_scan_gate::policy::document::Policy;
 use ecr_scan_gate::render::alert::AlertOptions;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -288,6 +289,50 @@ async fn bench() {
             .await
             .0,
     );
+
+    // A FAIL of a tagged, single-platform image in a large repository: a tagged image is
+    // deployable by its own tag, so no index look-up lists the repository (ECR pages of 1 000,
+    // modelled by the proxy: moto answers a listing in one page).
+    common::summaries::Summaries::default().install(&proxy, Some(1000));
+    let full = std::env::args().any(|a| a == "--bench");
+    let size = if full { 5_000 } else { 20 };
+    let big_repo = common::unique_repo("bench-big");
+    emu.create_repo(&big_repo).await;
+    futures_util::stream::iter(0..size)
+        .map(|i| {
+            let (emu, repo) = (&emu, &big_repo);
+            async move {
+                emu.push(repo, &format!("v{i}"), ManifestKind::DockerV2)
+                    .await
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    let big_digest = emu.push(&big_repo, "release", ManifestKind::DockerV2).await;
+    emu.start_scan(&big_repo, &big_digest).await;
+    emu.seed(
+        &big_repo,
+        &big_digest,
+        "COMPLETE",
+        basic_findings(vec![basic_finding(
+            "CVE-2024-0001",
+            "CRITICAL",
+            "openssl",
+            "3.0.1",
+        )]),
+    );
+    let big_event = ecr_scan_event(
+        &big_repo,
+        &big_digest,
+        &["release"],
+        json!({"CRITICAL": 1}),
+        "COMPLETE",
+    );
+    let scenario: &'static str = Box::leak(
+        format!("fail of a tagged image in a repository of {size} tagged images").into_boxed_str(),
+    );
+    rows.push(run(&gate, &proxy, scenario, &big_event).await.0);
 
     let (srepo, sdigest, strip_event) = image_with_critical_findings(&emu, "bench-strip", 1).await;
     emu.add_tag(&srepo, &sdigest, "latest").await;

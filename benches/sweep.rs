@@ -154,6 +154,71 @@ async fn bench() {
         "clean sweep of {images} images: {total} AWS calls ({calls:?}) = {per_image:.4} calls/image, {clean_s:.2} s"
     );
 
+    // 1b. The same registry under enhanced scanning: real ECR lists no scan status and no
+    // summary (a proxy that adds none), and Amazon Inspector's ListFindingAggregations (answered
+    // by the proxy as the Inspector API Reference documents it) gives the counts, 100 a page.
+    let enhanced_proxy = FaultProxy::start(&emu.endpoint).await;
+    Summaries::default().install(&enhanced_proxy, Some(1000));
+    let inspector = common::inspector::Inspector::default();
+    for d in &digests {
+        inspector.set(&repo, d, 1, 0, 0, 0);
+    }
+    inspector.install(&enhanced_proxy);
+    let enhanced_config = common::sdk_config(&enhanced_proxy.endpoint).await;
+    let enhanced_app = App::new(Gate::new(
+        EcrRegistry::new(
+            ecr_scan_gate::adapters::aws::ecr::client(&enhanced_config),
+            "quarantine-",
+        )
+        .with_inspector(aws_sdk_inspector2::Client::new(&enhanced_config)),
+        Policy::default(),
+        Settings::default(),
+    ));
+    let t = Instant::now();
+    let r = sweep(&enhanced_app, &repo).await;
+    let enhanced_s = t.elapsed().as_secs_f64();
+    let enhanced_calls = enhanced_proxy.counts();
+    let enhanced_total: usize = enhanced_calls.values().sum();
+    assert_eq!(r.passed_by_summary, images, "{:?}", r.errors);
+    let enhanced_per_image = enhanced_total as f64 / images as f64;
+    println!(
+        "enhanced-scanning sweep of {images} clean images: {enhanced_total} AWS calls ({enhanced_calls:?}) = {enhanced_per_image:.4} calls/image, {enhanced_s:.2} s"
+    );
+
+    // 1c. A second sweep over quarantined images that stay quarantined: no re-tagging.
+    let qrepo = common::unique_repo("bench-stays");
+    emu.create_repo(&qrepo).await;
+    let stays = if full { 100 } else { 5 };
+    for i in 0..stays {
+        let d = emu
+            .push(&qrepo, &format!("v{i}"), ManifestKind::DockerV2)
+            .await;
+        emu.seed(
+            &qrepo,
+            &d,
+            "COMPLETE",
+            basic_findings(vec![basic_finding(
+                "CVE-2024-0001",
+                "CRITICAL",
+                "openssl",
+                "3.0.1",
+            )]),
+        );
+        emu.start_scan(&qrepo, &d).await;
+        summaries.set(&d, "COMPLETE", json!({"CRITICAL": 1}));
+    }
+    let first = sweep(&clean, &qrepo).await;
+    assert_eq!(first.quarantined.as_ref().map(Vec::len), Some(stays));
+    proxy.reset_counts();
+    let again = sweep(&clean, &qrepo).await;
+    assert_eq!(again.quarantined.as_ref().map(Vec::len), Some(0));
+    let stays_calls = proxy.counts();
+    let put_image = stays_calls.get("PutImage").copied().unwrap_or(0);
+    let batch_get_image = stays_calls.get("BatchGetImage").copied().unwrap_or(0);
+    println!(
+        "second sweep of {stays} images that stay quarantined: PutImage {put_image}, BatchGetImage {batch_get_image} ({stays_calls:?})"
+    );
+
     // 2. Every image needs a closer look (a policy failing on one LOW): the planner enqueues.
     let sqs = aws_sdk_sqs::Client::new(&common::sdk_config(&emu.endpoint).await);
     let planner =
@@ -262,6 +327,10 @@ async fn bench() {
     let doc = json!({
         "images": images,
         "clean": {"calls": calls, "total_calls": total, "calls_per_image": per_image, "seconds": clean_s},
+        "enhanced": {"calls": enhanced_calls, "total_calls": enhanced_total,
+                     "calls_per_image": enhanced_per_image, "seconds": enhanced_s},
+        "stays_quarantined": {"images": stays, "put_image": put_image,
+                              "batch_get_image": batch_get_image, "calls": stays_calls},
         "planner": {"enqueued": images, "seconds": plan_s, "images_per_second": rate,
                     "extrapolated_100k_seconds": extrapolated},
         "burst": {"images": burst, "instances": 4, "put_image_per_second": 2,
