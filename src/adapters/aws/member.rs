@@ -220,3 +220,52 @@ fn sts_error_text(e: &CredentialsError) -> String {
     }
     causes.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member account's (or another region's) ECR client retries as the home client does:
+    /// adaptive, the same attempts, the same timeouts; and in a retry partition of its own, so
+    /// that one throttled registry does not drain another's retry tokens.
+    #[tokio::test]
+    async fn another_registry_gets_the_home_clients_retry_in_a_partition_of_its_own() {
+        let base = crate::adapters::aws::load_sdk_config().await;
+        let members = MemberConfig::from_lookup(|name| match name {
+            "MEMBER_ROLE_NAME" => Some("ecr-scan-gate-member".to_string()),
+            "MEMBER_ACCOUNTS" => Some("*".to_string()),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+        .expect("member accounts on");
+        let registries = MemberRegistries::new(&base, members, "quarantine-");
+        let home = super::super::ecr::client(&base);
+        let home_config = home.config();
+        let other = registries.registry("123456789012", "eu-west-1", None).await;
+        let config = other.client.config();
+        let retry = config.retry_config().expect("a retry configuration");
+        let home_retry = home_config.retry_config().expect("home retry");
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+        assert_eq!(retry.max_attempts(), super::super::ecr::MAX_ATTEMPTS);
+        assert_eq!(retry.max_attempts(), home_retry.max_attempts());
+        assert_eq!(
+            config.timeout_config().and_then(|t| t.operation_timeout()),
+            home_config
+                .timeout_config()
+                .and_then(|t| t.operation_timeout())
+        );
+        assert_eq!(
+            config.retry_partition().map(|p| p.to_string()).as_deref(),
+            Some("ecr-123456789012-eu-west-1")
+        );
+        assert_ne!(
+            config.retry_partition().map(|p| p.to_string()),
+            home_config.retry_partition().map(|p| p.to_string())
+        );
+        assert!(
+            other.inspector.is_some(),
+            "Inspector is asked in that registry too"
+        );
+    }
+}
