@@ -320,7 +320,9 @@ async fn an_inline_sweep_near_its_deadline_says_complete_false_and_how_far_it_go
     assert!(!r.complete);
     assert_eq!((r.images, r.repositories, r.repositories_done), (0, 0, 0));
     assert!(
-        r.errors.iter().any(|e| e.contains("before the Lambda deadline")),
+        r.errors
+            .iter()
+            .any(|e| e.contains("before the Lambda deadline")),
         "{:?}",
         r.errors
     );

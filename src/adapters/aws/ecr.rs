@@ -59,6 +59,9 @@ pub struct EcrRegistry {
 /// under ECR's rate quotas an invocation keeps retrying instead of failing after a fixed count
 /// (10 attempts lost 2 of 24 images of a burst under a 2/s PutImage quota).
 pub const MAX_ATTEMPTS: u32 = 100;
+/// The longest wait between two attempts: ECR's quotas are per second, so the SDK's 20 s would
+/// only leave the invocation idle (its client-side rate limiter spaces the calls out anyway).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long one ECR call may spend on throttling retries; the Lambda deadline bounds it
 /// further (`Gate` stops waiting for a call that would outlast it).
 pub const CHANGE_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,7 +86,11 @@ pub fn client_in_partition(sdk: &aws_config::SdkConfig, partition: &str) -> Clie
         .build();
     let config = aws_sdk_ecr::config::Builder::from(sdk)
         .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(
+            aws_config::retry::RetryConfig::adaptive()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_max_backoff(MAX_BACKOFF),
+        )
         .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(
             partition.to_string(),
         ))
