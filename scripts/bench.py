@@ -1,11 +1,21 @@
 """Benchmarks of the release `bootstrap` against a minimal local Lambda Runtime API.
 
-    python scripts/bench.py run      # cold start, per event on moto, findings volume
+    python scripts/bench.py run      # cold start (and the bare runtime), per event on moto, findings volume
+    python scripts/bench.py run cold events   # only some parts: cold, volume, events
     python scripts/bench.py report   # every figure (this run's, criterion's, the zip, the AWS calls)
 
-`run` writes target/bench/runtime.json; `report` reads it with target/criterion/,
+`run` writes target/bench/runtime.json (the parts it ran); `report` reads it with target/criterion/,
 target/bench/aws-calls.json (from `cargo bench --bench aws_calls`) and the arm64 zip, prints
 the summary and writes target/bench/summary.md. `make bench` runs every step.
+
+The cold start also measures `examples/bare_runtime.rs` (a bare `lambda_runtime` function that
+answers a fixed JSON body), built here in release (`cargo build --release --example
+bare_runtime`), interleaved run by run with the gate's bootstrap, and reports the gate's init
+and peak memory as ratios to it.
+
+Environment: BENCH_COLD_RUNS, BENCH_EVENT_RUNS, BENCH_VOLUME_RUNS, BENCH_FIRST_FAIL_RUNS
+(repetitions); BENCH_BOOTSTRAP (the gate's binary to measure; default target/bench/bootstrap,
+else target/release/ecr-scan-gate); BENCH_BARE (a bare runtime already built: no cargo build).
 
 Every server here listens on 127.0.0.1 only; every loop is bounded in count and in time.
 """
@@ -32,15 +42,25 @@ from harness import REGION, ROOT, Services, SlackReceiver  # noqa: E402
 OUT = ROOT / "target" / "bench"
 # The release build that ships, copied aside by scripts/bench.sh (`cargo bench` rebuilds
 # target/release/ecr-scan-gate with the dev-dependencies' features); else the release build.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 BOOTSTRAP = OUT / "bootstrap"
 if not BOOTSTRAP.exists():
-    BOOTSTRAP = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "ecr-scan-gate"
+    BOOTSTRAP = TARGET / "release" / "ecr-scan-gate"
+if os.environ.get("BENCH_BOOTSTRAP"):
+    BOOTSTRAP = Path(os.environ["BENCH_BOOTSTRAP"]).resolve()
+# The floor: a bare lambda_runtime function (examples/bare_runtime.rs), copied aside after its build.
+BARE = OUT / "bare_runtime"
 ZIP = ROOT / "target" / "lambda-arm64" / "ecr-scan-gate" / "bootstrap.zip"
 ACCOUNT = "123456789012"
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 EVENT_RUNS = int(os.environ.get("BENCH_EVENT_RUNS", "20"))
 VOLUME_RUNS = int(os.environ.get("BENCH_VOLUME_RUNS", "3"))
+# Containers whose first FAIL is timed (one sample each): the long run's and this many more.
+FIRST_FAIL_RUNS = int(os.environ.get("BENCH_FIRST_FAIL_RUNS", str(max(5, COLD_RUNS // 3))))
 PAGE = 1000  # DescribeImageScanFindings maxResults, as the function asks
+# The gate's cold start against the physical limit, the bare runtime's: at most these ratios.
+TARGET_INIT_RATIO = 2.5
+TARGET_RSS_RATIO = 3.0
 now = time.perf_counter_ns
 
 
@@ -196,14 +216,14 @@ def lambda_env(api_address, extra):
     return env
 
 
-def run_bootstrap(events, extra_env, timeout=120, wrapper=(), log_name="bootstrap.log"):
-    """Starts the bootstrap, serves `events`, stops it after the last answer. Returns timings
-    (ns relative to the exec), the answers and the child's rusage."""
+def run_bootstrap(events, extra_env, timeout=120, wrapper=(), log_name="bootstrap.log", binary=None):
+    """Starts the bootstrap (or `binary`), serves `events`, stops it after the last answer.
+    Returns timings (ns relative to the exec), the answers and the child's rusage."""
     api = RuntimeApi(events)
     env = lambda_env(api.address, extra_env)
     log = open(OUT / log_name, "wb")
     t0 = now()
-    p = subprocess.Popen([*wrapper, str(BOOTSTRAP)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    p = subprocess.Popen([*wrapper, str(binary or BOOTSTRAP)], env=env, stdout=log, stderr=subprocess.STDOUT)
     ok = api.finished.wait(timeout)
     t_end = now()
     # Peak RSS of the bootstrap itself: VmHWM, read while it waits on /next. (The rusage of
@@ -251,40 +271,76 @@ def summary(values):
 
 # --- 1. cold start ----------------------------------------------------------------------------
 
+def build_bare():
+    """The bare runtime, built in release (the profile of the gate's bootstrap) and kept aside,
+    or BENCH_BARE as it is."""
+    if os.environ.get("BENCH_BARE"):
+        return Path(os.environ["BENCH_BARE"]).resolve()
+    subprocess.run(["cargo", "build", "--release", "--example", "bare_runtime"], cwd=ROOT, check=True)
+    shutil.copy2(TARGET / "release" / "examples" / "bare_runtime", BARE)
+    return BARE
+
+
+BARE_NAME = "bare lambda_runtime (examples/bare_runtime.rs)"
+MINIMAL = "minimal (no alerts configured)"
+ALERTS = "alerts configured (SNS_TOPIC_ARN, SLACK_WEBHOOK_URL)"
+
+
 def cold_start(results):
     clean = scan_event("demo-api", digest_of("clean"), ["v1"], {"MEDIUM": 3, "LOW": 7})
     configs = {
-        "minimal (no alerts configured)": {},
-        "alerts configured (SNS_TOPIC_ARN, SLACK_WEBHOOK_URL)": {
+        MINIMAL: {},
+        ALERTS: {
             "SNS_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:ecr-scan-gate-alerts",
             "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/services/T0/B0/bench",
         },
     }
-    out = {}
+    bare = build_bare()
+    # (name, binary, environment, sentinel): the bare runtime and each configuration of the gate,
+    # run in turn (one run of each per round), so that a load on the machine hits them alike.
+    subjects = [(BARE_NAME, bare, {}, None)]
     for name, extra in configs.items():
         sentinel = Sentinel()
-        env = {"AWS_ENDPOINT_URL": sentinel.url, **extra}
-        init, first = [], []
-        run_bootstrap([clean], env)  # page cache warm, not counted
-        for _ in range(COLD_RUNS):
-            r = run_bootstrap([clean], env)
+        subjects.append((name, BOOTSTRAP, {"AWS_ENDPOINT_URL": sentinel.url, **extra}, sentinel))
+    runs = {name: {"init": [], "first": [], "hwm": []} for name, *_ in subjects}
+    for name, binary, env, _ in subjects:
+        run_bootstrap([clean], env, binary=binary)  # page cache warm, not counted
+    for _ in range(COLD_RUNS):
+        for name, binary, env, _ in subjects:
+            # The peak RSS (VmHWM) is read while the process waits on its second /next, after
+            # it answered the event.
+            r = run_bootstrap([clean], env, binary=binary)
             assert r["events"][0]["kind"] == "response", r
-            init.append(ms(r["first_next"]))
-            first.append(ms(r["events"][0]["answered"]))
-        sentinel.close()
-        out[name] = {"init_ms": summary(init), "first_response_ms": summary(first),
-                     "aws_connections": sentinel.connections}
-        print(f"  cold start, {name}: exec -> first /next median {statistics.median(init):.2f} ms "
-              f"(p90 {pct(init, 90):.2f}), -> first response median {statistics.median(first):.2f} ms; "
-              f"connections to AWS_ENDPOINT_URL: {sentinel.connections}")
+            runs[name]["init"].append(ms(r["first_next"]))
+            runs[name]["first"].append(ms(r["events"][0]["answered"]))
+            if r["maxrss_kb"] is not None:
+                runs[name]["hwm"].append(r["maxrss_kb"])
+    out = {}
+    for name, _, _, sentinel in subjects:
+        x = runs[name]
+        out[name] = {"init_ms": summary(x["init"]), "first_response_ms": summary(x["first"]),
+                     "peak_rss_kb": summary(x["hwm"]) if x["hwm"] else None}
+        if sentinel is not None:
+            sentinel.close()
+            out[name]["aws_connections"] = sentinel.connections
+        hwm = f"{statistics.median(x['hwm']) / 1024:.2f} MiB" if x["hwm"] else "?"
+        conns = (f"; connections to AWS_ENDPOINT_URL: {sentinel.connections}" if sentinel is not None else "")
+        print(f"  cold start, {name}: exec -> first /next median {statistics.median(x['init']):.2f} ms "
+              f"(p90 {pct(x['init'], 90):.2f}), -> first response median {statistics.median(x['first']):.2f} ms; "
+              f"peak RSS median {hwm}{conns}")
+    results["bare_runtime"] = out.pop(BARE_NAME)
+    results["bare_runtime"]["binary_bytes"] = bare.stat().st_size
+    ratios = bare_ratios(out, results["bare_runtime"])
+    for name, r in ratios.items():
+        print(f"  {name} / bare: init {r['init']:.2f}x, peak RSS {r['peak_rss']:.2f}x")
     results["cold_start"] = out
     results["cold_start_runs"] = COLD_RUNS
+    results["bare_ratios"] = ratios
     # Which sockets does init open? strace, when the machine has it.
     if shutil.which("strace"):
         trace = OUT / "init.strace"
         sentinel = Sentinel()
-        run_bootstrap([clean], {"AWS_ENDPOINT_URL": sentinel.url,
-                                **configs["alerts configured (SNS_TOPIC_ARN, SLACK_WEBHOOK_URL)"]},
+        run_bootstrap([clean], {"AWS_ENDPOINT_URL": sentinel.url, **configs[ALERTS]},
                       wrapper=("strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace)),
                       log_name="bootstrap-strace.log")
         sentinel.close()
@@ -293,6 +349,19 @@ def cold_start(results):
             trace.read_text())})
         results["init_connects"] = connects
         print(f"  connect() calls of a whole fast-path run (strace): {connects}")
+
+
+def bare_ratios(cold, bare):
+    """The gate's median init and peak RSS over the bare runtime's, per configuration."""
+    out = {}
+    for name, c in cold.items():
+        r = {"init": c["init_ms"]["median"] / bare["init_ms"]["median"]}
+        if c.get("peak_rss_kb") and bare.get("peak_rss_kb"):
+            r["peak_rss"] = c["peak_rss_kb"]["median"] / bare["peak_rss_kb"]["median"]
+        else:
+            r["peak_rss"] = float("nan")
+        out[name] = r
+    return out
 
 
 # --- 2. per event on the emulator -------------------------------------------------------------
@@ -337,7 +406,7 @@ def per_event(results):
             return d
 
         fail_events, pass_events = [], []
-        for i in range(EVENT_RUNS + 1):
+        for i in range(EVENT_RUNS + 1 + FIRST_FAIL_RUNS):
             tag = f"fail-{i:03d}"
             fail_events.append(scan_event(repo, push(tag), [tag], {"CRITICAL": 1, "HIGH": 1}))
             pass_events.append(scan_event(repo, digest_of(f"pass-{i}"), [f"pass-{i:03d}"], {"MEDIUM": 3, "LOW": 7}))
@@ -357,16 +426,27 @@ def per_event(results):
         fail_actions = rows[2]["body"]["actions"]
         assert all(a["status"] == "done" for a in fail_actions), fail_actions
         assert len(slack.received) == EVENT_RUNS + 1, len(slack.received)
+        # The first FAIL of a container, in more containers: a PASS on the fast path, then a FAIL
+        # of an image of its own (one sample per container).
+        first_fails = [ms(rows[1]["answered"] - rows[1]["handed"])]
+        for i in range(EVENT_RUNS + 1, EVENT_RUNS + 1 + FIRST_FAIL_RUNS):
+            r1 = run_bootstrap([pass_events[i], fail_events[i]], env, timeout=120, log_name="bootstrap-first-fail.log")
+            fail_row = r1["events"][1]
+            assert fail_row["kind"] == "response" and fail_row["body"]["verdict"] == "FAIL", fail_row
+            assert all(a["status"] == "done" for a in fail_row["body"]["actions"]), fail_row["body"]["actions"]
+            first_fails.append(ms(fail_row["answered"] - fail_row["handed"]))
         out = {
             "fail": summary(durations["fail"]),
             "pass_fast_path": summary(durations["pass"]),
-            "first_fail_in_container_ms": ms(rows[1]["answered"] - rows[1]["handed"]),
+            "first_fail_in_container_ms": statistics.median(first_fails),
+            "first_fail_in_container": summary(first_fails),
             "fail_actions": [f"{a['action']} {a.get('channel') or a.get('tag', '')[:20]}: {a['status']}" for a in fail_actions],
             "maxrss_kb": r["maxrss_kb"],
         }
         print(f"  per event on moto, FAIL end to end (findings, quarantine, SNS, Slack): median "
               f"{out['fail']['median']:.1f} ms (p90 {out['fail']['p90']:.1f}, n={EVENT_RUNS}); "
-              f"first in the container {out['first_fail_in_container_ms']:.1f} ms")
+              f"first in a container median {out['first_fail_in_container_ms']:.1f} ms "
+              f"(min {min(first_fails):.1f}, p90 {pct(first_fails, 90):.1f}, n={len(first_fails)} containers)")
         print(f"  per event on moto, PASS on the fast path: median {out['pass_fast_path']['median']:.3f} ms "
               f"(p90 {out['pass_fast_path']['p90']:.3f})")
 
@@ -550,18 +630,32 @@ def report():
     cs = results.get("cold_start", {})
     for name, c in cs.items():
         i, f = c["init_ms"], c["first_response_ms"]
+        rss = f"; peak RSS median {c['peak_rss_kb']['median'] / 1024:.2f} MiB" if c.get("peak_rss_kb") else ""
         say(f"cold start, {name}: exec -> first /next median {i['median']:.2f} ms (min {i['min']:.2f}, "
             f"p90 {i['p90']:.2f}, n={i['n']}); -> first response median {f['median']:.2f} ms; "
-            f"AWS connections at init: {c['aws_connections']}")
+            f"AWS connections at init: {c['aws_connections']}{rss}")
     if cs:
         worst = max(c["init_ms"]["median"] for c in cs.values())
         say(f"  target init < 15 ms: {'met' if worst < 15 else 'MISSED'} (worst median {worst:.2f} ms)")
+    bare = results.get("bare_runtime")
+    if bare and cs:
+        i = bare["init_ms"]
+        rss = f"{bare['peak_rss_kb']['median'] / 1024:.2f} MiB" if bare.get("peak_rss_kb") else "?"
+        say(f"cold start, {BARE_NAME}: exec -> first /next median {i['median']:.2f} ms (min {i['min']:.2f}, "
+            f"p90 {i['p90']:.2f}, n={i['n']}); peak RSS median {rss}; binary {bare['binary_bytes'] / 1e6:.2f} MB")
+        for name, r in bare_ratios(cs, bare).items():
+            ok_i, ok_m = r["init"] <= TARGET_INIT_RATIO, r["peak_rss"] <= TARGET_RSS_RATIO
+            say(f"  gate / bare, {name}: init {r['init']:.2f}x (target <= {TARGET_INIT_RATIO}x: "
+                f"{'met' if ok_i else 'MISSED'}), peak RSS {r['peak_rss']:.2f}x (target <= "
+                f"{TARGET_RSS_RATIO}x: {'met' if ok_m else 'MISSED'})")
     if "init_connects" in results:
         say(f"connect() calls in a whole fast-path run (strace): {', '.join(results['init_connects']) or 'none'}")
     pe = results.get("per_event_moto")
     if pe:
         say(f"per event on moto, FAIL end to end: median {pe['fail']['median']:.1f} ms, p90 {pe['fail']['p90']:.1f} ms "
-            f"(n={pe['fail']['n']}); first in a container {pe['first_fail_in_container_ms']:.1f} ms; "
+            f"(n={pe['fail']['n']}); first in a container median {pe['first_fail_in_container_ms']:.1f} ms"
+            + (f" (p90 {pe['first_fail_in_container']['p90']:.1f}, n={pe['first_fail_in_container']['n']} containers)"
+               if "first_fail_in_container" in pe else "") + "; "
             f"actions: {'; '.join(pe['fail_actions'])}")
         say(f"per event on moto, PASS fast path: median {pe['pass_fast_path']['median']:.3f} ms, "
             f"p90 {pe['pass_fast_path']['p90']:.3f} ms")
@@ -605,6 +699,18 @@ def report():
         say(f"sweep of a clean registry of {s['images']} images: {c['total_calls']} AWS calls "
             f"({', '.join(f'{k} {n}' for k, n in sorted(c['calls'].items()))}) = {c['calls_per_image']:.4f} "
             f"calls/image, {c['seconds']:.2f} s")
+        e = s.get("enhanced")
+        if e:
+            say(f"sweep of the same registry under enhanced scanning (no summary; Inspector's counts): "
+                f"{e['total_calls']} AWS calls ({', '.join(f'{k} {n}' for k, n in sorted(e['calls'].items()))}) "
+                f"= {e['calls_per_image']:.4f} calls/image (target <= 0.02: "
+                f"{'met' if e['calls_per_image'] <= 0.02 else 'MISSED'}), {e['seconds']:.2f} s")
+        q = s.get("stays_quarantined")
+        if q:
+            say(f"second sweep of {q['images']} images that stay quarantined: PutImage {q['put_image']}, "
+                f"BatchGetImage {q['batch_get_image']} (target 0 and 0: "
+                f"{'met' if q['put_image'] == 0 and q['batch_get_image'] == 0 else 'MISSED'}); "
+                f"{', '.join(f'{k} {n}' for k, n in sorted(q['calls'].items()))}")
         say(f"sweep planner enqueueing {p['enqueued']} images: {p['seconds']:.2f} s = {p['images_per_second']:.0f} "
             f"images/s; 100 000 images: {p['extrapolated_100k_seconds']:.0f} s (target: one 900 s invocation: "
             f"{'met' if p['extrapolated_100k_seconds'] < 900 else 'MISSED'})")
@@ -624,11 +730,16 @@ def main():
         return report()
     if not BOOTSTRAP.exists():
         sys.exit(f"{BOOTSTRAP} is missing: run make bench (or cargo build --release --bin ecr-scan-gate)")
+    parts = {"cold": cold_start, "volume": findings_volume, "events": per_event}
+    chosen = sys.argv[2:] or list(parts)
+    unknown = [p for p in chosen if p not in parts]
+    if unknown:
+        sys.exit(f"unknown part(s) {unknown}: choose among {list(parts)}")
     results = {}
-    print(f"bench: {BOOTSTRAP} against a loopback Lambda Runtime API")
-    cold_start(results)
-    findings_volume(results)
-    per_event(results)
+    print(f"bench: {BOOTSTRAP} against a loopback Lambda Runtime API ({', '.join(chosen)})")
+    for name in parts:
+        if name in chosen:
+            parts[name](results)
     (OUT / "runtime.json").write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -1,4 +1,11 @@
 //! The Lambda function: read configuration, build clients once, run the handler.
+//!
+//! The start does only what every invocation needs (BENCHMARKS.md, cold start): what only some
+//! invocations need is built on its first use. The TLS set-up of the AWS SDK's HTTP client (the
+//! system's root certificates) waits for the first AWS call (`adapters::aws::load_sdk_config`), the Slack
+//! connector for the first alert, the sweep queue's SQS client for the first sweep that
+//! enqueues, the member accounts' registries for their first image; the SSM client exists only
+//! while `GATE_POLICY_PARAMETER` or `SLACK_WEBHOOK_PARAMETER` is read, at start.
 
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::adapters::aws::member::MemberRegistries;
@@ -116,10 +123,7 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
     match &config.sweep_queue_url {
         Some(url) => {
             tracing::info!(queue_url = %url, "the sweep enqueues to SWEEP_QUEUE_URL");
-            app = app.with_sweep_queue(Box::new(SqsSweepQueue::new(
-                aws_sdk_sqs::Client::new(&aws),
-                url,
-            )));
+            app = app.with_sweep_queue(Box::new(SqsSweepQueue::on_first_send(&aws, url)));
         }
         None => tracing::info!("SWEEP_QUEUE_URL is not set: a sweep evaluates images inline"),
     }

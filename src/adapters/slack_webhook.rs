@@ -1,13 +1,24 @@
 //! The Slack alert channel: an incoming webhook with a Block Kit message.
 //!
 //! The webhook URL is a secret (whoever has it can post to the channel): it has no `Display`,
-//! its `Debug` is redacted, and every error text is built without it (`reqwest::Error` prints
-//! the URL unless `.without_url()`) and then scrubbed of it once more.
+//! its `Debug` is redacted, and every error text is built without it and then scrubbed of it
+//! once more.
+//!
+//! The webhook is posted with the AWS SDK's own HTTP stack (`aws-smithy-http-client`: hyper 1,
+//! rustls on aws-lc), not a second HTTP client: the system's root certificates are then loaded
+//! and parsed once per process, for the SDK and Slack alike, by whichever needs them first
+//! (BENCHMARKS.md, cold start).
 
 use crate::engine::ports::{BoxFuture, Notifier, NotifyError, ParameterError, Parameters};
 use crate::judgement::evaluation::Evaluation;
 use crate::render::alert::AlertOptions;
 use crate::render::slack_blocks::slack_payload;
+use aws_smithy_http_client::{proxy::ProxyConfig, tls, Connector};
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::http::Headers;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -113,8 +124,6 @@ impl RetryPolicy {
 pub enum SlackError {
     #[error("the Slack webhook URL {0}")]
     InvalidUrl(&'static str),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
     #[error("Slack rejected the message: HTTP {status}: {body}")]
     Rejected { status: u16, body: String },
     #[error("Slack answered HTTP {status} {attempts} times: {body}")]
@@ -155,10 +164,11 @@ pub async fn resolve_webhook(
 }
 
 pub struct SlackNotifier {
-    /// Built on the first alert, not at start: building it loads and parses the system's root
-    /// certificates (about 6 ms of init, BENCHMARKS.md), which a container that never alerts
-    /// need not pay, and the alerts run beside the registry calls, off the critical path.
-    client: std::sync::OnceLock<reqwest::Client>,
+    /// The webhook's HTTPS connector (and its connection pool), built on the first alert, not
+    /// at start: a container that never alerts never builds it. Its TLS set-up uses the root
+    /// certificates the process has loaded for the SDK (or loads them for both), and the alerts
+    /// run beside the registry calls.
+    connector: std::sync::OnceLock<Connector>,
     url: WebhookUrl,
     options: AlertOptions,
     retry: RetryPolicy,
@@ -171,6 +181,13 @@ impl std::fmt::Debug for SlackNotifier {
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
+}
+
+/// What the webhook answered.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: String,
 }
 
 /// `e` and its causes on one line.
@@ -188,11 +205,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn retry_after(headers: &Headers) -> Option<Duration> {
     headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
+        .get("retry-after")?
         .trim()
         .parse::<u64>()
         .ok()
@@ -206,42 +221,83 @@ impl SlackNotifier {
         retry: RetryPolicy,
     ) -> Result<SlackNotifier, SlackError> {
         Ok(SlackNotifier {
-            client: std::sync::OnceLock::new(),
+            connector: std::sync::OnceLock::new(),
             url,
             options,
             retry,
         })
     }
 
-    /// The HTTP client, built once per container on first use.
-    fn client(&self) -> Result<&reqwest::Client, SlackError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
+    /// The HTTPS connector, built once per container on first use (proxies from the
+    /// environment, as the SDK's; no redirect is ever followed: a webhook that redirects is
+    /// misconfigured, and its 3xx is reported).
+    fn connector(&self) -> &Connector {
+        self.connector.get_or_init(|| {
+            Connector::builder()
+                .proxy_config(ProxyConfig::from_env())
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .build()
+        })
+    }
+
+    /// One POST of `body` (JSON), answered within `request_timeout` (connecting, the response
+    /// and its body), or why not: a text without the URL.
+    async fn post_once(&self, request: HttpRequest) -> Result<Answer, String> {
+        let exchange = async {
+            let response = self
+                .connector()
+                .call(request)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            let body = match ByteStream::new(response.into_body()).collect().await {
+                Ok(bytes) => String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
+                Err(_) => String::new(),
+            };
+            Ok::<Answer, String>(Answer {
+                status,
+                retry_after,
+                body,
+            })
+        };
+        match tokio::time::timeout(self.retry.request_timeout, exchange).await {
+            Ok(answer) => answer.map_err(|message| self.url.scrub(&message)),
+            Err(_) => Err(format!(
+                "no answer within {} ms",
+                self.retry.request_timeout.as_millis()
+            )),
         }
-        let client = reqwest::Client::builder()
-            .timeout(self.retry.request_timeout)
-            .connect_timeout(self.retry.request_timeout.min(Duration::from_secs(5)))
-            // A webhook that redirects is misconfigured: report it, do not follow it.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SlackError::Client(self.url.scrub(&error_chain(&e.without_url()))))?;
-        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// The POST of `body` to the webhook.
+    fn request(&self, body: &str) -> Result<HttpRequest, SlackError> {
+        let mut request = HttpRequest::new(SdkBody::from(body));
+        if request.set_method("POST").is_err() || request.set_uri(self.url.0.as_str()).is_err() {
+            return Err(SlackError::InvalidUrl("is not a valid URL"));
+        }
+        request
+            .headers_mut()
+            .insert("content-type", "application/json");
+        Ok(request)
     }
 
     /// Posts one payload, retrying as the policy says. Returns the number of attempts.
     pub async fn send(&self, payload: &Value) -> Result<u32, SlackError> {
         let max = self.retry.max_attempts.max(1);
-        let client = self.client()?;
+        let body = payload.to_string();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = client.post(&self.url.0).json(payload).send().await;
-            let (wait, failure) = match response {
-                Ok(resp) if resp.status().is_success() => return Ok(attempt),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let after = retry_after(resp.headers());
-                    let body = resp.text().await.unwrap_or_default();
+            let (wait, failure) = match self.post_once(self.request(&body)?).await {
+                Ok(answer) if (200..300).contains(&answer.status) => return Ok(attempt),
+                Ok(Answer {
+                    status,
+                    retry_after: after,
+                    body,
+                }) => {
                     let body = self
                         .url
                         .scrub(&crate::render::alert::truncate_chars(body.trim(), 200));
@@ -277,16 +333,13 @@ impl SlackNotifier {
                         return Err(SlackError::Rejected { status, body });
                     }
                 }
-                Err(e) => {
-                    let message = self.url.scrub(&error_chain(&e.without_url()));
-                    (
-                        self.retry.backoff(attempt),
-                        SlackError::Transport {
-                            attempts: attempt,
-                            message,
-                        },
-                    )
-                }
+                Err(message) => (
+                    self.retry.backoff(attempt),
+                    SlackError::Transport {
+                        attempts: attempt,
+                        message,
+                    },
+                ),
             };
             if attempt >= max {
                 return Err(failure);
@@ -386,6 +439,9 @@ mod tests {
             RetryPolicy::default(),
         )
         .unwrap();
+        assert!(n.connector.get().is_none(), "built at start");
+        let _ = n.connector();
+        assert!(n.connector.get().is_some());
         assert!(!format!("{n:?}").contains("secret"));
     }
 }

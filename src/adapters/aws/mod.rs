@@ -13,6 +13,11 @@ pub mod sqs;
 pub mod ssm;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::time::Duration;
 
@@ -23,10 +28,13 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// The SDK configuration the binaries use: the standard chain (`AWS_ENDPOINT_URL`, region,
-/// credentials) with the SDK's default HTTP client, and timeouts so that a hung connection
-/// is retried instead of eating the Lambda deadline.
+/// credentials), timeouts so that a hung connection is retried instead of eating the Lambda
+/// deadline, and one HTTP client for every SDK client, aws-config's own STS client included,
+/// whose TLS set-up waits for its first request ([`TlsOnFirstRequest`]). The client must be
+/// given to the loader: `load` builds an STS client (web identity credentials) at once.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(SharedHttpClient::new(TlsOnFirstRequest::new()))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
@@ -36,6 +44,52 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls on aws-lc, proxies from the environment, as
+/// `aws-smithy-runtime` builds it for the latest behavior version), without its check at
+/// construction: that check builds a TLS connector and throws it away, only so that the
+/// system's root certificates are loaded and parsed when an SDK client is built, i.e. at
+/// start (about 4 ms of it here, BENCHMARKS.md). Here they are loaded by the first request of
+/// any SDK client, which builds the connector that later requests reuse; the Slack connector
+/// (`adapters::slack_webhook`) shares the same loaded roots. One instance serves every SDK
+/// client of the function, so they share that connector and its connection pool.
+#[derive(Debug)]
+struct TlsOnFirstRequest(SharedHttpClient);
+
+impl TlsOnFirstRequest {
+    fn new() -> Self {
+        use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+        TlsOnFirstRequest(
+            Builder::new().build_with_connector_fn(|settings, components| {
+                let mut connector = ConnectorBuilder::default().tls_provider(
+                    tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
+                );
+                connector.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector.set_proxy_config(Some(ProxyConfig::from_env()));
+                connector.build()
+            }),
+        )
+    }
+}
+
+impl HttpClient for TlsOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    // `validate_base_client_config` is the trait's default (nothing): not forwarded, on purpose.
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// An SDK error as one line a person acts on: the cause and a hint (no credentials, no region,
@@ -154,4 +208,55 @@ pub fn assume_role_failure<'e>(
         current = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback endpoint that answers one request with `body` (JSON 1.1, as SSM answers).
+    async fn answer_once(body: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then a JSON body: enough for one small request.
+            while !String::from_utf8_lossy(&request).contains("\r\n\r\n{") {
+                let n = socket.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..n]);
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(response.as_bytes()).await.unwrap();
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn sdk_clients_on_the_tls_on_first_request_client_reach_their_endpoint() {
+        use crate::engine::ports::Parameters;
+        let endpoint = answer_once(r#"{"Parameter":{"Name":"/p","Value":"v"}}"#).await;
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(SharedHttpClient::new(TlsOnFirstRequest::new()))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new("test", "test", None, None, "test"),
+                ),
+            )
+            .endpoint_url(endpoint)
+            .build();
+        let ssm = ssm::SsmParameters::new(aws_sdk_ssm::Client::new(&config));
+        assert_eq!(ssm.get("/p").await.unwrap(), "v");
+    }
 }

@@ -7,6 +7,7 @@ use crate::engine::ports::{BoxFuture, SendFailure, SweepQueue};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 use futures_util::StreamExt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// SQS's limit of entries per `SendMessageBatch`.
@@ -18,17 +19,51 @@ pub const MAX_ROUNDS: u32 = 4;
 
 #[derive(Clone, Debug)]
 pub struct SqsSweepQueue {
-    client: Client,
+    client: Sqs,
     queue_url: String,
     retry_pause: Duration,
 }
 
+/// The SQS client: given, or built on the first send.
+#[derive(Clone, Debug)]
+enum Sqs {
+    Given(Client),
+    OnFirstSend {
+        config: Box<aws_config::SdkConfig>,
+        client: OnceLock<Client>,
+    },
+}
+
 impl SqsSweepQueue {
     pub fn new(client: Client, queue_url: &str) -> Self {
+        Self::with(Sqs::Given(client), queue_url)
+    }
+
+    /// The queue with an SQS client of `config` built on its first send, not now: only a
+    /// sweep sends, so the function's start (and every container that never runs a sweep)
+    /// does without it.
+    pub fn on_first_send(config: &aws_config::SdkConfig, queue_url: &str) -> Self {
+        Self::with(
+            Sqs::OnFirstSend {
+                config: Box::new(config.clone()),
+                client: OnceLock::new(),
+            },
+            queue_url,
+        )
+    }
+
+    fn with(client: Sqs, queue_url: &str) -> Self {
         SqsSweepQueue {
             client,
             queue_url: queue_url.to_string(),
             retry_pause: Duration::from_millis(200),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        match &self.client {
+            Sqs::Given(client) => client,
+            Sqs::OnFirstSend { config, client } => client.get_or_init(|| Client::new(config)),
         }
     }
 
@@ -62,7 +97,7 @@ impl SqsSweepQueue {
                 break;
             }
             let out = self
-                .client
+                .client()
                 .send_message_batch()
                 .queue_url(&self.queue_url)
                 .set_entries(Some(entries))
@@ -135,5 +170,47 @@ impl SweepQueue for SqsSweepQueue {
             failures.sort_by_key(|f| f.index);
             failures
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+
+    fn built(queue: &SqsSweepQueue) -> bool {
+        match &queue.client {
+            Sqs::Given(_) => true,
+            Sqs::OnFirstSend { client, .. } => client.get().is_some(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_client_of_on_first_send_is_built_by_the_first_message_sent() {
+        // Nothing listens on port 9 of loopback: the one send fails at once, without retries.
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let queue = SqsSweepQueue::on_first_send(&config, "http://127.0.0.1:9/123456789012/q")
+            .with_retry_pause(Duration::ZERO);
+        assert!(!built(&queue));
+        assert!(queue.send_all(&[]).await.is_empty());
+        assert!(!built(&queue), "nothing to send builds nothing");
+        let failures = queue.send_all(&["{}".to_string()]).await;
+        assert!(built(&queue));
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0]
+                .reason
+                .starts_with("SQS SendMessageBatch to http://127.0.0.1:9/"),
+            "{failures:?}"
+        );
     }
 }
