@@ -26,7 +26,7 @@ use ecr_scan_gate::engine::ports::{BoxFuture, Deadline, SendFailure, SweepQueue}
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app;
 use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::entry::sweep::SweepReport;
+use ecr_scan_gate::entry::sweep::report::SweepReport;
 use ecr_scan_gate::policy::document::Policy;
 use futures_util::StreamExt;
 use serde_json::{json, Value};

@@ -23,7 +23,7 @@ use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app;
 use ecr_scan_gate::entry::app::handle_event as handle;
 use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::entry::sweep::SweepReport;
+use ecr_scan_gate::entry::sweep::report::SweepReport;
 use ecr_scan_gate::judgement::evaluation::{ActionStatus, Evaluation, Response};
 use ecr_scan_gate::policy::document::Policy;
 use ecr_scan_gate::render::alert::AlertOptions;

@@ -19,7 +19,7 @@ use ecr_scan_gate::engine::gate::{Gate, GateError};
 use ecr_scan_gate::engine::ports::Deadline;
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app::{self, App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::entry::sweep::SweepReport;
+use ecr_scan_gate::entry::sweep::report::SweepReport;
 use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Evaluation, Response};
 use ecr_scan_gate::policy::document::Policy;
 use ecr_scan_gate::render::alert::AlertOptions;
@@ -87,7 +87,7 @@ fn evaluated(r: Result<Response, GateError>) -> Evaluation {
     }
 }
 
-fn digests(v: &Option<Vec<ecr_scan_gate::entry::sweep::ImageId>>) -> Vec<String> {
+fn digests(v: &Option<Vec<ecr_scan_gate::entry::sweep::report::ImageId>>) -> Vec<String> {
     let mut d: Vec<String> = v.clone().unwrap().into_iter().map(|i| i.digest).collect();
     d.sort();
     d

@@ -15,7 +15,8 @@ use ecr_scan_gate::engine::ports::Deadline;
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app;
 use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
-use ecr_scan_gate::entry::sweep::{SweepReport, INLINE_RESERVE, LISTING_RESERVE};
+use ecr_scan_gate::entry::sweep::report::SweepReport;
+use ecr_scan_gate::entry::sweep::{INLINE_RESERVE, LISTING_RESERVE};
 use ecr_scan_gate::judgement::evaluation::{Action, ActionStatus, Response};
 use ecr_scan_gate::policy::document::Policy;
 use fakes::RecordingNotifier;
@@ -187,7 +188,7 @@ async fn an_inline_sweep_judges_every_tagged_image_and_alerts_only_on_a_change()
     let verdicts = r.verdicts.clone().unwrap();
     assert_eq!(verdicts.get(&Verdict::Fail), Some(&1));
     assert_eq!(verdicts.get(&Verdict::Pass), Some(&1));
-    let ids = |v: &Option<Vec<ecr_scan_gate::entry::sweep::ImageId>>| {
+    let ids = |v: &Option<Vec<ecr_scan_gate::entry::sweep::report::ImageId>>| {
         v.clone()
             .unwrap()
             .into_iter()

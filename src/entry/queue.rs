@@ -62,14 +62,14 @@ pub fn parse_body(body: &str) -> Result<ScanEvent, EventError> {
 /// its own queue when it stops at its deadline: `None` for any other body.
 pub fn sweep_request_of(
     body: &str,
-) -> Option<Result<crate::entry::sweep::SweepRequest, EventError>> {
+) -> Option<Result<crate::entry::sweep::request::SweepRequest, EventError>> {
     let value: Value = serde_json::from_str(body).ok()?;
     let obj = value.as_object()?;
     if obj.contains_key("repository") {
         return None;
     }
     let sweep = obj.get("sweep")?;
-    Some(crate::entry::sweep::SweepRequest::parse(sweep))
+    Some(crate::entry::sweep::request::SweepRequest::parse(sweep))
 }
 
 /// Whether SQS delivers the record again (`attributes.ApproximateReceiveCount` above 1): the

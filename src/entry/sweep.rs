@@ -8,11 +8,13 @@
 //! consumed by the same function, `crate::entry::queue`) or evaluated here, a few at a time, within
 //! the invocation's deadline.
 
+pub mod report;
+pub mod request;
+
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::quarantine::is_quarantined;
-use crate::domain::scan::{EventError, ScanEvent, Trigger};
+use crate::domain::scan::{ScanEvent, Trigger};
 use crate::domain::severity::Counts;
-use crate::domain::verdict::Verdict;
 use crate::engine::gate::{Gate, GateError};
 use crate::engine::ports::{
     BulkCounts, Deadline, EnhancedCounts, ImageSummary, Inventory, Registry, ScanStart, SweepQueue,
@@ -21,9 +23,9 @@ use crate::judgement::evaluation::{Action, ActionStatus, Evaluation};
 use crate::judgement::fast_path::{counts_prove_pass, Unlisted};
 use crate::policy::document::Policy;
 use futures_util::StreamExt;
+use report::{ImageId, SweepReport};
+use request::{Cursor, Place, SweepRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Images evaluated at once by an inline sweep (and StartImageScan calls at once): ECR's API
@@ -35,192 +37,6 @@ pub const INLINE_RESERVE: Duration =
     Duration::from_secs(Deadline::CHANGE_RESERVE.as_secs() + Deadline::PAGE_RESERVE.as_secs() + 3);
 /// The planner reads no further page of images with less than this left.
 pub const LISTING_RESERVE: Duration = Duration::from_secs(Deadline::PAGE_RESERVE.as_secs() + 3);
-/// The longest `pushed_within_days` (100 years).
-const MAX_DAYS: u64 = 36_500;
-
-/// `{"sweep": {...}}`; every key optional.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SweepRequest {
-    /// Repository-name globs; every repository by default.
-    #[serde(default = "every_repository")]
-    pub repositories: Vec<String>,
-    /// Only images pushed in the last N days.
-    #[serde(default)]
-    pub pushed_within_days: Option<u64>,
-    /// `StartImageScan` for images with no scan result.
-    #[serde(default)]
-    pub start_scans: bool,
-    /// With member accounts: the accounts to sweep (12-digit ids); the function's own by
-    /// default.
-    #[serde(default)]
-    pub accounts: Option<Vec<String>>,
-    /// The regions to sweep; the function's own by default.
-    #[serde(default)]
-    pub regions: Option<Vec<String>>,
-    /// Where a sweep that stopped at its deadline goes on (its continuation message, sent to
-    /// the sweep queue); not for operators.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resume_at: Option<Cursor>,
-}
-
-/// Where a sweep stopped: the place (with member accounts), the repository, and the token of
-/// the page of images it had not yet read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cursor {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    pub repository: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-}
-
-impl Cursor {
-    pub fn at(place: Option<&Place>, repository: &str, token: Option<String>) -> Cursor {
-        Cursor {
-            account: place.map(|p| p.account.clone()),
-            region: place.map(|p| p.region.clone()),
-            repository: repository.to_string(),
-            token,
-        }
-    }
-
-    /// The place it is in, when the sweep named places.
-    pub fn place(&self) -> Option<Place> {
-        match (&self.account, &self.region) {
-            (Some(account), Some(region)) => Some(Place {
-                account: account.clone(),
-                region: region.clone(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-fn every_repository() -> Vec<String> {
-    vec!["*".to_string()]
-}
-
-impl Default for SweepRequest {
-    fn default() -> Self {
-        SweepRequest {
-            repositories: every_repository(),
-            pushed_within_days: None,
-            start_scans: false,
-            accounts: None,
-            regions: None,
-            resume_at: None,
-        }
-    }
-}
-
-impl SweepRequest {
-    /// Reads the value of the `sweep` key; the error names the bad field.
-    pub fn parse(value: &Value) -> Result<SweepRequest, EventError> {
-        let invalid = |field: String, problem: String| EventError { field, problem };
-        let request: SweepRequest = match value {
-            Value::Null => SweepRequest::default(),
-            v if !v.is_object() => {
-                return Err(invalid(
-                    "sweep".to_string(),
-                    "must be an object, e.g. {\"repositories\": [\"team-*\"]}".to_string(),
-                ))
-            }
-            _ => serde_path_to_error::deserialize(value).map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path.is_empty() || path == "." {
-                    "sweep".to_string()
-                } else {
-                    format!("sweep.{path}")
-                };
-                invalid(field, e.into_inner().to_string())
-            })?,
-        };
-        if request.repositories.is_empty() || request.repositories.iter().any(|g| g.is_empty()) {
-            return Err(invalid(
-                "sweep.repositories".to_string(),
-                "must be a non-empty list of non-empty repository-name globs".to_string(),
-            ));
-        }
-        if let Some(days) = request.pushed_within_days {
-            if days == 0 || days > MAX_DAYS {
-                return Err(invalid(
-                    "sweep.pushed_within_days".to_string(),
-                    format!("must be between 1 and {MAX_DAYS}, got {days}"),
-                ));
-            }
-        }
-        if let Some(accounts) = &request.accounts {
-            if accounts.is_empty() {
-                return Err(invalid(
-                    "sweep.accounts".to_string(),
-                    "must be a non-empty list of 12-digit account ids".to_string(),
-                ));
-            }
-            if let Some((i, a)) = accounts
-                .iter()
-                .enumerate()
-                .find(|(_, a)| !crate::domain::image::is_account_id(a))
-            {
-                return Err(invalid(
-                    format!("sweep.accounts[{i}]"),
-                    format!(
-                        "must be a 12-digit AWS account id, got {:?}",
-                        crate::domain::image::truncate(a, 40)
-                    ),
-                ));
-            }
-        }
-        if let Some(regions) = &request.regions {
-            if regions.is_empty() {
-                return Err(invalid(
-                    "sweep.regions".to_string(),
-                    "must be a non-empty list of regions, e.g. [\"us-east-1\"]".to_string(),
-                ));
-            }
-            for (i, r) in regions.iter().enumerate() {
-                crate::domain::image::validate_region(r)
-                    .map_err(|p| invalid(format!("sweep.regions[{i}]"), p))?;
-            }
-        }
-        if let Some(cursor) = &request.resume_at {
-            crate::domain::image::validate_repository_name(&cursor.repository)
-                .map_err(|p| invalid("sweep.resume_at.repository".to_string(), p))?;
-            if cursor
-                .account
-                .as_deref()
-                .is_some_and(|a| !crate::domain::image::is_account_id(a))
-            {
-                return Err(invalid(
-                    "sweep.resume_at.account".to_string(),
-                    "must be a 12-digit AWS account id".to_string(),
-                ));
-            }
-            if let Some(region) = &cursor.region {
-                crate::domain::image::validate_region(region)
-                    .map_err(|p| invalid("sweep.resume_at.region".to_string(), p))?;
-            }
-        }
-        Ok(request)
-    }
-
-    /// Whether the request names accounts or regions (hub and member accounts).
-    pub fn names_places(&self) -> bool {
-        self.accounts.is_some() || self.regions.is_some()
-    }
-}
-
-/// The account and region a sweep lists and acts in, when the request names them: written
-/// into each queue body and each image's request, so the image is evaluated in that registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    pub account: String,
-    pub region: String,
-}
-
 /// What the listing alone says of an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Triage {
@@ -315,119 +131,6 @@ pub struct QueueBody {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-}
-
-/// An image the sweep changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImageId {
-    pub repository: String,
-    pub digest: String,
-    /// The image's account and region, when the sweep named them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-}
-
-/// The sweep's response (`"outcome": "swept"`). With a queue: `enqueued`; inline: `evaluated`,
-/// `verdicts`, `quarantined`, `released`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct SweepReport {
-    /// Images in scope that were listed.
-    pub images: usize,
-    pub passed_by_summary: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enqueued: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evaluated: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdicts: Option<BTreeMap<Verdict, usize>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quarantined: Option<Vec<ImageId>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub released: Option<Vec<ImageId>>,
-    /// Images with no scan result yet.
-    pub unscanned: usize,
-    /// `start_scans`: scans started, and scans ECR refused for today (its daily limit).
-    pub scans_started: usize,
-    pub scans_limited: usize,
-    pub errors: Vec<String>,
-    /// Every matching repository was listed and every image looked at.
-    pub complete: bool,
-    pub repositories: usize,
-    pub repositories_done: usize,
-    /// Where an incomplete sweep stopped: the repository it was in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_in: Option<String>,
-    /// Where it stopped, to go on from (a queued sweep enqueues its continuation from there).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resume_at: Option<Box<Cursor>>,
-    /// A queued sweep that stopped at its deadline sent its continuation to the sweep queue.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub continued: bool,
-}
-
-impl SweepReport {
-    /// A sweep that could not start in a place: the reason, and not complete.
-    pub fn not_swept(reason: String, queued: bool) -> SweepReport {
-        SweepReport {
-            errors: vec![reason],
-            complete: false,
-            ..SweepReport::started(queued)
-        }
-    }
-
-    /// An empty report of a sweep with a queue (`enqueued`) or inline.
-    pub fn started(queued: bool) -> SweepReport {
-        SweepReport {
-            complete: true,
-            enqueued: queued.then_some(0),
-            evaluated: (!queued).then_some(0),
-            verdicts: (!queued).then(BTreeMap::new),
-            quarantined: (!queued).then(Vec::new),
-            released: (!queued).then(Vec::new),
-            ..SweepReport::default()
-        }
-    }
-
-    /// Adds the report of the sweep of another place (account, region).
-    pub fn absorb(&mut self, other: SweepReport) {
-        fn add(a: &mut Option<usize>, b: Option<usize>) {
-            if let Some(b) = b {
-                *a.get_or_insert(0) += b;
-            }
-        }
-        self.images += other.images;
-        self.passed_by_summary += other.passed_by_summary;
-        add(&mut self.enqueued, other.enqueued);
-        add(&mut self.evaluated, other.evaluated);
-        if let Some(v) = other.verdicts {
-            let mine = self.verdicts.get_or_insert_with(BTreeMap::new);
-            for (verdict, n) in v {
-                *mine.entry(verdict).or_default() += n;
-            }
-        }
-        if let Some(q) = other.quarantined {
-            self.quarantined.get_or_insert_with(Vec::new).extend(q);
-        }
-        if let Some(r) = other.released {
-            self.released.get_or_insert_with(Vec::new).extend(r);
-        }
-        self.unscanned += other.unscanned;
-        self.scans_started += other.scans_started;
-        self.scans_limited += other.scans_limited;
-        self.errors.extend(other.errors);
-        self.complete &= other.complete;
-        self.repositories += other.repositories;
-        self.repositories_done += other.repositories_done;
-        if self.stopped_in.is_none() {
-            self.stopped_in = other.stopped_in;
-        }
-        if self.resume_at.is_none() {
-            self.resume_at = other.resume_at;
-        }
-        self.continued |= other.continued;
-    }
 }
 
 /// Runs one sweep over the gate's registry. `place` is its account and region when the request
