@@ -30,7 +30,8 @@ enum Sqs {
     Given(Client),
     OnFirstSend {
         config: Box<aws_config::SdkConfig>,
-        client: OnceLock<Client>,
+        /// Empty until the first send builds it.
+        slot: OnceLock<Client>,
     },
 }
 
@@ -46,7 +47,7 @@ impl SqsSweepQueue {
         Self::with(
             Sqs::OnFirstSend {
                 config: Box::new(config.clone()),
-                client: OnceLock::new(),
+                slot: OnceLock::new(),
             },
             queue_url,
         )
@@ -63,7 +64,7 @@ impl SqsSweepQueue {
     fn client(&self) -> &Client {
         match &self.client {
             Sqs::Given(client) => client,
-            Sqs::OnFirstSend { config, client } => client.get_or_init(|| Client::new(config)),
+            Sqs::OnFirstSend { config, slot } => slot.get_or_init(|| Client::new(config)),
         }
     }
 
@@ -182,7 +183,7 @@ mod tests {
     fn built(queue: &SqsSweepQueue) -> bool {
         match &queue.client {
             Sqs::Given(_) => true,
-            Sqs::OnFirstSend { client, .. } => client.get().is_some(),
+            Sqs::OnFirstSend { slot, .. } => slot.get().is_some(),
         }
     }
 
