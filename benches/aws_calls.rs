@@ -36,7 +36,6 @@ use ecr_scan_gate::judgement::evaluation::{Evaluation, Response};
 use ecr_scan_gate::judgement::findings::FindingsTally;
 use ecr_scan_gate::policy::document::Policy;
 use ecr_scan_gate::render::alert::AlertOptions;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -298,17 +297,7 @@ async fn bench() {
     let size = if full { 5_000 } else { 20 };
     let big_repo = common::unique_repo("bench-big");
     emu.create_repo(&big_repo).await;
-    futures_util::stream::iter(0..size)
-        .map(|i| {
-            let (emu, repo) = (&emu, &big_repo);
-            async move {
-                emu.push(repo, &format!("v{i}"), ManifestKind::DockerV2)
-                    .await
-            }
-        })
-        .buffer_unordered(8)
-        .collect::<Vec<_>>()
-        .await;
+    emu.push_many(&big_repo, size).await;
     let big_digest = emu.push(&big_repo, "release", ManifestKind::DockerV2).await;
     emu.start_scan(&big_repo, &big_digest).await;
     emu.seed(

@@ -28,7 +28,6 @@ use ecr_scan_gate::entry::app;
 use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
 use ecr_scan_gate::entry::sweep::report::SweepReport;
 use ecr_scan_gate::policy::document::Policy;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -107,17 +106,7 @@ async fn bench() {
     let repo = common::unique_repo("bench-sweep");
     emu.create_repo(&repo).await;
     let started = Instant::now();
-    let digests: Vec<String> = futures_util::stream::iter(0..images)
-        .map(|i| {
-            let (emu, repo) = (&emu, &repo);
-            async move {
-                emu.push(repo, &format!("v{i}"), ManifestKind::DockerV2)
-                    .await
-            }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let digests = emu.push_many(&repo, images).await;
     for d in &digests {
         summaries.set(d, "COMPLETE", json!({"LOW": 1}));
     }

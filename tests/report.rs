@@ -48,6 +48,17 @@ async fn registry() -> Registry {
     }
 }
 
+fn cx() -> Context<'static> {
+    Context {
+        request_id: "test",
+        function_name: "ecr-scan-gate",
+        today: TODAY,
+        now_s: 0,
+        deadline: Deadline::none(),
+        home: Err("no function ARN: one account"),
+    }
+}
+
 fn ours(images: &Value, repo: &str) -> Vec<Value> {
     images
         .as_array()
@@ -87,14 +98,7 @@ async fn the_report_sends_one_digest_of_quarantined_images_and_due_allowlist_ent
         .unwrap(),
     ));
     let app = App::new(gate);
-    let cx = Context {
-        request_id: "test",
-        function_name: "ecr-scan-gate",
-        today: TODAY,
-        now_s: 0,
-        deadline: Deadline::none(),
-        home: Err("no function ARN: one account"),
-    };
+    let cx = cx();
     let out = app::handle(&app, &json!({"report": {}}), cx)
         .await
         .expect("reported");
@@ -226,14 +230,7 @@ async fn a_channel_that_failed_does_not_make_the_report_go_twice_on_the_others()
     )))
     .with_notifier(Box::new(slack_notifier()));
     let app = App::new(gate);
-    let cx = Context {
-        request_id: "test",
-        function_name: "ecr-scan-gate",
-        today: TODAY,
-        now_s: 0,
-        deadline: Deadline::none(),
-        home: Err("no function ARN: one account"),
-    };
+    let cx = cx();
     let out = app::handle(&app, &json!({"report": {}}), cx)
         .await
         .expect("SNS took it: not a failure to retry");

@@ -157,6 +157,18 @@ fn batch_failures(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// A new queue on the emulator (through `sqs`), for the sweep to send to.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, stem: &str) -> String {
+    sqs.create_queue()
+        .queue_name(common::unique_repo(stem))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string()
+}
+
 fn body(repo: &str, digest: &str) -> String {
     json!({"repository": repo, "digest": digest, "sweep": true}).to_string()
 }
@@ -358,15 +370,7 @@ async fn with_a_queue_the_sweep_enqueues_only_what_needs_a_closer_look_and_the_q
     w.image("clean", 0, 1).await;
     let critical = w.image("bad", 2, 0).await;
     let sqs = w.emu.sqs();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(common::unique_repo("sweep-q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue_url = new_queue(&sqs, "sweep-q").await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await)
         .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
@@ -730,15 +734,7 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
     }
     // Through the proxy, which holds the first SendMessageBatch.
     let sqs = aws_sdk_sqs::Client::new(&common::sdk_config(&w.proxy.endpoint).await);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(common::unique_repo("sweep-resume-q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue_url = new_queue(&sqs, "sweep-resume-q").await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await)
         .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));

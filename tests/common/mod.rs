@@ -198,6 +198,19 @@ impl Emulator {
             .to_string()
     }
 
+    /// Pushes `n` images tagged `v0` … `v{n-1}`, 8 at a time; returns their digests.
+    pub async fn push_many(&self, repo: &str, n: usize) -> Vec<String> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(0..n)
+            .map(|i| async move {
+                self.push(repo, &format!("v{i}"), ManifestKind::DockerV2)
+                    .await
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await
+    }
+
     pub async fn add_tag(&self, repo: &str, digest: &str, tag: &str) {
         let got = self
             .ecr

@@ -365,6 +365,22 @@ async fn serve(
             .await;
         }
         Some(Fault::Unavailable) => return respond(&mut client, 503, "text/plain", "").await,
+        // A REST-JSON service (Inspector: the proxy names its requests by method and path)
+        // names the error in the `x-amzn-ErrorType` header, with `{"message"}` as the body, as
+        // the AWS restJson1 protocol (and the Inspector API Reference's 403
+        // AccessDeniedException) has it.
+        Some(Fault::AccessDenied)
+            if operation.starts_with("POST /") || operation.starts_with("GET /") =>
+        {
+            let message = format!("not authorized to perform: {operation} (injected by the proxy)");
+            let body = format!(r#"{{"message":"{message}"}}"#);
+            let msg = format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nx-amzn-ErrorType: AccessDeniedException\r\nContent-Length: {}\r\nx-amzn-RequestId: proxy\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(msg.as_bytes()).await?;
+            return client.shutdown().await;
+        }
         Some(Fault::AccessDenied) => {
             let message = format!("not authorized to perform: {operation} (injected by the proxy)");
             let (content_type, body) = if query_protocol {
