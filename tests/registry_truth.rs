@@ -275,7 +275,7 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
     );
     // The check on the index's tag judges its platform images.
     let index_digest = Digest::parse(&index).unwrap();
-    let report = ecr_scan_gate::cli::check::check(
+    let report = ecr_scan_gate::engine::deploy_check::check(
         &gate,
         &repo,
         ImageRef::Tag("v2".into()),

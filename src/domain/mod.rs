@@ -7,4 +7,5 @@ pub mod image;
 pub mod quarantine;
 pub mod scan;
 pub mod severity;
+pub mod storage;
 pub mod verdict;

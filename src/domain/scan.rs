@@ -72,6 +72,9 @@ pub struct ScanEvent {
     /// than once, an event whose earlier invocation failed): a change found already in place
     /// is alerted again, since nothing proves the first alert went out.
     pub redelivery: bool,
+    /// The image's storage (archived or not, last pull) as the registry listed it a moment
+    /// ago (the sweep); `None` when it is read only if an action needs it.
+    pub storage: Option<crate::domain::storage::Storage>,
 }
 
 impl ScanEvent {
@@ -92,6 +95,7 @@ impl ScanEvent {
             region: None,
             account: None,
             redelivery: false,
+            storage: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::severity::Counts;
+use crate::domain::storage::{ImageStatus, InspectorUse, Storage, StorageClass};
 use crate::judgement::findings::FindingsTally;
 use std::future::Future;
 use std::pin::Pin;
@@ -239,6 +240,13 @@ impl RegistryError {
     }
 }
 
+/// An image's tags and storage as the registry reports them now (`DescribeImages`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDetails {
+    pub tags: Vec<String>,
+    pub storage: Storage,
+}
+
 /// Picks tags by name (for `Registry::remove_tags`).
 pub type TagSelector<'a> = dyn Fn(&str) -> bool + Send + Sync + 'a;
 
@@ -260,6 +268,51 @@ pub trait Registry: Send + Sync {
         repository: &str,
         digest: &Digest,
     ) -> impl Future<Output = Result<Vec<String>, RegistryError>> + Send;
+
+    /// The tags and the storage (archived or not, last pull) of the image, archived images
+    /// included. A registry without archive reports every image active and never pulled.
+    fn image_details(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<ImageDetails, RegistryError>> + Send {
+        async move {
+            Ok(ImageDetails {
+                tags: self.image_tags(repository, digest).await?,
+                storage: Storage::active(),
+            })
+        }
+    }
+
+    /// Moves the image to `class` (`UpdateImageStorageClass`): `Archive` makes every pull of it
+    /// answer 404; `Standard` restores it. Returns the image's status after the call
+    /// (`ARCHIVED`, or `ACTIVATING` while a restore runs).
+    fn set_storage_class(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        class: StorageClass,
+    ) -> impl Future<Output = Result<ImageStatus, RegistryError>> + Send {
+        let _ = class;
+        async move {
+            Err(RegistryError::Unsupported {
+                repository: repository.to_string(),
+                image: digest.to_string(),
+                problem: "this registry cannot archive images".to_string(),
+            })
+        }
+    }
+
+    /// Whether Amazon Inspector sees the image running (`inUseCount`, `lastInUseAt`). `None`
+    /// when Inspector does not report it (not enabled, not allowed, basic scanning).
+    fn inspector_use(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<InspectorUse>, RegistryError>> + Send {
+        let _ = (repository, digest);
+        async { Ok(None) }
+    }
 
     /// Adds `tag` to the image with the same manifest, so the image itself is unchanged.
     fn add_tag(
@@ -353,6 +406,8 @@ pub struct ImageSummary {
     /// An image index (multi-arch image): never scanned itself, judged through its platform
     /// images.
     pub is_index: bool,
+    /// Archived or not, and the last pull (`imageStatus`, `lastRecordedPullTime`).
+    pub storage: Storage,
 }
 
 /// One page of a repository's images (up to 1 000) and the token of the next.

@@ -137,6 +137,7 @@ fn scan_detail(
         region,
         account: None,
         redelivery: false,
+        storage: None,
     }))
 }
 
@@ -235,6 +236,7 @@ fn parse_inspector_finding(
         region,
         account: None,
         redelivery: false,
+        storage: None,
     }))
 }
 

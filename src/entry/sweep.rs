@@ -244,9 +244,11 @@ pub async fn sweep<R: Registry + Inventory>(
                     Triage::CloserLook => {
                         // No scan status listed, unknown to Inspector: no scan yet under basic
                         // scanning.
+                        // An archived image cannot be scanned (ImageArchivedException).
                         if wants_enhanced_counts(image, prefix)
                             && counts.is_none()
                             && request.start_scans
+                            && !image.storage.unpullable()
                         {
                             to_scan.push(image.digest.clone());
                         }
@@ -451,6 +453,7 @@ pub fn sweep_event(repository: &str, image: &ImageSummary) -> ScanEvent {
     );
     event.trigger = Trigger::Sweep;
     event.tags = image.tags.clone();
+    event.storage = Some(image.storage);
     event
 }
 

@@ -6,6 +6,7 @@ use crate::domain::date::validate_date;
 use crate::domain::severity::{Counts, Severity};
 use crate::domain::verdict::Verdict;
 use crate::policy::conditions::{Condition, ConditionSet};
+use crate::policy::enforcement::{Block, BlockDoc, EcsHook, EcsHookDoc};
 use crate::policy::glob::glob_match;
 use crate::policy::glob::validate as validate_glob;
 use crate::policy::suggest::{annotate_serde_message, closest};
@@ -49,7 +50,7 @@ fn source_suffix(source: &str) -> String {
 }
 
 impl PolicyError {
-    fn at(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> PolicyError {
+    pub(crate) fn at(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> PolicyError {
         PolicyError::Invalid {
             source_name: String::new(),
             problem: format!("`{field}` {problem}"),
@@ -123,6 +124,10 @@ pub struct Policy {
     pub notify: Vec<Verdict>,
     pub strip_tags: Vec<String>,
     pub repositories: Vec<RepositoryOverride>,
+    /// The hard block: archive failing images (`block`).
+    pub block: Block,
+    /// The ECS deployment lifecycle hook's answers (`ecs_hook`).
+    pub ecs_hook: EcsHook,
 }
 
 impl Default for Policy {
@@ -139,6 +144,8 @@ impl Default for Policy {
             notify: vec![Verdict::Fail, Verdict::Error],
             strip_tags: Vec::new(),
             repositories: Vec::new(),
+            block: Block::default(),
+            ecs_hook: EcsHook::default(),
         }
     }
 }
@@ -229,6 +236,10 @@ struct PolicyDoc {
     /// Per-repository overrides; the first whose `match` matches the repository applies.
     #[serde(default)]
     repositories: Vec<OverrideDoc>,
+    /// The hard block: also archive failing images, so that no client can pull them.
+    block: Option<BlockDoc>,
+    /// The ECS deployment lifecycle hook: how long it waits for a scan, and images outside ECR.
+    ecs_hook: Option<EcsHookDoc>,
 }
 
 /// A glob: `*` any run of characters (including `/`), `?` one character.
@@ -395,6 +406,12 @@ impl PolicyDoc {
             notify: self.notify.unwrap_or(defaults.notify),
             strip_tags: self.strip_tags.into_iter().map(|g| g.0).collect(),
             repositories,
+            block: self.block.map(BlockDoc::validate).transpose()?.unwrap_or_default(),
+            ecs_hook: self
+                .ecs_hook
+                .map(EcsHookDoc::validate)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod conditions;
 pub mod document;
+pub mod enforcement;
 pub mod glob;
 pub mod lint;
 pub mod suggest;

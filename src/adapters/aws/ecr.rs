@@ -5,8 +5,10 @@
 use super::ecr_findings::{basic_finding, enhanced_finding, reported_counts};
 use super::error_text;
 use crate::domain::image::{Digest, ImageRef};
+use crate::domain::storage::{ImageStatus, InspectorUse, StorageClass};
 use crate::engine::ports::{
-    Change, Deadline, IndexImage, Registry, RegistryError, ScanFindings, TagSelector,
+    Change, Deadline, ImageDetails, IndexImage, Registry, RegistryError, ScanFindings,
+    TagSelector,
 };
 use crate::judgement::findings::FindingsTally;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
@@ -300,35 +302,32 @@ impl Registry for EcrRegistry {
         repository: &str,
         digest: &Digest,
     ) -> Result<Vec<String>, RegistryError> {
-        const OP: &str = "DescribeImages";
-        let out = self
-            .client
-            .describe_images()
-            .repository_name(repository)
-            .image_ids(image_id(&ImageRef::Digest(digest.clone())))
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
-                    repository: repository.to_string(),
-                    image: digest.to_string(),
-                },
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
-                }
-                _ => sdk_error(OP, repository, &e),
-            })?;
-        let detail = out
-            .image_details()
-            .iter()
-            .find(|d| d.image_digest() == Some(digest.as_str()))
-            .ok_or_else(|| RegistryError::ImageNotFound {
-                repository: repository.to_string(),
-                image: digest.to_string(),
-            })?;
-        Ok(detail.image_tags().to_vec())
+        Ok(self.details_of(repository, digest).await?.tags)
+    }
+
+    async fn image_details(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<ImageDetails, RegistryError> {
+        self.details_of(repository, digest).await
+    }
+
+    async fn set_storage_class(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        class: StorageClass,
+    ) -> Result<ImageStatus, RegistryError> {
+        self.update_storage(repository, digest, class).await
+    }
+
+    async fn inspector_use(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<InspectorUse>, RegistryError> {
+        self.inspector_in_use(repository, digest).await
     }
 
     async fn add_tag(
@@ -367,7 +366,8 @@ impl Registry for EcrRegistry {
 }
 
 impl EcrRegistry {
-    /// One page of the repository's tagged images (DescribeImages, `tagStatus` TAGGED, up to
+    /// One page of the repository's tagged images, archived or not (DescribeImages, `tagStatus`
+    /// TAGGED, `imageStatus` ANY, up to
     /// [`PAGE_SIZE`] a page): the listing behind both the sweep and the image-index lookup.
     pub(super) async fn tagged_images_page(
         &self,
@@ -378,8 +378,10 @@ impl EcrRegistry {
             .describe_images()
             .repository_name(repository)
             .filter(
+                // Archived images too: they stay in the sweep's scope.
                 DescribeImagesFilter::builder()
                     .tag_status(TagStatus::Tagged)
+                    .image_status(aws_sdk_ecr::types::ImageStatusFilter::Any)
                     .build(),
             )
             .max_results(PAGE_SIZE)

@@ -145,6 +145,7 @@ fn summary(repository: &str, detail: &ImageDetail) -> Result<ImageSummary, Regis
                 .map(reported_counts)
                 .unwrap_or_default()
         }),
+        storage: super::ecr_archive::storage_of(detail),
         is_index: detail
             .image_manifest_media_type()
             .is_some_and(crate::engine::multiarch::is_index_media_type),

@@ -2,6 +2,7 @@
 //! files, written `client.<operation>()`, so the IAM test can compare them with the Terraform.
 
 pub mod ecr;
+pub mod ecr_archive;
 pub mod ecr_findings;
 pub mod ecr_indexes;
 pub mod ecr_inventory;

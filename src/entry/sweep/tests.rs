@@ -21,6 +21,7 @@ fn image(status: Option<&str>, c: Option<Counts>, t: &[&str]) -> ImageSummary {
         pushed_at: Some(1_000_000),
         scan_status: status.map(str::to_string),
         severity_counts: c,
+        storage: crate::domain::storage::Storage::active(),
         is_index: false,
     }
 }

@@ -1,0 +1,188 @@
+//! ECR archive on the registry port: an image's storage (`imageStatus`, `lastRecordedPullTime`
+//! from `DescribeImages`), `UpdateImageStorageClass`, and Amazon Inspector's word on whether
+//! the image runs (`inUseCount`).
+
+use super::ecr::{call_error, image_id, sdk_error, EcrRegistry};
+use super::error_text;
+use crate::domain::image::{Digest, ImageRef};
+use crate::domain::storage::{ImageStatus, InspectorUse, Storage, StorageClass};
+use crate::engine::ports::{ImageDetails, RegistryError};
+use aws_sdk_ecr::types::{
+    DescribeImagesFilter, ImageDetail, ImageStatusFilter, TargetStorageClass,
+};
+use aws_sdk_inspector2::types::{
+    AggregationRequest, AggregationResponse, AggregationType, AwsEcrContainerAggregation,
+    StringComparison, StringFilter,
+};
+
+/// `DescribeImages` answers only `ACTIVE` images unless asked for every status (ECR API
+/// Reference, DescribeImagesFilter): archived images must stay in view.
+pub(super) fn every_status() -> DescribeImagesFilter {
+    DescribeImagesFilter::builder()
+        .image_status(ImageStatusFilter::Any)
+        .build()
+}
+
+/// The storage of an image as `DescribeImages` lists it. An `imageStatus` this build does not
+/// know is taken as active: the gate then acts as it did before archive existed.
+pub(super) fn storage_of(detail: &ImageDetail) -> Storage {
+    Storage {
+        status: detail
+            .image_status()
+            .and_then(|s| ImageStatus::parse(s.as_str()))
+            .unwrap_or(ImageStatus::Active),
+        last_pull: detail.last_recorded_pull_time().map(|t| t.secs()),
+    }
+}
+
+impl EcrRegistry {
+    /// One image's tags and storage, archived images included.
+    pub(super) async fn details_of(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<ImageDetails, RegistryError> {
+        const OP: &str = "DescribeImages";
+        let out = self
+            .client
+            .describe_images()
+            .repository_name(repository)
+            .image_ids(image_id(&ImageRef::Digest(digest.clone())))
+            .filter(every_status())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
+                    repository: repository.to_string(),
+                    image: digest.to_string(),
+                },
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                _ => sdk_error(OP, repository, &e),
+            })?;
+        let detail = out
+            .image_details()
+            .iter()
+            .find(|d| d.image_digest() == Some(digest.as_str()))
+            .ok_or_else(|| RegistryError::ImageNotFound {
+                repository: repository.to_string(),
+                image: digest.to_string(),
+            })?;
+        Ok(ImageDetails {
+            tags: detail.image_tags().to_vec(),
+            storage: storage_of(detail),
+        })
+    }
+
+    /// `UpdateImageStorageClass`: the image's status after the call.
+    pub(super) async fn update_storage(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        class: StorageClass,
+    ) -> Result<ImageStatus, RegistryError> {
+        const OP: &str = "UpdateImageStorageClass";
+        let target = match class {
+            StorageClass::Archive => TargetStorageClass::Archive,
+            StorageClass::Standard => TargetStorageClass::Standard,
+        };
+        let out = self
+            .client
+            .update_image_storage_class()
+            .repository_name(repository)
+            .image_id(image_id(&ImageRef::Digest(digest.clone())))
+            .target_storage_class(target)
+            .customize()
+            .config_override(super::ecr::change_call_config())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
+                    repository: repository.to_string(),
+                    image: digest.to_string(),
+                },
+                Some(se) if se.is_repository_not_found_exception() => {
+                    RegistryError::RepositoryNotFound {
+                        repository: repository.to_string(),
+                    }
+                }
+                Some(se) if se.is_image_storage_class_update_not_supported_exception() => {
+                    RegistryError::Unsupported {
+                        repository: repository.to_string(),
+                        image: digest.to_string(),
+                        problem: format!(
+                            "ECR does not support moving it to {}: {}",
+                            class.as_str(),
+                            error_text(&e, "ecr", OP)
+                        ),
+                    }
+                }
+                _ => sdk_error(OP, repository, &e),
+            })?;
+        let raw = out.image_status().map(|s| s.as_str()).unwrap_or_default();
+        ImageStatus::parse(raw).ok_or_else(|| RegistryError::BadResponse {
+            operation: OP,
+            repository: repository.to_string(),
+            problem: format!("imageStatus {raw:?} is not ACTIVE, ARCHIVED or ACTIVATING"),
+        })
+    }
+
+    /// Inspector's `inUseCount` of one image (`ListFindingAggregations`, `AWS_ECR_CONTAINER`,
+    /// filtered by repository and image digest). `None` when Inspector is not there for the
+    /// gate (no client, not enabled, not allowed) or does not list the image.
+    pub(super) async fn inspector_in_use(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<InspectorUse>, RegistryError> {
+        const OP: &str = "ListFindingAggregations";
+        let Some(client) = &self.inspector else {
+            return Ok(None);
+        };
+        let equals = |value: &str| {
+            StringFilter::builder()
+                .comparison(StringComparison::Equals)
+                .value(value)
+                .build()
+                .map_err(|e| call_error(OP, repository, e.to_string()))
+        };
+        let request = AggregationRequest::AwsEcrContainerAggregation(
+            AwsEcrContainerAggregation::builder()
+                .repositories(equals(repository)?)
+                .image_shas(equals(digest.as_str())?)
+                .build(),
+        );
+        let out = client
+            .list_finding_aggregations()
+            .aggregation_type(AggregationType::AwsEcrContainer)
+            .aggregation_request(request)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let code = aws_sdk_inspector2::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("")
+                    .to_string();
+                return match code.as_str() {
+                    "AccessDeniedException" | "ResourceNotFoundException" => Ok(None),
+                    _ => Err(call_error(OP, repository, error_text(&e, "inspector2", OP))),
+                };
+            }
+        };
+        Ok(out.responses().iter().find_map(|r| match r {
+            AggregationResponse::AwsEcrContainerAggregation(image)
+                if image.image_sha() == Some(digest.as_str()) =>
+            {
+                Some(InspectorUse {
+                    in_use_count: image.in_use_count().unwrap_or(0).max(0) as u64,
+                    last_in_use_at: image.last_in_use_at().map(|t| t.secs()),
+                })
+            }
+            _ => None,
+        }))
+    }
+}
