@@ -16,7 +16,7 @@ locals {
     "UndefinedFindings",
     "UntriagedFindings",
   ]
-  emf_action_metrics = ["Quarantined", "Released", "Evaluations"]
+  emf_action_metrics = ["Quarantined", "Released", "Archived", "Restored", "Evaluations"]
   verdicts           = ["PASS", "WARN", "FAIL", "ERROR"]
 
   dashboard_period = 3600
@@ -58,11 +58,11 @@ locals {
       {
         type = "metric", x = 0, y = 6, width = 12, height = 6
         properties = {
-          title  = "Quarantines and releases"
+          title  = "Quarantines, releases, archives and restores"
           region = local.region
           view   = "timeSeries"
           period = local.dashboard_period
-          metrics = [for i, m in ["Quarantined", "Released"] : [{
+          metrics = [for i, m in ["Quarantined", "Released", "Archived", "Restored"] : [{
             id         = "a${i}"
             label      = m
             expression = "SUM(SEARCH('${local.search_repository} MetricName=\"${m}\"', 'Sum', ${local.dashboard_period}))"

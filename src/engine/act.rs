@@ -2,11 +2,12 @@
 //! the same on every image index that lists the image) beside the alerts, each outside call
 //! within the invocation's deadline.
 
-use crate::domain::image::Digest;
+use crate::domain::image::{truncate, Digest};
+use crate::domain::storage::{ImageStatus, StorageClass};
 use crate::engine::alert_rule;
 use crate::engine::alert_rule::AlertRule;
 use crate::engine::gate::{Gate, GateError};
-use crate::engine::ports::{Change, Deadline, Registry};
+use crate::engine::ports::{Change, Deadline, Registry, RegistryError};
 use crate::judgement::evaluation::{Action, ActionStatus, Evaluation};
 
 impl<R: Registry> Gate<R> {
@@ -160,13 +161,13 @@ impl<R: Registry> Gate<R> {
         let Some(digest) = digest else {
             return actions;
         };
-        let mut quarantined = std::collections::HashMap::new();
+        let mut state = ChainState::default();
         for a in &mut actions {
             let (target, change) = match a {
                 Action::OnIndex { index, change, .. } => (index.clone(), change.as_mut()),
                 other => (digest.clone(), other),
             };
-            self.change(&repository, &target, change, &mut quarantined, deadline)
+            self.change(&repository, &target, change, &mut state, deadline)
                 .await;
         }
         actions
@@ -178,20 +179,33 @@ impl<R: Registry> Gate<R> {
         repository: &str,
         target: &Digest,
         action: &mut Action,
-        quarantined: &mut std::collections::HashMap<Digest, bool>,
+        state: &mut ChainState,
         deadline: Deadline,
     ) {
-        if let Action::Quarantine { status, .. } = action {
-            if *status != ActionStatus::Planned {
+        let quarantined = &mut state.quarantined;
+        match action {
+            Action::Quarantine { status, .. } if *status != ActionStatus::Planned => {
                 // Done early, while the findings were read, or skipped at planning.
                 let in_place = matches!(status, ActionStatus::Done | ActionStatus::AlreadyDone);
                 quarantined.insert(target.clone(), in_place);
                 return;
             }
+            Action::Restore {
+                status: ActionStatus::AlreadyDone,
+            } => {
+                // Known to be activating: a release may be refused until it is active.
+                state.restoring.insert(target.clone());
+                return;
+            }
+            _ => {}
         }
         let is_change = matches!(
             action,
-            Action::Quarantine { .. } | Action::Strip { .. } | Action::Release { .. }
+            Action::Quarantine { .. }
+                | Action::Strip { .. }
+                | Action::Release { .. }
+                | Action::Archive { .. }
+                | Action::Restore { .. }
         );
         if !is_change || *action.status() != ActionStatus::Planned {
             return;
@@ -234,6 +248,12 @@ impl<R: Registry> Gate<R> {
                 };
             }
             Action::Release { tag, status } => {
+                if state.unrestored.contains(target) {
+                    *status = ActionStatus::Skipped {
+                        reason: "the image could not be restored from the archive, so it keeps its quarantine tag".to_string(),
+                    };
+                    return;
+                }
                 *status = match deadline
                     .bound_change(
                         self.registry
@@ -243,13 +263,96 @@ impl<R: Registry> Gate<R> {
                 {
                     Ok(Ok(removed)) if removed.is_empty() => ActionStatus::AlreadyDone,
                     Ok(Ok(_)) => ActionStatus::Done,
+                    Ok(Err(e)) if state.restoring.contains(target) => ActionStatus::Pending {
+                        reason: format!(
+                            "ECR is restoring the image (ACTIVATING) and refused: {}; the next evaluation or sweep removes the quarantine tag",
+                            truncate(&e.to_string(), 300)
+                        ),
+                    },
                     Ok(Err(e)) => ActionStatus::Failed {
                         error: e.to_string(),
                     },
                     Err(_) => abandoned("BatchDeleteImage", repository, deadline),
                 };
             }
+            Action::Archive { status } => {
+                if !quarantined.get(target).copied().unwrap_or(false) {
+                    *status = ActionStatus::Skipped {
+                        reason: "the quarantine tag is not in place, so the image is not archived (the tag goes on first)".to_string(),
+                    };
+                    return;
+                }
+                *status = match self
+                    .storage_change(repository, target, StorageClass::Archive, deadline)
+                    .await
+                {
+                    Ok(ImageStatus::Archived) => ActionStatus::Done,
+                    Ok(other) => ActionStatus::Failed {
+                        error: format!(
+                            "ECR answered imageStatus {} to the archive, not ARCHIVED",
+                            other.as_str()
+                        ),
+                    },
+                    Err(status) => status,
+                };
+            }
+            Action::Restore { status } => {
+                *status = match self
+                    .storage_change(repository, target, StorageClass::Standard, deadline)
+                    .await
+                {
+                    Ok(ImageStatus::Active) => ActionStatus::Done,
+                    Ok(_) => {
+                        state.restoring.insert(target.clone());
+                        ActionStatus::Done
+                    }
+                    Err(status) => {
+                        state.unrestored.insert(target.clone());
+                        status
+                    }
+                };
+            }
             _ => {}
+        }
+    }
+}
+
+/// What the chain has done so far, per image.
+#[derive(Default)]
+struct ChainState {
+    /// Whether the quarantine tag is in place.
+    quarantined: std::collections::HashMap<Digest, bool>,
+    /// Images ECR is restoring from the archive (`ACTIVATING`).
+    restoring: std::collections::HashSet<Digest>,
+    /// Archived images whose restore did not happen: they stay quarantined.
+    unrestored: std::collections::HashSet<Digest>,
+}
+
+impl<R: Registry> Gate<R> {
+    /// `UpdateImageStorageClass` within the deadline: the image's status, or the action's
+    /// status when it did not happen (an unsupported image is skipped, not retried forever).
+    async fn storage_change(
+        &self,
+        repository: &str,
+        target: &Digest,
+        class: StorageClass,
+        deadline: Deadline,
+    ) -> Result<ImageStatus, ActionStatus> {
+        match deadline
+            .bound_change(self.registry.set_storage_class(repository, target, class))
+            .await
+        {
+            Ok(Ok(status)) => Ok(status),
+            Ok(Err(e)) if e.is_gone() => Err(ActionStatus::Skipped {
+                reason: format!("{e}: there is nothing left to move"),
+            }),
+            Ok(Err(e @ RegistryError::Unsupported { .. })) => Err(ActionStatus::Skipped {
+                reason: e.to_string(),
+            }),
+            Ok(Err(e)) => Err(ActionStatus::Failed {
+                error: e.to_string(),
+            }),
+            Err(_) => Err(abandoned("UpdateImageStorageClass", repository, deadline)),
         }
     }
 }

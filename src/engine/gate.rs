@@ -167,7 +167,10 @@ impl<R: Registry> Gate<R> {
             };
         // An untagged image may be a platform image of an index: whether it gets a tag of its
         // own is decided once its indexes are known (see `plan`), so no early start then.
-        let early_start = !self.settings.dry_run && !event.tags.is_empty() && !in_place;
+        // Never a tag on an archived image: a tag is a push, and a push restores it.
+        let unpullable = event.storage.is_some_and(|s| s.unpullable());
+        let early_start =
+            !self.settings.dry_run && !event.tags.is_empty() && !in_place && !unpullable;
         let (mut evaluation, early) = match (&event.image, early_start) {
             (ImageRef::Digest(digest), true) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
@@ -250,14 +253,15 @@ impl<R: Registry> Gate<R> {
         }
         match self
             .bounded(
-                self.registry.image_tags(&event.repository, digest),
+                self.registry.image_details(&event.repository, digest),
                 &event.repository,
                 deadline,
             )
             .await
         {
-            Ok(tags) => Ok(Some(ScanEvent {
-                tags,
+            Ok(details) => Ok(Some(ScanEvent {
+                tags: details.tags,
+                storage: Some(details.storage),
                 ..event.clone()
             })),
             // The decision says so (IMAGE_NOT_FOUND / REPOSITORY_NOT_FOUND).

@@ -53,7 +53,7 @@ pub fn emf_record_by(ev: &Evaluation, timestamp_ms: u64, by_account: bool) -> Va
         .iter()
         .map(|(_, name)| json!({"Name": name, "Unit": "Count"}))
         .collect();
-    for name in ["Quarantined", "Released", "Evaluations"] {
+    for name in ["Quarantined", "Released", "Archived", "Restored", "Evaluations"] {
         metrics.push(json!({"Name": name, "Unit": "Count"}));
     }
     let mut record = Map::new();
@@ -80,6 +80,15 @@ pub fn emf_record_by(ev: &Evaluation, timestamp_ms: u64, by_account: bool) -> Va
     record.insert(
         "Released".to_string(),
         json!(in_place(ev, |a| matches!(a, Action::Release { .. }))),
+    );
+    // The hard block (policy block.archive): archived now or found archived; restored.
+    record.insert(
+        "Archived".to_string(),
+        json!(in_place(ev, |a| matches!(a, Action::Archive { .. }))),
+    );
+    record.insert(
+        "Restored".to_string(),
+        json!(in_place(ev, |a| matches!(a, Action::Restore { .. }))),
     );
     record.insert("Evaluations".to_string(), json!(1));
     // Properties, not metrics: they stay in the log record for searching.
@@ -224,6 +233,8 @@ mod tests {
                 "UntriagedFindings",
                 "Quarantined",
                 "Released",
+                "Archived",
+                "Restored",
                 "Evaluations"
             ]
         );
@@ -316,6 +327,29 @@ mod tests {
                 }),
                 "Released",
                 0,
+            ),
+            (
+                Action::Archive {
+                    status: ActionStatus::Done,
+                },
+                "Archived",
+                1,
+            ),
+            (
+                Action::Archive {
+                    status: ActionStatus::Skipped {
+                        reason: "in use".into(),
+                    },
+                },
+                "Archived",
+                0,
+            ),
+            (
+                Action::Restore {
+                    status: ActionStatus::Done,
+                },
+                "Restored",
+                1,
             ),
         ];
         for (action, key, want) in cases {

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod act;
 pub mod alert_rule;
+pub mod archive;
 pub mod decision_log;
 pub mod deploy_check;
 pub mod gate;

@@ -5,6 +5,8 @@
 use crate::domain::image::{truncate, Digest, ImageRef};
 use crate::domain::quarantine::is_quarantine_tag;
 use crate::domain::scan::{ScanEvent, Trigger};
+use crate::domain::storage::{ImageStatus, Storage};
+use crate::engine::archive::ARCHIVED_NOT_TAGGED;
 use crate::domain::verdict::Verdict;
 use crate::engine::gate::{Gate, GateError, Known};
 use crate::engine::ports::{Deadline, Registry, RegistryError};
@@ -53,22 +55,31 @@ impl<R: Registry> Gate<R> {
                 },
             });
         } else if blocks && !unscanned_in_sweep {
+            let mut storage = None;
             if !known.tags_fresh && ev.tags.is_empty() {
                 // An event's tags are those at scan time: ask, so that an image tagged since
                 // is quarantined itself. Unread, it is taken for a platform image.
-                if let Ok(tags) = self
+                if let Ok(details) = self
                     .bounded(
-                        self.registry.image_tags(&ev.repository, &digest),
+                        self.registry.image_details(&ev.repository, &digest),
                         &ev.repository,
                         deadline,
                     )
                     .await
                 {
-                    ev.tags = tags;
+                    ev.tags = details.tags;
                     known.tags_fresh = true;
+                    storage = Some(Ok(details.storage));
                 }
             }
-            self.plan_block(ev, &digest, tag, early, known, deadline)
+            let storage = match storage {
+                Some(read) => Some(read),
+                None => {
+                    self.storage_for_block(event, &ev.repository, &digest, deadline)
+                        .await
+                }
+            };
+            self.plan_block(ev, &digest, tag, early, known, storage, deadline)
                 .await;
         } else if matches!(ev.verdict, Verdict::Pass | Verdict::Warn) {
             self.plan_release(ev, event, &digest, tag, known, today, deadline)
@@ -78,8 +89,9 @@ impl<R: Registry> Gate<R> {
         Ok(())
     }
 
-    /// Quarantine (then strip) the image, and the indexes that list it when it can be a
-    /// platform image.
+    /// Quarantine (then strip, then archive) the image, and the indexes that list it when it
+    /// can be a platform image.
+    #[allow(clippy::too_many_arguments)]
     async fn plan_block(
         &self,
         ev: &mut Evaluation,
@@ -87,6 +99,7 @@ impl<R: Registry> Gate<R> {
         tag: String,
         early: Option<ActionStatus>,
         known: Known,
+        storage: Option<Result<Storage, RegistryError>>,
         deadline: Deadline,
     ) {
         let strip = !self.policy.strip_tags.is_empty();
@@ -113,9 +126,19 @@ impl<R: Registry> Gate<R> {
         // The registry's tags say the quarantine is in place: no BatchGetImage, no PutImage
         // (a sweep sees every quarantined image every night).
         let in_place = known.tags_fresh && ev.tags.contains(&tag);
+        let image_status = match &storage {
+            Some(Ok(s)) => Some(s.status),
+            _ => None,
+        };
         let status = match early {
             Some(status) => status,
             None if in_place => ActionStatus::AlreadyDone,
+            None if image_status == Some(ImageStatus::Archived) => ActionStatus::Skipped {
+                reason: ARCHIVED_NOT_TAGGED.to_string(),
+            },
+            None if image_status == Some(ImageStatus::Activating) => ActionStatus::Pending {
+                reason: "ECR is restoring the image (ACTIVATING); the next evaluation or sweep quarantines it".to_string(),
+            },
             // A platform image with no tag of its own: its indexes carry the block. A tag
             // on it could later be removed only by deleting it (its last tag).
             None if ev.tags.is_empty() && !indexes.is_empty() => ActionStatus::Skipped {
@@ -123,6 +146,9 @@ impl<R: Registry> Gate<R> {
             },
             None => ActionStatus::Planned,
         };
+        // An untagged platform image skipped for its indexes is not archived either.
+        let archivable = !matches!(status, ActionStatus::Skipped { .. })
+            || image_status == Some(ImageStatus::Archived);
         ev.actions.push(Action::Quarantine { tag, status });
         if strip {
             let nothing_to_strip = in_place && !ev.tags.iter().any(|t| self.strippable(t));
@@ -135,6 +161,11 @@ impl<R: Registry> Gate<R> {
                     ActionStatus::Planned
                 },
             });
+        }
+        if archivable {
+            if let Some(a) = self.plan_archive(ev, digest, storage, deadline).await {
+                ev.actions.push(a);
+            }
         }
         if let Some(e) = lookup_failed {
             ev.actions.push(Action::IndexLookup {
@@ -181,16 +212,19 @@ impl<R: Registry> Gate<R> {
         // Events list the tags at scan time; an operator's invoke lists none, so ask.
         let direct = matches!(event.trigger, Trigger::DirectInvoke | Trigger::Sweep);
         if ev.tags.contains(&tag) || direct {
-            let current = if known.tags_fresh {
-                ev.tags.clone()
-            } else {
-                self.bounded(
-                    self.registry.image_tags(&ev.repository, digest),
-                    &ev.repository,
-                    deadline,
-                )
-                .await
-                .map_err(|e| lookup_error("read the tags of", e))?
+            let (current, storage) = match (known.tags_fresh, event.storage) {
+                (true, Some(storage)) => (ev.tags.clone(), Some(storage)),
+                _ => {
+                    let details = self
+                        .bounded(
+                            self.registry.image_details(&ev.repository, digest),
+                            &ev.repository,
+                            deadline,
+                        )
+                        .await
+                        .map_err(|e| lookup_error("read the tags of", e))?;
+                    (details.tags, Some(details.storage))
+                }
             };
             if current.contains(&tag) {
                 let status = if current.len() == 1 {
@@ -202,6 +236,10 @@ impl<R: Registry> Gate<R> {
                 } else {
                     ActionStatus::Planned
                 };
+                // An archived image is restored first: released, it must be pullable.
+                if status == ActionStatus::Planned {
+                    ev.actions.extend(Self::plan_restore(storage.as_ref()));
+                }
                 ev.actions.push(Action::Release { tag, status });
             }
             ev.tags = current;

@@ -48,6 +48,11 @@ pub enum ActionStatus {
     Failed {
         error: String,
     },
+    /// Started, and finished by a later evaluation or the sweep: ECR refuses the step while
+    /// the image is being restored from the archive. Not a failure: nothing is retried now.
+    Pending {
+        reason: String,
+    },
 }
 
 impl ActionStatus {
@@ -61,6 +66,7 @@ impl ActionStatus {
             ActionStatus::DryRun => "dry run, not done".to_string(),
             ActionStatus::Skipped { reason } => format!("skipped: {reason}"),
             ActionStatus::Failed { error } => format!("FAILED: {error}"),
+            ActionStatus::Pending { reason } => format!("pending: {reason}"),
         }
     }
 }
@@ -83,6 +89,18 @@ pub enum Action {
     /// Remove the quarantine tag from an image that no longer fails.
     Release {
         tag: String,
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+    /// Archive the image (`UpdateImageStorageClass` to `ARCHIVE`) once its quarantine tag is
+    /// in place: ECR then answers 404 to every pull of it (policy `block.archive`).
+    Archive {
+        #[serde(flatten)]
+        status: ActionStatus,
+    },
+    /// Restore an archived image that no longer fails (`STANDARD`; ECR answers `ACTIVATING`),
+    /// before its quarantine tag is removed.
+    Restore {
         #[serde(flatten)]
         status: ActionStatus,
     },
@@ -116,7 +134,9 @@ impl Action {
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
             | Action::Alert { status, .. }
-            | Action::IndexLookup { status } => status,
+            | Action::IndexLookup { status }
+            | Action::Archive { status }
+            | Action::Restore { status } => status,
             Action::OnIndex { change, .. } => change.status(),
         }
     }
@@ -127,7 +147,9 @@ impl Action {
             | Action::Strip { status, .. }
             | Action::Release { status, .. }
             | Action::Alert { status, .. }
-            | Action::IndexLookup { status } => status,
+            | Action::IndexLookup { status }
+            | Action::Archive { status }
+            | Action::Restore { status } => status,
             Action::OnIndex { change, .. } => change.status_mut(),
         }
     }
@@ -148,6 +170,8 @@ impl Action {
             Action::IndexLookup { .. } => {
                 format!("look up the image indexes that list this image ({status})")
             }
+            Action::Archive { .. } => format!("archive ({status})"),
+            Action::Restore { .. } => format!("restore from the archive ({status})"),
             Action::OnIndex {
                 index,
                 index_tags,

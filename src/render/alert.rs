@@ -138,6 +138,7 @@ pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
             ActionStatus::DryRun => "would quarantine (dry run)".to_string(),
             ActionStatus::Skipped { .. } => "not quarantined".to_string(),
             ActionStatus::Failed { .. } => "quarantine FAILED".to_string(),
+            ActionStatus::Pending { .. } => "quarantine pending".to_string(),
         }
     } else if let Some(status) = release {
         match status {
@@ -147,6 +148,7 @@ pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
             ActionStatus::DryRun => "would release (dry run)".to_string(),
             ActionStatus::Skipped { .. } => "still quarantined, release skipped".to_string(),
             ActionStatus::Failed { .. } => "release FAILED".to_string(),
+            ActionStatus::Pending { .. } => "restoring, release pending".to_string(),
         }
     } else {
         match ev.verdict {
@@ -349,6 +351,12 @@ pub fn describe_action(a: &Action) -> String {
         Action::Alert { channel, .. } => format!("alert via {channel} ({status})"),
         Action::IndexLookup { .. } => {
             format!("look up the image indexes (multi-arch images) that list this image ({status})")
+        }
+        Action::Archive { .. } => {
+            format!("archive: ECR answers 404 to every pull of the image ({status})")
+        }
+        Action::Restore { .. } => {
+            format!("restore from the archive (ECR answers ACTIVATING, then ACTIVE) ({status})")
         }
         Action::OnIndex {
             index,
