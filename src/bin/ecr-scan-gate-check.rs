@@ -6,9 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::adapters::aws::ssm::SsmParameters;
 use ecr_scan_gate::cli::check::{parse_duration, parse_poll_interval, render_text};
-use ecr_scan_gate::engine::deploy_check::{asked_name, check, CheckReport, PolicyInfo};
 use ecr_scan_gate::domain::date::{today_utc, validate_date};
 use ecr_scan_gate::domain::image::{validate_repository_name, validate_tag, Digest, ImageRef};
+use ecr_scan_gate::engine::deploy_check::{asked_name, check, CheckReport, PolicyInfo};
 use ecr_scan_gate::engine::gate::Gate;
 use ecr_scan_gate::entry::config::{
     describe_source, load_policy, policy_hash, Config, PolicySource, DEFAULT_POLICY_WARNING,

@@ -109,7 +109,6 @@ fn in_range(s: &str, secs: f64) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

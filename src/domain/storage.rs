@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn a_pull_within_the_window_is_use_and_says_when() {
         let why = in_use(&pulled(2), None, 30, NOW).unwrap_or_default();
-        assert!(why.contains("last pulled 2026-11-30T12:00:00Z (2 days ago)"), "{why}");
+        assert!(
+            why.contains("last pulled 2026-11-30T12:00:00Z (2 days ago)"),
+            "{why}"
+        );
         assert!(why.contains("within 30 days"), "{why}");
     }
 

@@ -53,7 +53,13 @@ pub fn emf_record_by(ev: &Evaluation, timestamp_ms: u64, by_account: bool) -> Va
         .iter()
         .map(|(_, name)| json!({"Name": name, "Unit": "Count"}))
         .collect();
-    for name in ["Quarantined", "Released", "Archived", "Restored", "Evaluations"] {
+    for name in [
+        "Quarantined",
+        "Released",
+        "Archived",
+        "Restored",
+        "Evaluations",
+    ] {
         metrics.push(json!({"Name": name, "Unit": "Count"}));
     }
     let mut record = Map::new();

@@ -50,7 +50,10 @@ fn source_suffix(source: &str) -> String {
 }
 
 impl PolicyError {
-    pub(crate) fn at(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> PolicyError {
+    pub(crate) fn at(
+        field: impl std::fmt::Display,
+        problem: impl std::fmt::Display,
+    ) -> PolicyError {
         PolicyError::Invalid {
             source_name: String::new(),
             problem: format!("`{field}` {problem}"),
@@ -406,7 +409,11 @@ impl PolicyDoc {
             notify: self.notify.unwrap_or(defaults.notify),
             strip_tags: self.strip_tags.into_iter().map(|g| g.0).collect(),
             repositories,
-            block: self.block.map(BlockDoc::validate).transpose()?.unwrap_or_default(),
+            block: self
+                .block
+                .map(BlockDoc::validate)
+                .transpose()?
+                .unwrap_or_default(),
             ecs_hook: self
                 .ecs_hook
                 .map(EcsHookDoc::validate)

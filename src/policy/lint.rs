@@ -57,7 +57,32 @@ pub fn policy_warnings(policy: &Policy, today: &str) -> Vec<PolicyWarning> {
     strip_everything(policy, &mut out);
     allowlist_expiry(policy, today, &mut out);
     overrides_that_never_match(policy, &mut out);
+    archive_costs(policy, &mut out);
     out
+}
+
+/// Archiving is a hard block with a price: ECR charges archived storage for at least 90 days,
+/// and `always` also archives images that running services pull.
+fn archive_costs(p: &Policy, out: &mut Vec<PolicyWarning>) {
+    use crate::policy::enforcement::ArchiveMode;
+    let charge = "ECR charges archived images for a minimum of 90 days of storage, even when they are restored or deleted sooner";
+    match p.block.archive {
+        ArchiveMode::Off => {}
+        ArchiveMode::Unused => warning(
+            out,
+            "block.archive".to_string(),
+            "archive_storage_charge",
+            format!("`unused` archives failing images nobody pulled in {} days: {charge}", p.block.in_use_days),
+        ),
+        ArchiveMode::Always => warning(
+            out,
+            "block.archive".to_string(),
+            "archive_in_use",
+            format!(
+                "`always` archives failing images that running services use: ECR then answers 404 to their pulls, so a service cannot scale out or replace a task (ECS), nor a pod restart on a new node (EKS), until the image is fixed or restored; `unused` leaves images in use running. {charge}"
+            ),
+        ),
+    }
 }
 
 fn warning(out: &mut Vec<PolicyWarning>, field: String, code: &'static str, message: String) {

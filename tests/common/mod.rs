@@ -2,6 +2,7 @@
 //! clients pointed at it, and images with seeded scan results.
 #![allow(dead_code)]
 
+pub mod archive;
 pub mod inspector;
 pub mod proxy;
 pub mod summaries;

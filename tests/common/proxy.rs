@@ -73,6 +73,8 @@ struct State {
     holds: Vec<Arc<Hold>>,
     rules: Vec<Rule>,
     counts: HashMap<String, usize>,
+    /// Every operation in the order it reached the proxy.
+    sequence: Vec<String>,
     faults_served: usize,
     rewrites: Vec<(String, Rewrite)>,
     answers: Vec<(String, Answer)>,
@@ -154,6 +156,15 @@ impl FaultProxy {
         st.answers.push((operation.to_string(), answer));
     }
 
+    /// `operation` is forwarded again (undoes [`FaultProxy::answer`]).
+    pub fn unanswer(&self, operation: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .answers
+            .retain(|(o, _)| o != operation);
+    }
+
     /// At most `per_second` requests of `operation` are forwarded per second (fixed one-second
     /// windows); the others get `ThrottlingException`, as ECR answers past its quota.
     pub fn rate_limit(&self, operation: &str, per_second: usize) {
@@ -189,7 +200,14 @@ impl FaultProxy {
     }
 
     pub fn reset_counts(&self) {
-        self.state.lock().unwrap().counts.clear();
+        let mut st = self.state.lock().unwrap();
+        st.counts.clear();
+        st.sequence.clear();
+    }
+
+    /// The operations that reached the proxy, in order (since the last `reset_counts`).
+    pub fn sequence(&self) -> Vec<String> {
+        self.state.lock().unwrap().sequence.clone()
     }
 
     pub fn faults_served(&self) -> usize {
@@ -269,6 +287,7 @@ async fn serve(
     let fault = {
         let mut st = state.lock().unwrap();
         *st.counts.entry(operation.clone()).or_default() += 1;
+        st.sequence.push(operation.clone());
         let mut fault = None;
         for r in st.rules.iter_mut() {
             if r.remaining == 0 || r.operation.as_deref().is_some_and(|o| o != operation) {

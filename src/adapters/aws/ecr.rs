@@ -7,8 +7,7 @@ use super::error_text;
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::storage::{ImageStatus, InspectorUse, StorageClass};
 use crate::engine::ports::{
-    Change, Deadline, ImageDetails, IndexImage, Registry, RegistryError, ScanFindings,
-    TagSelector,
+    Change, Deadline, ImageDetails, IndexImage, Registry, RegistryError, ScanFindings, TagSelector,
 };
 use crate::judgement::findings::FindingsTally;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
