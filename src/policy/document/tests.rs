@@ -207,3 +207,33 @@ fn dates_are_checked() {
 fn today_is_a_valid_date() {
     assert!(validate_date(&today_utc()).is_ok(), "{}", today_utc());
 }
+
+#[test]
+fn block_and_ecs_hook_default_to_tag_only_and_allow_with_600_s() {
+    use crate::policy::enforcement::{ArchiveMode, NonEcr};
+    let p = Policy::from_json("{}").unwrap();
+    assert_eq!(p.block.archive, ArchiveMode::Off);
+    assert_eq!(p.block.in_use_days, 30);
+    assert_eq!(p.ecs_hook.max_wait_s, 600);
+    assert_eq!(p.ecs_hook.non_ecr, NonEcr::Allow);
+    let p = Policy::from_json(
+        r#"{"block": {"archive": "always", "in_use_days": 7},
+            "ecs_hook": {"max_wait_s": 0, "non_ecr": "block"}}"#,
+    )
+    .unwrap();
+    assert_eq!(p.block.archive, ArchiveMode::Always);
+    assert_eq!(p.block.in_use_days, 7);
+    assert_eq!(p.ecs_hook.max_wait_s, 0);
+    assert_eq!(p.ecs_hook.non_ecr, NonEcr::Block);
+}
+
+#[test]
+fn bad_block_and_ecs_hook_keys_name_the_field() {
+    let err = |doc: &str| Policy::from_json(doc).unwrap_err().to_string();
+    assert!(err(r#"{"block": {"archive": "never"}}"#).contains("`block.archive`"));
+    assert!(err(r#"{"block": {"in_use_days": 0}}"#)
+        .contains("`block.in_use_days` must be between 1 and 3650"));
+    assert!(err(r#"{"block": {"archiv": "unused"}}"#).contains("archiv"));
+    assert!(err(r#"{"ecs_hook": {"max_wait_s": -1}}"#).contains("`ecs_hook.max_wait_s`"));
+    assert!(err(r#"{"ecs_hook": {"non_ecr": "deny"}}"#).contains("`ecs_hook.non_ecr`"));
+}

@@ -227,3 +227,25 @@ fn day_numbers() {
     );
     assert_eq!(day_number("garbage"), None);
 }
+
+#[test]
+fn archive_warns_of_the_storage_charge_and_always_of_running_services() {
+    let codes = |doc: &str| -> Vec<(&'static str, String, String)> {
+        policy_warnings(&Policy::from_json(doc).unwrap(), TODAY)
+            .into_iter()
+            .map(|w| (w.code, w.field, w.message))
+            .collect()
+    };
+    assert!(codes("{}").is_empty());
+    assert!(codes(r#"{"block": {"archive": "off"}}"#).is_empty());
+    let unused = codes(r#"{"block": {"archive": "unused", "in_use_days": 14}}"#);
+    assert_eq!(unused.len(), 1, "{unused:?}");
+    assert_eq!(unused[0].0, "archive_storage_charge");
+    assert_eq!(unused[0].1, "block.archive");
+    assert!(unused[0].2.contains("90 days") && unused[0].2.contains("14 days"));
+    let always = codes(r#"{"block": {"archive": "always"}}"#);
+    assert_eq!(always.len(), 1, "{always:?}");
+    assert_eq!(always[0].0, "archive_in_use");
+    assert!(always[0].2.contains("cannot scale out"), "{}", always[0].2);
+    assert!(always[0].2.contains("90 days"), "{}", always[0].2);
+}
