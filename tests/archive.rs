@@ -1,4 +1,4 @@
-//! The hard block (SPEC 11.3 in docs/enforcement.md's words): a failing image nobody uses is
+//! The hard block (docs/enforcement.md): a failing image nobody uses is
 //! archived once its quarantine tag is in place, so ECR answers 404 to every pull; an image in
 //! use is quarantined by tag only, and its alert says so; an archived image is never tagged
 //! (a tag is a push, which restores it); a release restores first and finishes later what ECR

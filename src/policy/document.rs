@@ -50,10 +50,7 @@ fn source_suffix(source: &str) -> String {
 }
 
 impl PolicyError {
-    pub(crate) fn at(
-        field: impl std::fmt::Display,
-        problem: impl std::fmt::Display,
-    ) -> PolicyError {
+    fn at(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> PolicyError {
         PolicyError::Invalid {
             source_name: String::new(),
             problem: format!("`{field}` {problem}"),
@@ -412,12 +409,14 @@ impl PolicyDoc {
             block: self
                 .block
                 .map(BlockDoc::validate)
-                .transpose()?
+                .transpose()
+                .map_err(|(field, problem)| PolicyError::at(field, problem))?
                 .unwrap_or_default(),
             ecs_hook: self
                 .ecs_hook
                 .map(EcsHookDoc::validate)
-                .transpose()?
+                .transpose()
+                .map_err(|(field, problem)| PolicyError::at(field, problem))?
                 .unwrap_or_default(),
         })
     }

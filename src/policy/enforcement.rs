@@ -2,7 +2,6 @@
 //! it) and `ecs_hook` (how the ECS deployment lifecycle hook answers). Both are optional; the
 //! defaults change nothing of the quarantine by tag.
 
-use crate::policy::document::PolicyError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -115,13 +114,16 @@ pub(crate) struct EcsHookDoc {
     non_ecr: NonEcr,
 }
 
+/// A bad value: the field it is in, and what is wrong with it.
+pub(crate) type FieldError = (&'static str, String);
+
 impl BlockDoc {
-    pub(crate) fn validate(self) -> Result<Block, PolicyError> {
+    pub(crate) fn validate(self) -> Result<Block, FieldError> {
         let in_use_days = match self.in_use_days {
             None => Block::DEFAULT_IN_USE_DAYS,
             Some(n) if (1..=3650).contains(&n) => n as u32,
             Some(n) => {
-                return Err(PolicyError::at(
+                return Err((
                     "block.in_use_days",
                     format!("must be between 1 and 3650 days, got {n}"),
                 ))
@@ -135,12 +137,12 @@ impl BlockDoc {
 }
 
 impl EcsHookDoc {
-    pub(crate) fn validate(self) -> Result<EcsHook, PolicyError> {
+    pub(crate) fn validate(self) -> Result<EcsHook, FieldError> {
         let max_wait_s = match self.max_wait_s {
             None => EcsHook::DEFAULT_MAX_WAIT_S,
             Some(n) if (0..=86_400).contains(&n) => n as u64,
             Some(n) => {
-                return Err(PolicyError::at(
+                return Err((
                     "ecs_hook.max_wait_s",
                     format!("must be between 0 and 86400 seconds, got {n}"),
                 ))

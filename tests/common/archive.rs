@@ -7,7 +7,7 @@
 //!   `DescribeImagesFilter.imageStatus`: "If not specified, only images with ACTIVE status are
 //!   returned", so an archived image is listed only when the request asks for `ANY`).
 //!
-//! Not documented, modelled after SPEC 11.3 ("a step that ECR refuses while the image is
+//! Not documented, modelled after docs/enforcement.md ("If ECR refuses it while the image is
 //! still activating"): `BatchDeleteImage` on an image being restored answers
 //! `InvalidParameterException`.
 
