@@ -1,8 +1,22 @@
-# The function's role, least privilege. The ECR, SNS, SSM, SQS and Inspector
-# actions below are exactly the AWS operations the code calls
-# (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs, inspector*.rs), besides
-# Lambda's own use of the role and what ECR needs for enhanced findings;
-# tests/infra/test_iam_matches_code.py fails when the two drift apart.
+# The function's role, least privilege. The ECR, SNS, SSM, SQS, Inspector and
+# ECS actions below are exactly the AWS operations the code calls
+# (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs, inspector*.rs, ecs*.rs),
+# besides Lambda's own use of the role and what ECR needs for enhanced findings;
+# tests/infra/test_iam_matches_code.py fails when the two drift apart. Some
+# follow an option: ecr:UpdateImageStorageClass the policy's block.archive,
+# ecs:DescribeServiceRevisions var.ecs_hook_enabled,
+# inspector2:ListFindingAggregations the sweep or block.archive = "unused".
+
+locals {
+  # The policy's block.archive: "off" (absent, null, or no `block`), "unused" or
+  # "always". Read from the policy as stored (gate_policy_json or gate_policy),
+  # so the grant follows the policy the function reads. The function refuses a
+  # value it does not know; here anything but "off" grants.
+  gate_archive         = try(coalesce(jsondecode(local.gate_policy_json).block.archive, "off"), "off")
+  gate_archive_enabled = local.gate_archive != "off"
+  # "unused" archives only an image not in use: Inspector's inUseCount is asked.
+  gate_archive_checks_use = local.gate_archive == "unused"
+}
 
 data "aws_iam_policy_document" "gate_assume" {
   statement {
@@ -56,6 +70,21 @@ data "aws_iam_policy_document" "gate" {
       "ecr:StartImageScan",
     ]
     resources = local.gated_repository_arns
+  }
+
+  # Archive (policy block.archive "unused" or "always"): move a failing image
+  # to the ARCHIVE storage class, where it cannot be pulled, and back to
+  # STANDARD on release. Scoped as PutImage; absent while the policy does not
+  # archive.
+  dynamic "statement" {
+    for_each = local.gate_archive_enabled ? [1] : []
+
+    content {
+      sid       = "EcrArchiveImages"
+      effect    = "Allow"
+      actions   = ["ecr:UpdateImageStorageClass"]
+      resources = local.gated_repository_arns
+    }
   }
 
   # DescribeRepositories: the gated repositories, and with a sweep every
@@ -166,19 +195,37 @@ data "aws_iam_policy_document" "gate" {
     }
   }
 
-  # The sweep reads the per-image severity counts of images under enhanced
-  # scanning: ListFindingAggregations with aggregationType AWS_ECR_CONTAINER,
-  # filtered by repository. Granted whenever the sweep can run (as the sweep's
-  # DescribeRepositories above). Inspector has no resource-level permission for
+  # ListFindingAggregations (aggregationType AWS_ECR_CONTAINER, filtered by
+  # repository) answers per image under enhanced scanning its severity counts,
+  # which the sweep reads, and its inUseCount, which keeps block.archive =
+  # "unused" from archiving an image in use (without the permission, Inspector
+  # would look silent and the image be archived). Granted whenever the sweep
+  # can run (as the sweep's DescribeRepositories above) or the policy archives
+  # unused images. Inspector has no resource-level permission for
   # ListFindingAggregations: the resource can only be "*".
   dynamic "statement" {
-    for_each = local.sweep_can_run ? [1] : []
+    for_each = local.sweep_can_run || local.gate_archive_checks_use ? [1] : []
 
     content {
-      sid       = "InspectorReadFindingAggregationsForSweep"
+      sid       = "InspectorReadFindingAggregations"
       effect    = "Allow"
       actions   = ["inspector2:ListFindingAggregations"]
       resources = ["*"]
+    }
+  }
+
+  # ECS deployment lifecycle hook (ecs_hook_enabled): the function reads the
+  # images (name and resolved digest) of the service revision ECS is about to
+  # roll out. Service revisions of this account and region only: the hook role
+  # (ecs_hook.tf) serves this account's services.
+  dynamic "statement" {
+    for_each = var.ecs_hook_enabled ? [1] : []
+
+    content {
+      sid       = "EcsDescribeServiceRevisionsForHook"
+      effect    = "Allow"
+      actions   = ["ecs:DescribeServiceRevisions"]
+      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-revision/*"]
     }
   }
 

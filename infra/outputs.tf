@@ -125,6 +125,11 @@ output "event_bus_arn" {
   value       = local.default_bus_arn
 }
 
+output "ecs_hook_role_arn" {
+  description = "ARN of the role Amazon ECS assumes to invoke the function as a deployment lifecycle hook (roleArn of a service's lifecycle hook, with hookTargetArn = function_arn); null when ecs_hook_enabled is false"
+  value       = var.ecs_hook_enabled ? aws_iam_role.ecs_hook[0].arn : null
+}
+
 output "member_role_name" {
   description = "Name of the role the gate assumes in member accounts (role_name of modules/member); null in single-account mode. The external id is never an output."
   value       = local.member_mode ? var.member_role_name : null

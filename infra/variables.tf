@@ -325,7 +325,7 @@ variable "async_maximum_event_age_seconds" {
 ###############################################################################
 
 variable "gate_policy" {
-  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories. Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
+  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories, block (`{archive = \"off\" | \"unused\" | \"always\", in_use_days = 30}`: also archive a failing image, so that it cannot be pulled; an archive other than \"off\" grants the function ecr:UpdateImageStorageClass on the gated repositories), ecs_hook (`{max_wait_s = 600, non_ecr = \"allow\" | \"block\"}`: the ECS deployment lifecycle hook's wait for a scan and its answer for images outside ECR). Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
   type        = any
   default = {
     fail            = { CRITICAL = 1 }
@@ -377,6 +377,16 @@ variable "gate_policy_parameter_name" {
     condition     = var.gate_policy_parameter_name == null ? true : length(var.gate_policy_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.gate_policy_parameter_name))
     error_message = "gate_policy_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
   }
+}
+
+###############################################################################
+# ECS deployment lifecycle hook
+###############################################################################
+
+variable "ecs_hook_enabled" {
+  description = "Let Amazon ECS use the function as a deployment lifecycle hook (blue/green, linear, canary deployments of ECS services of this account and region): creates the role ECS assumes to invoke it (trust ecs.amazonaws.com from this account; lambda:InvokeFunction on this function only; output ecs_hook_role_arn) and grants the function ecs:DescribeServiceRevisions. A service uses the hook only when its deployment configuration names it (examples/ecs-lifecycle-hook)."
+  type        = bool
+  default     = true
 }
 
 ###############################################################################

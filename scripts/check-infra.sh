@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the Terraform in infra/:
 #   terraform fmt -check -recursive infra
-#   terraform init -backend=false + validate   (infra/, modules/member, examples/{design-single-repo,organization})
+#   terraform init -backend=false + validate   (infra/, modules/member, examples/{design-single-repo,organization,ecs-lifecycle-hook})
 #   terraform test                             (infra/tests/*.tftest.hcl: plans with mocked AWS)
 #   checkov -d infra --skip-download           (no failed check; skips are inline, with reasons)
 #   pytest tests/infra                         (design values, IAM == AWS calls of src/adapters/aws/*.rs, dashboard == metrics)
@@ -89,7 +89,7 @@ else
 fi
 
 # init (creates .terraform/ and the lock file, both git-ignored) and validate.
-for dir in infra infra/modules/member infra/examples/design-single-repo infra/examples/organization; do
+for dir in infra infra/modules/member infra/examples/design-single-repo infra/examples/organization infra/examples/ecs-lifecycle-hook; do
     say "terraform -chdir=$dir init -backend=false && validate"
     if terraform -chdir="$dir" init -backend=false -input=false -no-color >"$VENV_ROOT/init.log" 2>&1; then
         if terraform -chdir="$dir" validate -no-color; then

@@ -153,8 +153,8 @@ run "defaults" {
   # resource-level permission exists for ListFindingAggregations.
   assert {
     condition = (
-      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
-      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).resources == toset(["*"])
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]).resources == toset(["*"])
     )
     error_message = "the sweep needs inspector2:ListFindingAggregations on *"
   }
@@ -162,6 +162,24 @@ run "defaults" {
   assert {
     condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "sts:AssumeRole")]) == 0
     error_message = "no sts:AssumeRole without member accounts"
+  }
+
+  # Archive follows the policy: the default policy has no `block`, so no
+  # ecr:UpdateImageStorageClass anywhere in the role.
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecr:UpdateImageStorageClass")]) == 0
+    error_message = "no ecr:UpdateImageStorageClass with the default policy (block.archive is off)"
+  }
+
+  # ECS lifecycle hook (on by default): the function reads service revisions
+  # of this account and region, nothing else of ECS.
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcsDescribeServiceRevisionsForHook"]).actions == toset(["ecs:DescribeServiceRevisions"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcsDescribeServiceRevisionsForHook"]).resources == toset(["arn:aws:ecs:ap-northeast-1:123456789012:service-revision/*"]) &&
+      length([for s in data.aws_iam_policy_document.gate.statement : s if length([for a in s.actions : a if startswith(a, "ecs:")]) > 0]) == 1
+    )
+    error_message = "ecs:DescribeServiceRevisions on service-revision/* of this account and region, and no other ECS statement"
   }
 
   assert {
@@ -300,5 +318,77 @@ run "defaults" {
   assert {
     condition     = length(aws_ecr_registry_scanning_configuration.this) == 0 && length(aws_cloudwatch_event_bus_policy.members) == 0 && length(aws_chatbot_slack_channel_configuration.alerts) == 0
     error_message = "registry scanning, bus policy and Chatbot are opt-in"
+  }
+}
+
+# The role ECS assumes for the lifecycle hook (ecs_hook_enabled, default on).
+# The trust document gets a JSON of its own here, so that the document the role
+# takes is read, not assumed (the mock renders every document alike).
+run "ecs_hook_role" {
+  command = plan
+
+  override_resource {
+    target          = aws_lambda_function.gate
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:ecr-scan-gate"
+    }
+  }
+
+  override_resource {
+    target          = aws_iam_role.ecs_hook
+    override_during = plan
+    values = {
+      id  = "ecr-scan-gate-ecs-hook"
+      arn = "arn:aws:iam::123456789012:role/ecr-scan-gate-ecs-hook"
+    }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.ecs_hook_assume
+    values = { json = "{\"Statement\":[{\"Sid\":\"EcsAssumeRoleForLifecycleHooks\"}]}" }
+  }
+
+  # Trust: ECS only, on behalf of this account only.
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.ecs_hook_assume[0].statement) == 1 &&
+      one(data.aws_iam_policy_document.ecs_hook_assume[0].statement).effect == "Allow" &&
+      one(data.aws_iam_policy_document.ecs_hook_assume[0].statement).actions == toset(["sts:AssumeRole"]) &&
+      one(data.aws_iam_policy_document.ecs_hook_assume[0].statement).principals == toset([{ type = "Service", identifiers = toset(["ecs.amazonaws.com"]) }]) &&
+      one(data.aws_iam_policy_document.ecs_hook_assume[0].statement).condition == toset([{ test = "StringEquals", variable = "aws:SourceAccount", values = tolist(["123456789012"]) }])
+    )
+    error_message = "the hook role trusts ecs.amazonaws.com of this account (aws:SourceAccount) and nothing else"
+  }
+
+  assert {
+    condition     = aws_iam_role.ecs_hook[0].assume_role_policy == "{\"Statement\":[{\"Sid\":\"EcsAssumeRoleForLifecycleHooks\"}]}" && aws_iam_role.ecs_hook[0].name == "ecr-scan-gate-ecs-hook"
+    error_message = "the hook role takes its trust from ecs_hook_assume"
+  }
+
+  # Permission: lambda:InvokeFunction on this function, and nothing else.
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.ecs_hook[0].statement) == 1 &&
+      one(data.aws_iam_policy_document.ecs_hook[0].statement).effect == "Allow" &&
+      one(data.aws_iam_policy_document.ecs_hook[0].statement).actions == toset(["lambda:InvokeFunction"]) &&
+      one(data.aws_iam_policy_document.ecs_hook[0].statement).resources == toset(["arn:aws:lambda:ap-northeast-1:123456789012:function:ecr-scan-gate"]) &&
+      try(length(one(data.aws_iam_policy_document.ecs_hook[0].statement).not_actions), 0) == 0 &&
+      try(length(one(data.aws_iam_policy_document.ecs_hook[0].statement).not_resources), 0) == 0
+    )
+    error_message = "the hook role may only lambda:InvokeFunction this function"
+  }
+
+  # One inline policy on the hook role. (Its document reads the function's ARN,
+  # so Terraform renders it only at apply: tests/infra/test_ecs_hook.py checks
+  # that the policy is data.aws_iam_policy_document.ecs_hook.)
+  assert {
+    condition     = length(aws_iam_role_policy.ecs_hook) == 1 && aws_iam_role_policy.ecs_hook[0].role == "ecr-scan-gate-ecs-hook"
+    error_message = "the hook role has its one inline policy"
+  }
+
+  assert {
+    condition     = output.ecs_hook_role_arn == "arn:aws:iam::123456789012:role/ecr-scan-gate-ecs-hook"
+    error_message = "output ecs_hook_role_arn"
   }
 }

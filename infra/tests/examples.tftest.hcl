@@ -1,6 +1,8 @@
 # Plans of each example (but the Datadog one: its provider is not on these
 # machines; fmt, HCL parsing and checkov check it) and of modules/member, with
-# mocked AWS: one mock per account of the organization example.
+# mocked AWS: one mock per account of the organization example. The ECS
+# lifecycle-hook example plans the gate's side of the hook (the provider of
+# these machines, 5.100, has no aws_ecs_service lifecycle_hook).
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
@@ -115,6 +117,96 @@ run "organization" {
   }
 }
 
+# The gate as an ECS deployment lifecycle hook: the service's deployment
+# configuration (rendered for the AWS CLI) names the function and the hook
+# role, and the role may only invoke that function.
+run "ecs_lifecycle_hook" {
+  command = plan
+
+  module {
+    source = "./examples/ecs-lifecycle-hook"
+  }
+
+  variables {
+    lambda_zip_path  = "tests/fixtures/bootstrap.zip"
+    ecs_cluster_name = "prod"
+    ecs_service_name = "demo-api"
+  }
+
+  # Known ARNs at plan, so that the wiring can be read.
+  override_resource {
+    target          = module.ecr_scan_gate.aws_lambda_function.gate
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:ecr-scan-gate"
+    }
+  }
+
+  override_resource {
+    target          = module.ecr_scan_gate.aws_iam_role.ecs_hook
+    override_during = plan
+    values = {
+      arn = "arn:aws:iam::123456789012:role/ecr-scan-gate-ecs-hook"
+    }
+  }
+
+  assert {
+    condition = jsondecode(output.deployment_configuration) == {
+      strategy          = "BLUE_GREEN"
+      bakeTimeInMinutes = 5
+      lifecycleHooks = [{
+        hookTargetArn   = "arn:aws:lambda:ap-northeast-1:123456789012:function:ecr-scan-gate"
+        roleArn         = "arn:aws:iam::123456789012:role/ecr-scan-gate-ecs-hook"
+        lifecycleStages = ["PRE_SCALE_UP"]
+      }]
+    }
+    error_message = "deployment configuration: ${output.deployment_configuration}"
+  }
+
+  assert {
+    condition     = output.ecs_hook_role_arn == "arn:aws:iam::123456789012:role/ecr-scan-gate-ecs-hook" && output.function_arn == "arn:aws:lambda:ap-northeast-1:123456789012:function:ecr-scan-gate"
+    error_message = "the example passes the module's hook role and function through"
+  }
+
+  assert {
+    condition     = output.update_service_command == "aws ecs update-service --region ap-northeast-1 --cluster prod --service demo-api --deployment-configuration '${output.deployment_configuration}'"
+    error_message = "update_service_command: ${coalesce(output.update_service_command, "null")}"
+  }
+}
+
+run "ecs_lifecycle_hook_without_a_service" {
+  command = plan
+
+  module {
+    source = "./examples/ecs-lifecycle-hook"
+  }
+
+  variables {
+    lambda_zip_path  = "tests/fixtures/bootstrap.zip"
+    lifecycle_stages = ["PRE_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT"]
+  }
+
+  assert {
+    condition     = output.update_service_command == null
+    error_message = "no command without a cluster and a service"
+  }
+}
+
+run "ecs_lifecycle_hook_unknown_stage" {
+  command = plan
+
+  module {
+    source = "./examples/ecs-lifecycle-hook"
+  }
+
+  variables {
+    lambda_zip_path  = "tests/fixtures/bootstrap.zip"
+    lifecycle_stages = ["PRE_DEPLOY"]
+  }
+
+  expect_failures = [var.lifecycle_stages]
+}
+
 # The member module as the organization example uses it (member B: us-east-1,
 # forwarding to the hub bus in ap-northeast-1).
 run "member_module" {
@@ -171,6 +263,34 @@ run "member_module" {
   assert {
     condition     = jsondecode(aws_cloudwatch_event_rule.forward["inspector2-finding"].event_pattern).detail == { status = ["ACTIVE"], severity = ["CRITICAL", "HIGH"], resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] } }
     error_message = "the member forwards only findings that can matter"
+  }
+}
+
+# A hub whose policy archives: the member role may archive and restore too.
+run "member_module_archive" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_b
+  }
+
+  variables {
+    hub_role_arn              = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn         = "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"
+    gated_repository_patterns = ["team-b/*"]
+    archive_enabled           = true
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).actions == toset(["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:PutImage", "ecr:StartImageScan", "ecr:UpdateImageStorageClass"]) &&
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:*:222222222222:repository/team-b/*"])
+    )
+    error_message = "with archive_enabled the member role may UpdateImageStorageClass, on the same repositories"
   }
 }
 

@@ -72,7 +72,8 @@ run "every_option_on" {
     timeout                        = 120
     gate_policy_parameter_name     = "/platform/ecr-scan-gate/policy"
     slack_webhook_parameter_name   = "/platform/ecr-scan-gate/slack"
-    gate_policy_json               = "{\"fail\": {\"CRITICAL\": 1}, \"fail_if\": [{\"severity_at_least\": \"HIGH\", \"exploit_available\": true}]}"
+    gate_policy_json               = "{\"fail\": {\"CRITICAL\": 1}, \"fail_if\": [{\"severity_at_least\": \"HIGH\", \"exploit_available\": true}], \"block\": {\"archive\": \"unused\", \"in_use_days\": 30}}"
+    ecs_hook_enabled               = true
   }
 
   # Names, a prefix and a wildcard; member events: no account pin.
@@ -110,6 +111,20 @@ run "every_option_on" {
       "arn:aws:ecr:ap-northeast-1:123456789012:repository/*-prod",
     ])
     error_message = "ECR resources of the role"
+  }
+
+  # The policy archives: UpdateImageStorageClass, scoped as PutImage.
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).actions == toset(["ecr:UpdateImageStorageClass"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).resources == one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrQuarantineTagsAndScans"]).resources
+    )
+    error_message = "block.archive = unused in gate_policy_json grants ecr:UpdateImageStorageClass on the gated repositories"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.ecs_hook) == 1 && length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecs:DescribeServiceRevisions")]) == 1
+    error_message = "the ECS hook role and DescribeServiceRevisions with every option"
   }
 
   assert {
@@ -368,7 +383,7 @@ run "sweep_inline_without_queue" {
 
   assert {
     condition = (
-      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
       one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/*"])
     )
     error_message = "a scheduled inline sweep lists every repository and reads Inspector's aggregations"
@@ -398,7 +413,7 @@ run "sweep_queue_without_schedules" {
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]) == 1
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]) == 1
     error_message = "the queue's sweep reads Inspector's aggregations"
   }
 }
@@ -419,7 +434,7 @@ run "report_schedule_only" {
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregationsForSweep"]) == 1
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]) == 1
     error_message = "ListFindingAggregations follows DescribeRepositories' sweep condition"
   }
 }
@@ -442,6 +457,154 @@ run "release_zip_from_s3" {
       aws_lambda_function.gate.s3_object_version == "3HL4kqtJlcpXroDTDmJ"
     )
     error_message = "the function code comes from the S3 object"
+  }
+}
+
+# --- the policy's block.archive decides ecr:UpdateImageStorageClass -----------
+
+run "archive_unused" {
+  command = plan
+
+  variables {
+    gate_policy = {
+      fail  = { CRITICAL = 1 }
+      block = { archive = "unused", in_use_days = 30 }
+    }
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).actions == toset(["ecr:UpdateImageStorageClass"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).resources == toset(["arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api"]) &&
+      length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecr:UpdateImageStorageClass")]) == 1
+    )
+    error_message = "block.archive = unused: ecr:UpdateImageStorageClass on the gated repository, once"
+  }
+
+  assert {
+    condition     = jsondecode(aws_ssm_parameter.gate_policy.value).block == { archive = "unused", in_use_days = 30 }
+    error_message = "the stored policy carries the block key"
+  }
+}
+
+# From gate_policy_json, with a glob: the grant follows the repository selection.
+run "archive_always_from_policy_json" {
+  command = plan
+
+  variables {
+    gate_policy_json          = "{\"fail\": {\"CRITICAL\": 1}, \"block\": {\"archive\": \"always\"}}"
+    gated_repository_patterns = ["team-a/*"]
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).actions == toset(["ecr:UpdateImageStorageClass"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).resources == toset([
+        "arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api",
+        "arn:aws:ecr:ap-northeast-1:123456789012:repository/team-a/*",
+      ])
+    )
+    error_message = "block.archive = always (gate_policy_json): ecr:UpdateImageStorageClass on the gated repositories"
+  }
+}
+
+run "archive_off" {
+  command = plan
+
+  variables {
+    gate_policy = {
+      fail  = { CRITICAL = 1 }
+      block = { archive = "off", in_use_days = 30 }
+    }
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecr:UpdateImageStorageClass")]) == 0
+    error_message = "block.archive = off: no ecr:UpdateImageStorageClass"
+  }
+}
+
+# A block without `archive` (or a null one) is "off".
+run "archive_absent_from_block" {
+  command = plan
+
+  variables {
+    gate_policy_json = "{\"fail\": {\"CRITICAL\": 1}, \"block\": {\"in_use_days\": 30, \"archive\": null}}"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecr:UpdateImageStorageClass")]) == 0
+    error_message = "block without archive: no ecr:UpdateImageStorageClass"
+  }
+}
+
+# "unused" asks Inspector whether an image is in use (inUseCount): the role may
+# read the aggregations even where no sweep can run. "always" does not ask.
+run "archive_unused_without_sweep" {
+  command = plan
+
+  variables {
+    sweep_queue_enabled     = false
+    sweep_schedule_enabled  = false
+    report_schedule_enabled = false
+    gate_policy             = { fail = { CRITICAL = 1 }, block = { archive = "unused" } }
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "InspectorReadFindingAggregations"]).actions == toset(["inspector2:ListFindingAggregations"]) &&
+      one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]).actions == toset(["ecr:UpdateImageStorageClass"])
+    )
+    error_message = "block.archive = unused without a sweep: ListFindingAggregations (in use?) and UpdateImageStorageClass"
+  }
+}
+
+run "archive_always_without_sweep" {
+  command = plan
+
+  variables {
+    sweep_queue_enabled     = false
+    sweep_schedule_enabled  = false
+    report_schedule_enabled = false
+    gate_policy             = { fail = { CRITICAL = 1 }, block = { archive = "always" } }
+  }
+
+  assert {
+    condition = (
+      length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "inspector2:ListFindingAggregations")]) == 0 &&
+      length([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "EcrArchiveImages"]) == 1
+    )
+    error_message = "block.archive = always without a sweep: UpdateImageStorageClass, no ListFindingAggregations"
+  }
+}
+
+# --- the ECS lifecycle hook off -------------------------------------------------
+
+run "ecs_hook_disabled" {
+  command = plan
+
+  variables {
+    ecs_hook_enabled = false
+  }
+
+  assert {
+    condition = (
+      length(aws_iam_role.ecs_hook) == 0 &&
+      length(aws_iam_role_policy.ecs_hook) == 0 &&
+      length(data.aws_iam_policy_document.ecs_hook) == 0 &&
+      length(data.aws_iam_policy_document.ecs_hook_assume) == 0
+    )
+    error_message = "ecs_hook_enabled = false: no hook role, no policy"
+  }
+
+  assert {
+    condition     = output.ecs_hook_role_arn == null
+    error_message = "ecs_hook_enabled = false: output ecs_hook_role_arn is null"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if contains(s.actions, "ecs:DescribeServiceRevisions")]) == 0
+    error_message = "ecs_hook_enabled = false: no ecs:DescribeServiceRevisions for the function"
   }
 }
 

@@ -15,9 +15,11 @@ RUST_AWS_DIR = REPO_ROOT / "src" / "adapters" / "aws"
 
 # Services whose actions must equal the code's calls: the IAM service prefix of
 # each adapter, by the file stem of src/adapters/aws/*.rs up to its first `_`
-# (inspector.rs, inspector_*.rs call aws_sdk_inspector2, whose actions are inspector2:*).
+# (inspector.rs, inspector_*.rs call aws_sdk_inspector2, whose actions are inspector2:*;
+# ecs.rs, ecs_*.rs call aws_sdk_ecs, the ECS deployment lifecycle hook's reads).
 SERVICE_OF_STEM = {
     "ecr": "ecr",
+    "ecs": "ecs",
     "sns": "sns",
     "ssm": "ssm",
     "sqs": "sqs",
@@ -29,6 +31,15 @@ COMPARED_SERVICES = tuple(sorted(set(SERVICE_OF_STEM.values())))
 # SDK operations authorised by an IAM action of another name.
 # SendMessageBatch is authorised by sqs:SendMessage (there is no sqs:SendMessageBatch action).
 ACTION_OF_OPERATION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+
+# A call through another service's client, in an adapter named after its own service: the
+# operation is the other service's when the file imports that service's SDK crate
+# (`aws_sdk_<service>`) and the operation is one of the names listed here, which no
+# compared service has but that one. E.g. ecr_archive.rs asks Amazon Inspector whether an
+# image is in use (ListFindingAggregations) before it archives it.
+FOREIGN_OPERATIONS = {
+    "inspector2": frozenset({"ListFindingAggregations", "ListFindings", "ListCoverage"}),
+}
 
 _OPTIONS = SerializationOptions(
     strip_string_quotes=True,
@@ -101,6 +112,9 @@ def resolve(value, module: dict):
 
 _DOC_REF = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json")
 _ROLE_REF = re.compile(r"aws_iam_role\.([A-Za-z0-9_]+)\.(?:id|name|arn)")
+# The same, for a role or document with `count` (`aws_iam_role.ecs_hook[0].id`).
+_COUNTED_DOC_REF = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(?:\[0\])?\.json")
+_COUNTED_ROLE_REF = re.compile(r"aws_iam_role\.([A-Za-z0-9_]+)(?:\[0\])?\.(?:id|name|arn)")
 
 
 def _statements(document: dict) -> list[dict]:
@@ -141,6 +155,29 @@ def function_role_statements(module: dict) -> list[dict]:
     return statements
 
 
+def role_policies(module: dict, role: str) -> list[tuple[str, list[dict]]]:
+    """(name, statements) of every aws_iam_role_policy on aws_iam_role.<role> (with or
+    without `count`), each from its aws_iam_policy_document."""
+    found = []
+    for name, body in module["resource"].get("aws_iam_role_policy", {}).items():
+        role_match = _COUNTED_ROLE_REF.search(str(body.get("role", "")))
+        if not role_match or role_match.group(1) != role:
+            continue
+        doc_match = _COUNTED_DOC_REF.search(str(body.get("policy", "")))
+        assert doc_match, f"aws_iam_role_policy.{name} must take its policy from an aws_iam_policy_document"
+        found.append((name, _statements(data_source(module, "aws_iam_policy_document", doc_match.group(1)))))
+    return found
+
+
+def role_attachments(module: dict, role: str) -> list[str]:
+    """Names of the aws_iam_role_policy_attachment resources on aws_iam_role.<role>."""
+    return [
+        name
+        for name, body in module["resource"].get("aws_iam_role_policy_attachment", {}).items()
+        if (m := _COUNTED_ROLE_REF.search(str(body.get("role", "")))) and m.group(1) == role
+    ]
+
+
 def granted_actions(module: dict) -> set[str]:
     actions: set[str] = set()
     for statement in function_role_statements(module):
@@ -157,9 +194,10 @@ def compared_actions(actions: set[str]) -> set[str]:
 
 # --- AWS operations the Rust code calls ----------------------------------------
 
-# An SDK call is `client` then `.<snake_case_operation>()`, possibly split across
-# lines by rustfmt (`self.client\n    .put_image()`).
-OPERATION_CALL = re.compile(r"client\s*\.\s*([a-z0-9_]+)\s*\(\)")
+# An SDK call is `client` or `client()` (a lazily built client's accessor) then
+# `.<snake_case_operation>()`, possibly split across lines by rustfmt
+# (`self.client\n    .put_image()`, `self\n    .client()\n    .send_message_batch()`).
+OPERATION_CALL = re.compile(r"client\s*(?:\(\s*\)\s*)?\.\s*([a-z0-9_]+)\s*\(\)")
 
 # Methods of a client that are not AWS operations.
 NOT_OPERATIONS = frozenset({"clone", "config", "as_ref", "to_owned", "borrow"})
@@ -178,16 +216,28 @@ def extract_operations(rust_source: str) -> set[str]:
     return {snake_to_pascal(m) for m in OPERATION_CALL.findall(source) if m not in NOT_OPERATIONS}
 
 
+def service_of_operation(file_service: str, operation: str, rust_source: str) -> str:
+    """The IAM service of one call in a file of `file_service`: that service, unless the
+    file imports another service's SDK crate and the operation is that service's
+    (FOREIGN_OPERATIONS)."""
+    for service, operations in FOREIGN_OPERATIONS.items():
+        if service != file_service and operation in operations and re.search(rf"\baws_sdk_{service}\b", rust_source):
+            return service
+    return file_service
+
+
 def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
     """`service:Operation` for every SDK call in src/adapters/aws/<stem>.rs and src/adapters/aws/<stem>_*.rs
     (stem = the file stem up to its first `_`, e.g. ecr_inventory.rs is ECR; service = its IAM
-    prefix in SERVICE_OF_STEM, e.g. inspector.rs is inspector2)."""
+    prefix in SERVICE_OF_STEM, e.g. inspector.rs is inspector2, ecs.rs is ecs; a call through
+    another service's client is that service's, see FOREIGN_OPERATIONS)."""
     actions: set[str] = set()
     for path in sorted(aws_dir.glob("*.rs")):
         service = SERVICE_OF_STEM.get(path.stem.split("_", 1)[0])
         if service is None:
             continue
-        for op in extract_operations(path.read_text(encoding="utf-8")):
-            action = f"{service}:{op}"
+        source = path.read_text(encoding="utf-8")
+        for op in extract_operations(source):
+            action = f"{service_of_operation(service, op, source)}:{op}"
             actions.add(ACTION_OF_OPERATION.get(action, action))
     return actions

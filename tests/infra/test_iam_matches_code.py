@@ -1,7 +1,12 @@
-"""The function role grants the ECR, SNS, SSM, SQS and Inspector operations the
-Rust code calls (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs, and inspector*.rs for
-inspector2), and nothing of those services that neither the code nor Lambda itself
-needs, so the two cannot drift apart.
+"""The function role grants the ECR, SNS, SSM, SQS, Inspector and ECS operations the
+Rust code calls (src/adapters/aws/ecr.rs, sns.rs, ssm.rs, sqs.rs, inspector*.rs for
+inspector2, ecs*.rs for ecs), and nothing of those services that neither the code nor
+Lambda itself needs, so the two cannot drift apart.
+
+Some calls are made only with an option, and their grant follows that option
+(CONDITIONAL_GRANTS): the grant is a dynamic statement of its own whose for_each is the
+option. The comparison with the code takes every statement, conditional or not: the
+code has each call whatever the options, the role has it when the option needs it.
 
 Besides the code's calls:
 - Lambda itself uses the role for the event-source mapping of the sweep queue
@@ -56,6 +61,15 @@ CONTRACT_ACTIONS = {
     "ssm:GetParameter",
     "sqs:SendMessage",
     "inspector2:ListFindingAggregations",  # the sweep's severity counts under enhanced scanning
+    "ecr:UpdateImageStorageClass",  # archive / restore, when the policy's block.archive is not "off"
+    "ecs:DescribeServiceRevisions",  # the ECS deployment lifecycle hook (ecs_hook_enabled)
+}
+
+# Calls granted only with an option: action -> (sid of its own dynamic statement, for_each).
+CONDITIONAL_GRANTS = {
+    "inspector2:ListFindingAggregations": ("InspectorReadFindingAggregations", "${local.sweep_can_run || local.gate_archive_checks_use ? [1] : []}"),
+    "ecr:UpdateImageStorageClass": ("EcrArchiveImages", "${local.gate_archive_enabled ? [1] : []}"),
+    "ecs:DescribeServiceRevisions": ("EcsDescribeServiceRevisionsForHook", "${var.ecs_hook_enabled ? [1] : []}"),
 }
 
 # Granted for ecr:DescribeImageScanFindings, which reads enhanced findings with the
@@ -154,6 +168,42 @@ def test_inspector_adapters_are_read_as_inspector2(tmp_path):
     assert SERVICE_OF_STEM["inspector"] == "inspector2" and "inspector2" in COMPARED_SERVICES
 
 
+def test_calls_through_an_accessor_are_read():
+    """`self.client()` (a client built on first use) is a client too."""
+    assert extract_operations("self\n    .client()\n    .send_message_batch()\n    .send()") == {"SendMessageBatch"}
+    assert extract_operations("let c = self.client().clone();") == set()
+
+
+def test_inspector_call_in_an_ecr_adapter_is_inspector2(tmp_path):
+    """ecr_archive.rs asks Inspector (its own aws_sdk_inspector2 client) whether an image is
+    in use: that call is inspector2's, the file's other calls ECR's."""
+    (tmp_path / "ecr_archive.rs").write_text(
+        "use aws_sdk_inspector2::types::AggregationType;\n"
+        "self.client.update_image_storage_class().send().await;\n"
+        "let Some(client) = &self.inspector else { return };\n"
+        "client\n    .list_finding_aggregations()\n    .send()\n    .await;\n",
+        encoding="utf-8",
+    )
+    # Without the import the name stays the file's service (no guess).
+    (tmp_path / "sns.rs").write_text("client.list_findings().send().await", encoding="utf-8")
+    assert code_actions(tmp_path) == {
+        "ecr:UpdateImageStorageClass",
+        "inspector2:ListFindingAggregations",
+        "sns:ListFindings",
+    }
+
+
+def test_ecs_adapters_are_read_as_ecs(tmp_path):
+    (tmp_path / "ecs.rs").write_text(
+        "let out = self\n    .client\n    .describe_service_revisions()\n    .service_revision_arns(arn)\n    .send()\n    .await?;",
+        encoding="utf-8",
+    )
+    (tmp_path / "ecs_hook.rs").write_text("client.describe_services().send().await", encoding="utf-8")
+    (tmp_path / "ecr.rs").write_text("self.client.update_image_storage_class().send().await", encoding="utf-8")
+    assert code_actions(tmp_path) == {"ecs:DescribeServiceRevisions", "ecs:DescribeServices", "ecr:UpdateImageStorageClass"}
+    assert SERVICE_OF_STEM["ecs"] == "ecs" and "ecs" in COMPARED_SERVICES
+
+
 def test_function_role_grants_the_contract_actions(module):
     granted = compared_actions(granted_actions(module))
     assert granted - LAMBDA_USES - ENHANCED_SCANNING_ACTIONS == CONTRACT_ACTIONS - LAMBDA_USES
@@ -203,16 +253,69 @@ def _dynamic_statement(module, sid):
     return matches[0]
 
 
-def test_list_finding_aggregations_whenever_the_sweep_can_run(module):
-    """The sweep's ListFindingAggregations has the condition of the sweep's
-    DescribeRepositories, and "*" (Inspector has no resource-level permission for it)."""
-    for_each, statement = _dynamic_statement(module, "InspectorReadFindingAggregationsForSweep")
+def test_list_finding_aggregations_whenever_the_sweep_can_run_or_archive_asks(module):
+    """ListFindingAggregations has the condition of the sweep's DescribeRepositories, or
+    block.archive = "unused" (which asks Inspector's inUseCount before archiving), and "*"
+    (Inspector has no resource-level permission for it)."""
+    for_each, statement = _dynamic_statement(module, "InspectorReadFindingAggregations")
     assert statement["actions"] == ["inspector2:ListFindingAggregations"]
     assert statement["resources"] == ["*"]
-    assert for_each == "${local.sweep_can_run ? [1] : []}"
+    assert for_each == "${local.sweep_can_run || local.gate_archive_checks_use ? [1] : []}"
+    assert module["locals"]["gate_archive_checks_use"] == '${local.gate_archive == "unused"}'
     assert _statement(module, "EcrDescribeRepositories")["resources"].startswith("${local.sweep_can_run ?")
     can_run = module["locals"]["sweep_can_run"]
     assert "length(local.sweep_schedules) > 0" in can_run and "var.sweep_queue_enabled" in can_run
+
+
+@pytest.mark.parametrize("action", sorted(CONDITIONAL_GRANTS))
+def test_conditional_grants_follow_their_option(module, action):
+    """A call made only with an option is granted in one dynamic statement of its own, whose
+    for_each is that option, and in no other statement."""
+    sid, option = CONDITIONAL_GRANTS[action]
+    for_each, statement = _dynamic_statement(module, sid)
+    assert for_each == option, f"{sid}: for_each {for_each!r}, expected {option!r}"
+    assert statement["actions"] == [action], f"{sid} must grant {action} alone"
+    holders = [s.get("sid") for s in function_role_statements(module) if action in s.get("actions", [])]
+    assert holders == [sid], f"{action} is granted by {holders}, expected only by {sid}"
+
+
+def test_archive_follows_the_policy_block(module):
+    """ecr:UpdateImageStorageClass: with the policy's block.archive other than "off" (as stored:
+    gate_policy_json or gate_policy), on the gated repositories like ecr:PutImage."""
+    locals_ = module["locals"]
+    assert locals_["gate_archive"] == '${try(coalesce(jsondecode(local.gate_policy_json).block.archive, "off"), "off")}'
+    assert locals_["gate_archive_enabled"] == '${local.gate_archive != "off"}'
+    assert "var.gate_policy_json" in locals_["gate_policy_json"] and "var.gate_policy" in locals_["gate_policy_json"]
+    _, statement = _dynamic_statement(module, "EcrArchiveImages")
+    assert statement["resources"] == _statement(module, "EcrQuarantineTagsAndScans")["resources"] == "${local.gated_repository_arns}"
+    # The variable's description names the key that drives it.
+    description = module["variable"]["gate_policy"]["description"]
+    assert "block" in description and "ecr:UpdateImageStorageClass" in description and "ecs_hook" in description
+
+
+def test_describe_service_revisions_on_this_account_only(module):
+    _, statement = _dynamic_statement(module, "EcsDescribeServiceRevisionsForHook")
+    assert statement["resources"] == ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-revision/*"]
+    assert module["variable"]["ecs_hook_enabled"]["default"] is True
+    assert module["variable"]["ecs_hook_enabled"]["type"] == "bool"
+
+
+def test_member_role_archives_only_when_asked():
+    """The member role mirrors the hub's ECR actions: UpdateImageStorageClass only with
+    archive_enabled (off by default), on the same repositories as the rest."""
+    member = load_module(INFRA_DIR / "modules" / "member")
+    actions = member["locals"]["gate_ecr_actions"]
+    assert 'var.archive_enabled ? ["ecr:UpdateImageStorageClass"] : []' in actions
+    assert actions.count("ecr:UpdateImageStorageClass") == 1
+    assert member["variable"]["archive_enabled"]["default"] is False
+    hub_ecr_on_repositories = {
+        a
+        for s in function_role_statements(load_module())
+        if s.get("resources") == "${local.gated_repository_arns}"
+        for a in s["actions"]
+    }
+    for action in hub_ecr_on_repositories:
+        assert f'"{action}"' in actions, f"modules/member does not grant {action}, which the hub's role has"
 
 
 def test_assume_role_only_in_member_mode():

@@ -8,6 +8,7 @@ from hcl_helpers import INFRA_DIR, block, data_source, load_module, resource
 
 DATADOG_DIR = INFRA_DIR / "modules" / "datadog-monitor"
 EXAMPLE_DIR = INFRA_DIR / "examples" / "design-single-repo"
+ECS_HOOK_EXAMPLE_DIR = INFRA_DIR / "examples" / "ecs-lifecycle-hook"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,9 @@ def datadog():
         "modules/datadog-monitor/outputs.tf",
         "examples/design-single-repo/main.tf",
         "examples/design-single-repo/terraform.tfvars.example",
+        "ecs_hook.tf",
+        "examples/ecs-lifecycle-hook/main.tf",
+        "examples/ecs-lifecycle-hook/README.md",
     ],
 )
 def test_file_exists(relative):
@@ -72,14 +76,14 @@ def test_example_uses_the_module_with_the_design_repository():
 # --- variables and outputs ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR])
+@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR, ECS_HOOK_EXAMPLE_DIR])
 def test_every_variable_has_description_and_type(directory):
     for name, body in load_module(directory)["variable"].items():
         assert body.get("description"), f"variable {name} has no description"
         assert body.get("type"), f"variable {name} has no type"
 
 
-@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR])
+@pytest.mark.parametrize("directory", [INFRA_DIR, DATADOG_DIR, EXAMPLE_DIR, ECS_HOOK_EXAMPLE_DIR])
 def test_every_output_has_description(directory):
     for name, body in load_module(directory)["output"].items():
         assert body.get("description"), f"output {name} has no description"
@@ -131,6 +135,7 @@ def test_webhook_url_is_secret_and_never_output(module):
         "dead_letter_queue_url",
         "slack_webhook_parameter_name",
         "gate_policy_parameter_name",
+        "ecs_hook_role_arn",
     ],
 )
 def test_output_exists(module, output):

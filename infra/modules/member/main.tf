@@ -18,15 +18,19 @@ locals {
   # Every region: the role serves the forwarding rules of all of them.
   repository_arns = [for g in var.gated_repository_patterns : "arn:${local.partition}:ecr:*:${local.account_id}:repository/${g}"]
 
-  # The ECR actions of the hub's own role (the operations the gate calls).
-  gate_ecr_actions = [
-    "ecr:BatchDeleteImage",
-    "ecr:BatchGetImage",
-    "ecr:DescribeImageScanFindings",
-    "ecr:DescribeImages",
-    "ecr:PutImage",
-    "ecr:StartImageScan",
-  ]
+  # The ECR actions of the hub's own role (the operations the gate calls);
+  # UpdateImageStorageClass only when the hub's policy archives (archive_enabled).
+  gate_ecr_actions = concat(
+    [
+      "ecr:BatchDeleteImage",
+      "ecr:BatchGetImage",
+      "ecr:DescribeImageScanFindings",
+      "ecr:DescribeImages",
+      "ecr:PutImage",
+      "ecr:StartImageScan",
+    ],
+    var.archive_enabled ? ["ecr:UpdateImageStorageClass"] : [],
+  )
 
   # Each pattern as JSON text: the patterns differ in shape, and each branch of
   # a conditional must have one type.
@@ -99,6 +103,18 @@ data "aws_iam_policy_document" "member" {
     effect    = "Allow"
     actions   = ["ecr:DescribeRepositories"]
     resources = ["arn:${local.partition}:ecr:*:${local.account_id}:repository/*"]
+  }
+
+  # Inspector's counts and in-use numbers, read with the member role: the
+  # sweep's counts under enhanced scanning, and whether an image runs before
+  # block.archive "unused" archives it. Denied, the gate would take an image
+  # Inspector sees running for one nobody uses. Read-only; no resource-level
+  # permissions.
+  statement {
+    sid       = "InspectorReadFindingAggregations"
+    effect    = "Allow"
+    actions   = ["inspector2:ListFindingAggregations"]
+    resources = ["*"]
   }
 
   # DescribeImageScanFindings on enhanced scanning reads Inspector with the

@@ -64,6 +64,12 @@ variable "forward_enhanced_scanning_events" {
   default     = true
 }
 
+variable "archive_enabled" {
+  description = "Grant the role ecr:UpdateImageStorageClass (archive a failing image, restore it on release): true when the hub's policy archives (its block.archive is \"unused\" or \"always\"), like the hub's own role."
+  type        = bool
+  default     = false
+}
+
 variable "inspector_finding_severities" {
   description = "Severities of the Inspector2 Finding events forwarded (ACTIVE findings on ECR images); keep it equal to the hub's inspector_finding_severities."
   type        = list(string)
