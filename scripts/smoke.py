@@ -26,7 +26,7 @@ def check(name, want, rc, out, err):
     if rc != 0:
         return f"invocation failed: {err[-500:]}"
     got = json.loads(out)
-    for key in ("outcome", "verdict", "repository", "basis"):
+    for key in ("outcome", "verdict", "repository", "basis", "hookStatus"):
         if key in want and got.get(key) != want[key]:
             return f"{key} is {got.get(key)!r}, expected {want[key]!r}"
     if "reason_contains" in want and want["reason_contains"] not in json.dumps(got.get("reasons")):

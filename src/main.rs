@@ -4,10 +4,12 @@
 //! invocations need is built on its first use. The TLS set-up of the AWS SDK's HTTP client (the
 //! system's root certificates) waits for the first AWS call (`adapters::aws::load_sdk_config`), the Slack
 //! connector for the first alert, the sweep queue's SQS client for the first sweep that
-//! enqueues, the member accounts' registries for their first image; the SSM client exists only
+//! enqueues, the member accounts' registries for their first image, the ECS client for the first
+//! deployment lifecycle hook; the SSM client exists only
 //! while `GATE_POLICY_PARAMETER` or `SLACK_WEBHOOK_PARAMETER` is read, at start.
 
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::ecs::EcsServiceRevisions;
 use ecr_scan_gate::adapters::aws::member::MemberRegistries;
 use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
 use ecr_scan_gate::adapters::aws::sqs::SqsSweepQueue;
@@ -127,6 +129,9 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
         }
         None => tracing::info!("SWEEP_QUEUE_URL is not set: a sweep evaluates images inline"),
     }
+    // The ECS deployment lifecycle hook reads the service revision with the function's own ECS
+    // client (its account and region only), built on the first hook invocation.
+    app = app.with_service_revisions(Box::new(EcsServiceRevisions::on_first_use(&aws)));
     // Hub and member accounts: no client and no AWS call until an image of another account
     // or region arrives.
     if let Some(m) = config.members.clone() {

@@ -68,6 +68,11 @@ async fn every_event_file_gives_its_expected_outcome() {
         Settings::default(),
     );
     for (name, want) in expected() {
+        if want.get("hookStatus").is_some() {
+            // The ECS deployment lifecycle hook's payload: answered by its own entry, not by
+            // the gate (tests/ecs_hook.rs, the_sample_event_is_a_hook_payload).
+            continue;
+        }
         gate.registry.reset();
         let input = load(&name);
         let got = gate.handle(&input, "2026-11-27").await;

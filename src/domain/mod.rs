@@ -3,6 +3,7 @@
 //! to judge. Imports nothing of the crate.
 
 pub mod date;
+pub mod ecs_hook;
 pub mod image;
 pub mod quarantine;
 pub mod scan;

@@ -39,6 +39,14 @@ pub enum Trigger {
     /// The registry sweep (`{"sweep": {}}`, or its queue message with `"sweep": true`): the
     /// same decision as a direct invoke, alerting only on a change (`crate::engine::alert_rule`).
     Sweep,
+    /// The ECS deployment lifecycle hook refused a deployment (`crate::entry::ecs_hook`): the
+    /// service (`web (cluster prod)`), the container, and its image as the task definition
+    /// names it.
+    EcsDeployment {
+        service: String,
+        container: String,
+        image: String,
+    },
 }
 
 /// The scan status the event reports.

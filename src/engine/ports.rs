@@ -508,3 +508,22 @@ pub trait SweepQueue: Send + Sync {
     /// times); returns the bodies that were not sent.
     fn send_all<'a>(&'a self, bodies: &'a [String]) -> BoxFuture<'a, Vec<SendFailure>>;
 }
+
+/// `DescribeServiceRevisions` failed, or answered nothing usable, for this revision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not read ECS service revision {revision_arn}: {message}")]
+pub struct RevisionError {
+    pub revision_arn: String,
+    pub message: String,
+}
+
+/// ECS's service revisions: what the ECS deployment lifecycle hook deploys. Object-safe: the
+/// client is optional on the function.
+pub trait ServiceRevisions: Send + Sync {
+    /// The container images of the revision (`containerImages`), each with the digest ECS
+    /// resolved it to.
+    fn container_images<'a>(
+        &'a self,
+        revision_arn: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::domain::ecs_hook::ContainerImage>, RevisionError>>;
+}

@@ -2,6 +2,7 @@
 //!
 //! | input | entry |
 //! |---|---|
+//! | `{"executionId", "lifecycleStage", "executionDetails", ...}` from ECS | the ECS deployment lifecycle hook (`crate::entry::ecs_hook`) |
 //! | `{"Records": [...]}`, every record from `aws:sqs` | the sweep queue (`crate::entry::queue`) |
 //! | `{"sweep": {...}}` | the sweep (`crate::entry::sweep`) |
 //! | `{"report": {}}` | the registry report |
@@ -11,21 +12,21 @@
 //! Every image decision goes through `Gate::evaluate`.
 
 use crate::adapters::aws::member::{MemberRegistries, Routed};
+use crate::domain::ecs_hook::HookAnswer;
 use crate::domain::scan::{EventError, ScanEvent, Trigger};
 use crate::engine::accounts;
 use crate::engine::accounts::Home;
 use crate::engine::gate::{Gate, GateError};
-use crate::engine::ports::{Deadline, Inventory, Registry, SweepQueue};
+use crate::engine::ports::{Deadline, Inventory, Registry, ServiceRevisions, SweepQueue};
+use crate::entry::ecs_hook;
 use crate::entry::event;
-use crate::entry::listing::quarantined_images;
 use crate::entry::queue;
 use crate::entry::queue::RecordOutcome;
+use crate::entry::report::{report, ReportResponse};
 use crate::entry::sweep::report::SweepReport;
 use crate::entry::sweep::request::{Place, SweepRequest};
 use crate::entry::sweep::sweep;
-use crate::judgement::evaluation::{ActionStatus, Response};
-use crate::judgement::registry_report::{allowlist_due, Report};
-use crate::policy::document::EXPIRY_NOTICE_DAYS;
+use crate::judgement::evaluation::Response;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -40,6 +41,8 @@ pub struct App<R> {
     pub members: Option<MemberRegistries>,
     /// The events whose invocation failed here: their retry alerts a change found in place.
     pub failed_events: FailedEvents,
+    /// ECS's service revisions, for the deployment lifecycle hook (`crate::entry::ecs_hook`).
+    pub service_revisions: Option<Box<dyn ServiceRevisions>>,
 }
 
 /// The ids of the EventBridge events whose invocation failed in this execution environment
@@ -79,7 +82,13 @@ impl<R> App<R> {
             sweep_queue: None,
             members: None,
             failed_events: FailedEvents::default(),
+            service_revisions: None,
         }
+    }
+
+    pub fn with_service_revisions(mut self, revisions: Box<dyn ServiceRevisions>) -> Self {
+        self.service_revisions = Some(revisions);
+        self
     }
 
     pub fn with_members(mut self, members: MemberRegistries) -> Self {
@@ -91,21 +100,6 @@ impl<R> App<R> {
         self.sweep_queue = Some(queue);
         self
     }
-}
-
-/// The report's response: the digest, and how each channel took it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReportResponse {
-    #[serde(flatten)]
-    pub report: Report,
-    pub alerts: Vec<ChannelStatus>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChannelStatus {
-    pub channel: String,
-    #[serde(flatten)]
-    pub status: ActionStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +117,8 @@ pub enum Output {
     Registry(RegistryOutcome),
     /// `{"batchItemFailures": [...]}`, exactly as Lambda reads it.
     Batch(SqsBatchResponse),
+    /// `{"hookStatus": ..., "callBackDelay"?, "hookDetails"?}`, exactly as ECS reads it.
+    EcsHook(HookAnswer),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +168,19 @@ pub async fn handle<R: Registry + Inventory>(
     cx: Context<'_>,
 ) -> Result<Output, EntryError> {
     let gate = &app.gate;
+    if crate::domain::ecs_hook::is_hook_payload(input) {
+        let hook = ecs_hook::Hook {
+            gate,
+            members: app.members.as_ref(),
+            revisions: app.service_revisions.as_deref(),
+            home: cx.home,
+            request_id: cx.request_id,
+            today: cx.today,
+            now_s: cx.now_s,
+            deadline: cx.deadline,
+        };
+        return Ok(Output::EcsHook(ecs_hook::handle(hook, input).await));
+    }
     if queue::is_sqs_event(input) {
         return handle_queue(app, input, cx).await.map(Output::Batch);
     }
@@ -200,7 +209,8 @@ pub async fn handle<R: Registry + Inventory>(
             }
             return report(gate, cx.today, cx.deadline)
                 .await
-                .map(|r| Output::Registry(RegistryOutcome::Reported(r)));
+                .map(|r| Output::Registry(RegistryOutcome::Reported(r)))
+                .map_err(EntryError::Report);
         }
     }
     // Lambda retries a failed asynchronous invocation with the same event (the same `id`).
@@ -486,88 +496,6 @@ fn log_sweep(request_id: &str, r: &SweepReport) {
         );
     }
 }
-
-/// Builds the report, sends it on every channel, and answers it.
-pub async fn report<R: Registry + Inventory>(
-    gate: &Gate<R>,
-    today: &str,
-    deadline: Deadline,
-) -> Result<ReportResponse, EntryError> {
-    // The listing leaves time to send: what it could not list in time is named in `errors`.
-    let everywhere = ["*".to_string()];
-    let listing = quarantined_images(
-        &gate.registry,
-        &everywhere,
-        &gate.settings.quarantine_prefix,
-    );
-    let (quarantined, errors) = match deadline.bound_leaving(REPORT_SEND_RESERVE, listing).await {
-        Ok(listed) => listed,
-        Err(_) => (
-            Vec::new(),
-            vec![format!(
-                "the quarantined images could not be listed before the Lambda deadline ({})",
-                deadline.describe_left()
-            )],
-        ),
-    };
-    let report = Report {
-        date: today.to_string(),
-        quarantined,
-        allowlist: allowlist_due(&gate.policy, today, EXPIRY_NOTICE_DAYS),
-        errors,
-    };
-    let sends = gate.notifiers.iter().map(|n| {
-        let report = &report;
-        async move {
-            let status = if gate.settings.dry_run {
-                ActionStatus::DryRun
-            } else {
-                match deadline.bound(n.report(report)).await {
-                    Ok(Ok(())) => ActionStatus::Done,
-                    Ok(Err(e)) => ActionStatus::Failed { error: e.message },
-                    Err(_) => ActionStatus::Failed {
-                        error: format!(
-                            "not sent before the Lambda deadline ({})",
-                            deadline.describe_left()
-                        ),
-                    },
-                }
-            };
-            ChannelStatus {
-                channel: n.channel().to_string(),
-                status,
-            }
-        }
-    });
-    let alerts: Vec<ChannelStatus> = futures_util::future::join_all(sends).await;
-    let failures: Vec<String> = alerts
-        .iter()
-        .filter_map(|a| match &a.status {
-            ActionStatus::Failed { error } => Some(format!("{}: {error}", a.channel)),
-            _ => None,
-        })
-        .collect();
-    tracing::info!(
-        quarantined = report.quarantined.len(),
-        allowlist_due = report.allowlist.len(),
-        errors = report.errors.len(),
-        "report"
-    );
-    // Retrying would send the report again on every channel that took it: only when none did.
-    if !failures.is_empty() && failures.len() == alerts.len() {
-        return Err(EntryError::Report(failures));
-    }
-    if !failures.is_empty() {
-        tracing::error!(
-            failed = %failures.join("; "),
-            "the report was not sent on every channel; not retried, so that the others do not get it twice"
-        );
-    }
-    Ok(ReportResponse { report, alerts })
-}
-
-/// Time the report keeps for sending after listing the quarantined images.
-const REPORT_SEND_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// One input: a scan event or a direct invoke, evaluated in the registry of its image's account
 /// and region. `home` is the function's own account and region (from its invoked function

@@ -4,8 +4,10 @@
 
 pub mod app;
 pub mod config;
+pub mod ecs_hook;
 pub mod event;
 pub mod lambda;
 pub mod listing;
 pub mod queue;
+pub mod report;
 pub mod sweep;

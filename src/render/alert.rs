@@ -159,6 +159,21 @@ pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
             Verdict::Warn | Verdict::Pass => "no action".to_string(),
         }
     };
+    // The hard block, where the policy asks for it (block.archive).
+    let archive = ev.actions.iter().find_map(|a| match a {
+        Action::Archive { status } => Some(status),
+        _ => None,
+    });
+    let outcome = match archive {
+        Some(ActionStatus::Done | ActionStatus::AlreadyDone) => format!("{outcome}, archived"),
+        Some(ActionStatus::Planned) => format!("{outcome}, archiving"),
+        Some(ActionStatus::DryRun) => format!("{outcome}, would archive (dry run)"),
+        Some(ActionStatus::Skipped { reason }) if reason.contains("in use") => {
+            format!("{outcome}, in use: tag only")
+        }
+        Some(ActionStatus::Failed { .. }) => format!("{outcome}, archive FAILED"),
+        _ => outcome,
+    };
     let kind = if new_finding.is_some() && already_quarantined && ev.verdict == Verdict::Fail {
         AlertKind::NewFinding
     } else if release.is_some_and(|s| !matches!(s, ActionStatus::Skipped { .. })) {
@@ -383,6 +398,13 @@ pub(crate) fn trigger_text(t: &Trigger) -> String {
         }
         Trigger::DirectInvoke => "re-evaluation requested by an operator".to_string(),
         Trigger::Sweep => "registry sweep: the image's state changed".to_string(),
+        Trigger::EcsDeployment {
+            service,
+            container,
+            image,
+        } => format!(
+            "ECS deployment refused: service {service}, container {container}, image {image}"
+        ),
     }
 }
 

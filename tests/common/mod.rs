@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod archive;
+pub mod ecs;
 pub mod inspector;
 pub mod proxy;
 pub mod summaries;

@@ -7,6 +7,7 @@ pub mod ecr_findings;
 pub mod ecr_indexes;
 pub mod ecr_inventory;
 pub mod ecr_tags;
+pub mod ecs;
 pub mod inspector;
 pub mod member;
 pub mod sns;
