@@ -56,9 +56,8 @@ fn now_s() -> i64 {
 async fn gate(proxy: &FaultProxy, policy: &str, settings: Settings) -> Gate<EcrRegistry> {
     let config = common::sdk_config(&proxy.endpoint).await;
     Gate::new(
-        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-").with_inspector(
-            aws_sdk_inspector2::Client::new(&config),
-        ),
+        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-")
+            .with_inspector(aws_sdk_inspector2::Client::new(&config)),
         Policy::from_json(policy).unwrap(),
         settings,
     )
@@ -109,7 +108,10 @@ async fn a_failing_image_nobody_pulled_is_archived_after_its_quarantine_tag_and_
     let ev = evaluated(app::handle(&app, &event, cx()).await.unwrap());
     assert_eq!(archive_status(&ev), Some(&ActionStatus::Done), "{ev:?}");
     assert_eq!(archive.status(&digest), "ARCHIVED");
-    assert_eq!(archive.calls(), vec![(digest.clone(), "ARCHIVE".to_string())]);
+    assert_eq!(
+        archive.calls(),
+        vec![(digest.clone(), "ARCHIVE".to_string())]
+    );
     assert!(emu.tags(&repo, &digest).await.contains(&qtag(&digest)));
     // The quarantine tag goes on first, the archive second.
     let seq = proxy.sequence();
@@ -157,8 +159,8 @@ async fn a_failing_image_nobody_pulled_is_archived_after_its_quarantine_tag_and_
 }
 
 #[tokio::test]
-async fn an_image_pulled_within_in_use_days_is_quarantined_by_tag_only_and_the_alert_says_since_when()
-{
+async fn an_image_pulled_within_in_use_days_is_quarantined_by_tag_only_and_the_alert_says_since_when(
+) {
     let emu = Emulator::start().await;
     let proxy = FaultProxy::start(&emu.endpoint).await;
     let archive = Archive::install(&proxy);
@@ -197,6 +199,8 @@ async fn an_image_pulled_within_in_use_days_is_quarantined_by_tag_only_and_the_a
     assert!(text.contains("in use"), "{text}");
     assert!(text.contains(&format!("last pulled {when}")), "{text}");
     assert!(text.contains("quarantined by tag only"), "{text}");
+    let subject = sent[0].1.clone().unwrap_or_default();
+    assert!(subject.contains("in use: tag only"), "{subject}");
 }
 
 #[tokio::test]
@@ -218,7 +222,12 @@ async fn inspector_in_use_count_keeps_an_image_out_of_the_archive_and_always_arc
     }
     assert!(archive.calls().is_empty());
 
-    let always = gate(&proxy, r#"{"block": {"archive": "always"}}"#, Settings::default()).await;
+    let always = gate(
+        &proxy,
+        r#"{"block": {"archive": "always"}}"#,
+        Settings::default(),
+    )
+    .await;
     proxy.reset_counts();
     let ev = direct(&always, &repo, &digest).await;
     assert_eq!(archive_status(&ev), Some(&ActionStatus::Done), "{ev:?}");
@@ -271,7 +280,12 @@ async fn an_archived_image_is_never_tagged_and_the_sweep_keeps_it_in_scope() {
         other => panic!("quarantine not skipped: {other:?}"),
     }
     assert_eq!(archive_status(&ev), Some(&ActionStatus::AlreadyDone));
-    assert_eq!(proxy.count("PutImage"), 0, "a tag is a push: {:?}", proxy.counts());
+    assert_eq!(
+        proxy.count("PutImage"),
+        0,
+        "a tag is a push: {:?}",
+        proxy.counts()
+    );
     assert_eq!(proxy.count("BatchGetImage"), 0);
 
     // The sweep lists archived images (DescribeImages answers ACTIVE ones only unless asked).
@@ -361,7 +375,13 @@ async fn a_failed_restore_keeps_the_quarantine_tag() {
         .await
         .expect_err("a failed restore fails the invocation");
     let ev = err.evaluation().expect("the decision").clone();
-    assert!(matches!(action(&ev, "restore"), Some(ActionStatus::Failed { .. })), "{ev:?}");
-    assert!(matches!(action(&ev, "release"), Some(ActionStatus::Skipped { .. })), "{ev:?}");
+    assert!(
+        matches!(action(&ev, "restore"), Some(ActionStatus::Failed { .. })),
+        "{ev:?}"
+    );
+    assert!(
+        matches!(action(&ev, "release"), Some(ActionStatus::Skipped { .. })),
+        "{ev:?}"
+    );
     assert!(emu.tags(&repo, &digest).await.contains(&qtag(&digest)));
 }
