@@ -15,7 +15,7 @@ help: ## list the targets
 venv: ## install moto and cargo-lambda into .venv (once)
 	@bash scripts/venv.sh
 
-demo: venv ## the whole gate on a local AWS emulator: verdict, quarantine tag, SNS message, Slack payload
+demo: venv ## the whole gate on a local AWS emulator: verdict, quarantine tag, archive, SNS and Slack, the check, the ECS hook
 	@$(PY) scripts/demo.py
 
 test: venv test-rust smoke check-infra test-action test-docs ## every test: Rust (unit, moto, mocks), the events smoke, the Terraform checks, the GitHub Action, the docs' references

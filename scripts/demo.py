@@ -4,10 +4,14 @@ Creates the design's `demo-api` repository in a moto server, pushes an image wit
 findings, runs the function through `cargo lambda watch` + `cargo lambda invoke` on the
 matching `ECR Image Scan` event, and shows the verdict, the image's tags before and after, the
 SNS message (read from a subscribed SQS queue) and the Slack payload (from a loopback receiver).
-Then it plays the deploy pipeline: `ecr-scan-gate-check` refuses the image (exit 1); an
-allowlist entry is added to the policy, the function re-evaluates the image and releases it, and
-the check passes (exit 0). It prints the policy each step runs with. Everything it starts is
-stopped at the end."""
+The policy archives a failing image nobody uses (`block.archive` `unused`), so ECR answers 404
+to every pull of it. Then it plays the deploy pipeline: `ecr-scan-gate-check` refuses the image
+(exit 1, BLOCKED (archived)), and ECS asks the function through its deployment lifecycle hook and
+is refused (`FAILED`: ECS rolls back). An allowlist entry is added to the policy, the function
+re-evaluates the image, restores it and releases it; the check passes (exit 0) and the hook
+answers `SUCCEEDED`. It prints the policy each step runs with. Everything it starts is stopped at
+the end. The emulator has no ECR archive and no ECS service revisions: scripts/aws_gaps.py
+answers them in front of it, as the AWS API references document them."""
 
 import datetime
 import hashlib
@@ -15,13 +19,16 @@ import json
 import os
 import subprocess
 import textwrap
+import time
 import urllib.request
 
 import boto3
 
+from aws_gaps import RESTORE_SECONDS, AwsGaps
 from harness import REGION, ROOT, Services, SlackReceiver, aws_env, die, invoke
 
 REPO = "demo-api"
+REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/demo-cluster/demo-api/4381071257198210813"
 GIT_SHA = "3f2a9c1e7b5d4a6f8e0c2b4d6f8a0c2e4b6d8f0a"
 
 
@@ -77,7 +84,34 @@ def print_actions(response):
     print("    actions:")
     for a in response["actions"]:
         what = a.get("tag") or ", ".join(a.get("tags", [])) or a.get("channel", "")
-        print(f"      - {a['action']} {what}: {a['status']}" + (f" ({a.get('error') or a.get('reason')})" if a.get("error") or a.get("reason") else ""))
+        what = f" {what}" if what else ""
+        print(f"      - {a['action']}{what}: {a['status']}" + (f" ({a.get('error') or a.get('reason')})" if a.get("error") or a.get("reason") else ""))
+
+
+def ecs_hook_event():
+    """What ECS sends a lifecycle hook (ECS developer guide, "Lambda hooks for Amazon ECS service
+    deployments")."""
+    return {
+        "executionId": "a1b2c3d4-demo-4e5f-8a9b-0c1d2e3f4a5b",
+        "lifecycleStage": "PRE_SCALE_UP",
+        "resourceArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/demo-cluster/demo-api/Qz1kB0GZeJBXWpdd",
+        "executionDetails": {
+            "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/demo-cluster/demo-api",
+            "targetServiceRevisionArn": REVISION,
+            "testTrafficWeights": {},
+            "productionTrafficWeights": {},
+        },
+    }
+
+
+def ecs_hook(port, hook_file):
+    print(f"    cargo lambda invoke ecr-scan-gate --data-file {hook_file.relative_to(ROOT)}")
+    rc, out, err = invoke(port, data_file=str(hook_file.relative_to(ROOT)))
+    if rc != 0:
+        die(f"the hook invocation failed:\n{err}")
+    answer = json.loads(out)
+    print(f"    answer: {json.dumps(answer)}")
+    return answer
 
 
 def main():
@@ -87,6 +121,8 @@ def main():
     with Services() as services:
         endpoint = services.moto()
         print(f"[1] local AWS emulator (moto server) on {endpoint}")
+        gaps = AwsGaps(endpoint)
+        print(f"    with ECR archive and ECS service revisions answered in front of it on {gaps.url}")
         session = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=REGION)
         ecr = session.client("ecr", endpoint_url=endpoint)
         sns = session.client("sns", endpoint_url=endpoint)
@@ -156,10 +192,10 @@ def main():
         event_file.write_text(json.dumps(event, indent=2) + "\n")
 
         print("[5] starting `cargo lambda watch` (the first run builds the function)...")
-        policy = {"strip_tags": ["latest"]}
+        policy = {"strip_tags": ["latest"], "block": {"archive": "unused"}}
         policy_file = out_dir / "policy.json"
         write_policy(policy_file, policy)
-        function_env = {**aws_env(endpoint), "SNS_TOPIC_ARN": topic, "SLACK_WEBHOOK_URL": slack.url}
+        function_env = {**aws_env(gaps.url), "SNS_TOPIC_ARN": topic, "SLACK_WEBHOOK_URL": slack.url}
         port = services.watch({**function_env, "GATE_POLICY_FILE": str(policy_file)})
         rel = event_file.relative_to(ROOT)
         print(f"    cargo lambda invoke ecr-scan-gate --data-file {rel}")
@@ -172,6 +208,9 @@ def main():
         print(f"    full response: {(out_dir / 'response.json').relative_to(ROOT)}")
 
         print(f"\n[6] tags after: {', '.join(tags())}")
+        print(f"    storage: {gaps.image_status(digest)} (ECR answers 404 to every pull of it: docker, ECS, EKS)")
+        if gaps.image_status(digest) != "ARCHIVED":
+            die("the failing image was not archived")
 
         print("\n[7] SNS message (as the subscribed SQS queue received it; e-mail gets a text version):")
         msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
@@ -209,9 +248,23 @@ def main():
 
         print("\n[9] the deploy pipeline asks before it deploys (same policy as the function):")
         binary = check_binary()
-        pipeline_check(binary, endpoint, digest, policy_file, expected=1)
+        pipeline_check(binary, gaps.url, digest, policy_file, expected=1)
 
-        print("\n[10] the team accepts the two Critical findings for now: an allowlist entry each, with a reason")
+        print("\n[10] ECS rolls out a service revision with this image (blue/green); its deployment lifecycle")
+        print("     hook asks the function, which judges the digest ECS resolved:")
+        gaps.add_revision(REVISION, [{
+            "containerName": "api", "imageDigest": digest,
+            "image": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{REPO}:{GIT_SHA}"}])
+        hook_file = out_dir / "ecs-lifecycle-hook.json"
+        hook_file.write_text(json.dumps(ecs_hook_event(), indent=2) + "\n")
+        slack_before = len(slack.received)
+        answer = ecs_hook(port, hook_file)
+        if answer.get("hookStatus") != "FAILED":
+            die(f"the hook did not refuse the deployment: {answer}")
+        for payload in slack.received[slack_before:]:
+            print(f"    Slack: {payload.get('text')}")
+
+        print("\n[11] the team accepts the two Critical findings for now: an allowlist entry each, with a reason")
         print("     and an expiry date; the function starts again with the new policy and re-evaluates the image")
         expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
         policy = {**policy, "allowlist": [
@@ -229,15 +282,25 @@ def main():
             die(f"the re-evaluation failed:\n{err}")
         response = json.loads(out)
         print_actions(response)
-        if not any(a["action"] == "release" and a["status"] == "done" for a in response["actions"]):
-            die("the re-evaluation did not release the image")
+        for step in ("restore", "release"):
+            if not any(a["action"] == step and a["status"] == "done" for a in response["actions"]):
+                die(f"the re-evaluation did not {step} the image")
         (out_dir / "release.json").write_text(json.dumps(response, indent=2) + "\n")
         print(f"    tags now: {', '.join(tags())}")
         for payload in slack.received[slack_before:]:
             print(f"    Slack: {payload.get('text')}")
+        # ECR copies the image back from the archive (ACTIVATING), then it is ACTIVE.
+        time.sleep(RESTORE_SECONDS)
+        print(f"    storage: {gaps.image_status(digest)}")
 
-        print("\n[11] the pipeline asks again:")
-        pipeline_check(binary, endpoint, digest, policy_file, expected=0)
+        print("\n[12] the pipeline asks again:")
+        pipeline_check(binary, gaps.url, digest, policy_file, expected=0)
+
+        print("\n[13] and ECS deploys the revision again:")
+        answer = ecs_hook(port, hook_file)
+        if answer.get("hookStatus") != "SUCCEEDED":
+            die(f"the hook did not let the deployment go on: {answer}")
+        gaps.close()
     slack.close()
     print("\ndemo: done; the emulator and cargo lambda watch are stopped.")
 

@@ -266,7 +266,9 @@ async fn an_image_that_carries_the_quarantine_tag_fails() {
     let payload = sent[0].json();
     let title = payload["text"].as_str().unwrap();
     assert!(
-        title.contains("FAIL") && title.contains("already quarantined"),
+        title.contains("FAIL")
+            && title.contains("ECS deployment refused (service web (cluster prod), container app)")
+            && title.contains("already quarantined"),
         "{title}"
     );
     assert!(sent[0].body.contains("quarantine tag"), "{}", sent[0].body);

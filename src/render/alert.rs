@@ -159,6 +159,21 @@ pub fn summarize(ev: &Evaluation, opts: &AlertOptions) -> Summary {
             Verdict::Warn | Verdict::Pass => "no action".to_string(),
         }
     };
+    // The ECS hook refuses a deployment; it changes nothing in the registry.
+    let outcome = match &ev.trigger {
+        Trigger::EcsDeployment {
+            service, container, ..
+        } => {
+            let refused =
+                format!("ECS deployment refused (service {service}, container {container})");
+            if already_quarantined {
+                format!("{refused}, already quarantined")
+            } else {
+                refused
+            }
+        }
+        _ => outcome,
+    };
     // The hard block, where the policy asks for it (block.archive).
     let archive = ev.actions.iter().find_map(|a| match a {
         Action::Archive { status } => Some(status),
