@@ -8,3 +8,4 @@ pub mod enforcement;
 pub mod glob;
 pub mod lint;
 pub mod suggest;
+pub mod vex;
