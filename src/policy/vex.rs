@@ -299,7 +299,9 @@ fn package_matches(subs: &[VexPackage], package: Option<&str>, version: Option<&
 }
 
 /// A purl's parts: type, namespace-and-name path, version, qualifiers. Percent-decoded.
-fn purl_parts(purl: &str) -> Option<(String, String, Option<String>, Vec<(String, String)>)> {
+type PurlParts = (String, String, Option<String>, Vec<(String, String)>);
+
+fn purl_parts(purl: &str) -> Option<PurlParts> {
     let rest = purl.strip_prefix("pkg:")?;
     let rest = rest.split('#').next().unwrap_or(rest);
     let (rest, qualifiers) = match rest.split_once('?') {
