@@ -18,7 +18,9 @@ use ecr_scan_gate::adapters::slack_webhook::SlackSource;
 use ecr_scan_gate::adapters::slack_webhook::{resolve_webhook, RetryPolicy, SlackNotifier};
 use ecr_scan_gate::engine::gate::Gate;
 use ecr_scan_gate::entry::app::App;
-use ecr_scan_gate::entry::config::{describe_source, load_policy, policy_hash, Config};
+use ecr_scan_gate::entry::config::{
+    complete_policy, describe_source, load_policy, policy_hash, Config,
+};
 use ecr_scan_gate::render::alert::AlertOptions;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
@@ -66,13 +68,20 @@ async fn main() -> Result<(), Error> {
 async fn build_app() -> Result<App<EcrRegistry>, Error> {
     let config = Config::from_env()?;
     let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
-    let ssm = config
+    let mut ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
-    let policy = load_policy(&config.policy_source, ssm.as_ref()).await?;
+    let mut policy = load_policy(&config.policy_source, ssm.as_ref()).await?;
+    if ssm.is_none() && !policy.vex_parameters.is_empty() {
+        ssm = Some(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    }
+    complete_policy(&mut policy, config.exceptions_path.as_deref(), ssm.as_ref()).await?;
     tracing::info!(
         policy_source = %describe_source(&config.policy_source),
         policy_hash = %policy_hash(&policy),
+        allowlist_entries = policy.allowlist.len(),
+        vex_documents = policy.vex.len(),
+        exceptions_path = config.exceptions_path.as_deref().unwrap_or("none"),
         quarantine_prefix = %config.settings.quarantine_prefix,
         "policy loaded"
     );

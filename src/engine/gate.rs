@@ -105,6 +105,9 @@ pub struct Gate<R> {
     pub notifiers: Vec<Arc<dyn Notifier>>,
     pub policy: Arc<Policy>,
     pub settings: Settings,
+    /// How many counting findings an evaluation keeps, most important first
+    /// ([`crate::judgement::findings::TOP_FINDINGS`]; the check's SARIF log asks for more).
+    pub top_findings: usize,
 }
 
 impl<R: Registry> Gate<R> {
@@ -114,6 +117,7 @@ impl<R: Registry> Gate<R> {
             notifiers: Vec::new(),
             policy: Arc::new(policy),
             settings,
+            top_findings: crate::judgement::findings::TOP_FINDINGS,
         }
     }
 
@@ -130,6 +134,7 @@ impl<R: Registry> Gate<R> {
             notifiers: self.notifiers.clone(),
             policy: Arc::clone(&self.policy),
             settings: self.settings.clone(),
+            top_findings: self.top_findings,
         }
     }
 
@@ -343,7 +348,13 @@ impl<R: Registry> Gate<R> {
 
         // The event is only the trigger: the registry's current scan decides, so a late
         // FAILED event cannot overrule a newer COMPLETE scan.
-        let mut tally = FindingsTally::new(&self.policy, &event.repository, today);
+        let mut tally = FindingsTally::new(&self.policy, &event.repository, today).for_image(
+            match &event.image {
+                ImageRef::Digest(d) => Some(d),
+                ImageRef::Tag(_) => None,
+            },
+        );
+        tally.keep_top(self.top_findings);
         if let Some(tx) = fail_certain {
             // The receiver may be gone (no early quarantine wanted): nothing to do then.
             tally.signal_fail_certain(Box::new(move || {
@@ -417,6 +428,7 @@ impl<R: Registry> Gate<R> {
                 if e.findings == 1 { "" } else { "s" }
             ));
         }
+        reasons.extend(report.vex.iter().map(|u| u.reason()));
         if report.unlisted.total() > 0 {
             reasons.push(format!(
                 "the registry counted findings it did not list ({}); they count as reported",

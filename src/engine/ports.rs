@@ -389,6 +389,20 @@ pub struct ParameterError {
 /// A parameter store (SSM). Values may be secrets: implementations never log them.
 pub trait Parameters: Send + Sync {
     fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+
+    /// Every parameter under `path`, recursively, decrypted, every page: (name, value), in
+    /// name order. A store without hierarchies says so.
+    fn get_by_path(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ParameterError>> + Send {
+        async move {
+            Err(ParameterError {
+                name: path.to_string(),
+                message: "this parameter store cannot list a path".to_string(),
+            })
+        }
+    }
 }
 
 /// One image as the registry lists it (`DescribeImages`), for the sweep and the report.

@@ -52,6 +52,9 @@ pub struct Config {
     /// `SWEEP_QUEUE_URL`: the sweep enqueues one message per image to look at; unset, it
     /// evaluates them itself within the deadline.
     pub sweep_queue_url: Option<String>,
+    /// `EXCEPTIONS_PARAMETER_PATH`: the SSM path under which teams keep their exceptions
+    /// documents.
+    pub exceptions_path: Option<String>,
 }
 
 impl Config {
@@ -123,7 +126,21 @@ impl Config {
             variable: e.variable,
             problem: e.problem,
         })?;
+        let exceptions_path = match get("EXCEPTIONS_PARAMETER_PATH") {
+            None => None,
+            Some(p) if p.starts_with('/') && p.len() <= 1011 && !p.contains("//") => Some(p),
+            Some(p) => {
+                return Err(ConfigError::Invalid {
+                    variable: "EXCEPTIONS_PARAMETER_PATH",
+                    problem: format!(
+                        "must be an SSM parameter path that starts with `/` (e.g. /ecr-scan-gate/exceptions/), got {:?}",
+                        crate::domain::image::truncate(&p, 80)
+                    ),
+                })
+            }
+        };
         Ok(Config {
+            exceptions_path,
             members,
             policy_source,
             settings: Settings {
@@ -140,6 +157,7 @@ impl Config {
     pub fn needs_ssm(&self) -> bool {
         matches!(self.policy_source, PolicySource::Parameter(_))
             || matches!(self.slack, SlackSource::Parameter(_))
+            || self.exceptions_path.is_some()
     }
 }
 
@@ -203,6 +221,45 @@ pub async fn load_policy(
                 .map_err(|e| e.from_source(&format!("GATE_POLICY_PARAMETER={name}")))?)
         }
     }
+}
+
+/// Reads what the policy names outside itself, once, at start: the OpenVEX documents of its
+/// `{"parameter"}` entries, and every team's exceptions document under `exceptions_path`. A bad
+/// document stops the start, naming its parameter: a typo must not excuse findings silently,
+/// nor drop a team's exceptions silently.
+pub async fn complete_policy(
+    policy: &mut Policy,
+    exceptions_path: Option<&str>,
+    parameters: Option<&impl Parameters>,
+) -> Result<(), ConfigError> {
+    if policy.vex_parameters.is_empty() && exceptions_path.is_none() {
+        return Ok(());
+    }
+    let Some(parameters) = parameters else {
+        return Err(ConfigError::Invalid {
+            variable: "EXCEPTIONS_PARAMETER_PATH",
+            problem: "the policy names SSM parameters (vex, or exceptions) but no parameter store is available".to_string(),
+        });
+    };
+    for name in std::mem::take(&mut policy.vex_parameters) {
+        let text = parameters.get(&name).await?;
+        let source = format!("parameter {name}");
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| PolicyError::at_source(&source, format!("is not JSON: {e}")))?;
+        let doc = crate::policy::vex::VexDocument::parse(&value, &source)
+            .map_err(|problem| PolicyError::at_source(&source, problem))?;
+        policy.vex.push(doc);
+    }
+    if let Some(path) = exceptions_path {
+        for (name, text) in parameters.get_by_path(path).await? {
+            let exceptions =
+                crate::policy::exceptions::parse_exceptions(&text, &name).map_err(|problem| {
+                    PolicyError::at_source(&format!("EXCEPTIONS_PARAMETER_PATH={path}"), problem)
+                })?;
+            policy.add_exceptions(exceptions);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

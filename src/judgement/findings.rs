@@ -111,6 +111,44 @@ pub struct AllowlistUse {
     pub findings: u64,
 }
 
+/// A VEX statement that removed findings in one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VexUse {
+    /// The document's `@id`.
+    pub document: String,
+    /// Where the document was read (`vex[0]`, `parameter /vex/base`, `exceptions /path/team`).
+    pub source: String,
+    /// The statement's position in the document, from 0.
+    pub statement: usize,
+    pub vulnerability: String,
+    pub status: crate::policy::vex::VexStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    pub findings: u64,
+}
+
+impl VexUse {
+    /// For a verdict's reasons: `1 finding excused by VEX https://… statement 0 (CVE-1
+    /// not_affected: vulnerable_code_not_in_execute_path; exceptions /gate/team-a)`.
+    pub fn reason(&self) -> String {
+        let why = self
+            .justification
+            .as_deref()
+            .map(|j| format!(": {}", crate::domain::image::truncate(j, 200)))
+            .unwrap_or_default();
+        format!(
+            "{} finding{} excused by VEX {} statement {} ({} {}{why}; {})",
+            self.findings,
+            plural(self.findings),
+            self.document,
+            self.statement,
+            self.vulnerability,
+            self.status.as_str(),
+            self.source
+        )
+    }
+}
+
 /// What reading the findings produced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FindingsReport {
@@ -122,12 +160,19 @@ pub struct FindingsReport {
     pub inactive: u64,
     /// Findings suppressed by a valid allowlist entry.
     pub allowlisted: u64,
+    /// Findings removed by a VEX statement (`not_affected`, `fixed`) about the image.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub vex_excused: u64,
+    /// The VEX statements that removed them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vex: Vec<VexUse>,
     /// Findings without a fix that `ignore_unfixed` left out.
     pub unfixed_ignored: u64,
     /// Findings the registry counted but did not list: they count, unjudged.
     pub unlisted: Counts,
     pub allowlist: AllowlistReport,
-    /// The most important counting findings, at most [`TOP_FINDINGS`].
+    /// The most important counting findings, most important first: at most [`TOP_FINDINGS`],
+    /// or as many as [`FindingsTally::keep_top`] asked for.
     pub top: Vec<Finding>,
     /// Counting findings that met a `fail_if` / `warn_if` condition.
     #[serde(skip_serializing_if = "ConditionHits::is_empty")]
@@ -144,6 +189,13 @@ pub struct FindingsTally<'p> {
     today: String,
     /// Allowlist entries that apply to this repository, by vulnerability id → entry indexes.
     entries: HashMap<&'p str, Vec<usize>>,
+    /// Entries that apply to this repository and name a package but no id.
+    by_package: Vec<usize>,
+    /// Every entry that applies to this repository, in policy order.
+    applicable: Vec<usize>,
+    repository: String,
+    /// The image's digest, for VEX products that name one.
+    digest: Option<String>,
     hits: Vec<u64>,
     seen: Counts,
     report: FindingsReport,
@@ -160,9 +212,16 @@ pub struct FindingsTally<'p> {
 impl<'p> FindingsTally<'p> {
     pub fn new(policy: &'p Policy, repository: &str, today: &str) -> Self {
         let mut entries: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_package = Vec::new();
+        let mut applicable = Vec::new();
         for (i, e) in policy.allowlist.iter().enumerate() {
-            if e.applies_to_repository(repository) {
-                entries.entry(e.id.as_str()).or_default().push(i);
+            if !e.applies_to_repository(repository) {
+                continue;
+            }
+            applicable.push(i);
+            match e.id.as_deref() {
+                Some(id) => entries.entry(id).or_default().push(i),
+                None => by_package.push(i),
             }
         }
         let effective = policy.thresholds_for(repository);
@@ -173,6 +232,10 @@ impl<'p> FindingsTally<'p> {
             policy,
             today: today.to_string(),
             entries,
+            by_package,
+            applicable,
+            repository: repository.to_string(),
+            digest: None,
             hits: vec![0; policy.allowlist.len()],
             seen: Counts::default(),
             report: FindingsReport::default(),
@@ -180,6 +243,18 @@ impl<'p> FindingsTally<'p> {
             top_n: TOP_FINDINGS,
             fail_signal: None,
         }
+    }
+
+    /// Keeps the `n` most important counting findings in the report's `top` instead of
+    /// [`TOP_FINDINGS`]: the check's SARIF log lists up to 1000 (`crate::render::sarif`).
+    pub fn keep_top(&mut self, n: usize) {
+        self.top_n = n;
+    }
+
+    /// The image's digest, so that VEX statements about one image by digest apply.
+    pub fn for_image(mut self, digest: Option<&crate::domain::image::Digest>) -> Self {
+        self.digest = digest.map(|d| d.to_string());
+        self
     }
 
     /// Calls `signal` as soon as FAIL is certain ([`FindingsTally::fail_certain`]: a fail
@@ -199,20 +274,34 @@ impl<'p> FindingsTally<'p> {
             self.report.inactive += 1;
             return;
         }
-        if let Some(indexes) = self.entries.get(finding.id.as_str()) {
-            // A valid entry wins over an expired one for the same id.
-            let valid = indexes
+        let package = finding.package.as_deref();
+        let allowlist = &self.policy.allowlist;
+        let candidates: Vec<usize> = self
+            .entries
+            .get(finding.id.as_str())
+            .into_iter()
+            .flatten()
+            .chain(self.by_package.iter())
+            .copied()
+            .filter(|i| allowlist[*i].applies_to_package(package))
+            .collect();
+        if !candidates.is_empty() {
+            // A valid entry wins over an expired one.
+            let valid = candidates
                 .iter()
                 .copied()
-                .find(|i| !self.policy.allowlist[*i].is_expired(&self.today));
+                .find(|i| !allowlist[*i].is_expired(&self.today));
             match valid {
                 Some(i) => {
                     self.hits[i] += 1;
                     self.report.allowlisted += 1;
                     return;
                 }
-                None => indexes.iter().for_each(|i| self.hits[*i] += 1),
+                None => candidates.iter().for_each(|i| self.hits[*i] += 1),
             }
+        }
+        if self.excused_by_vex(&finding) {
+            return;
         }
         if self.policy.ignore_unfixed && finding.fix_available == FixState::No {
             self.report.unfixed_ignored += 1;
@@ -229,6 +318,46 @@ impl<'p> FindingsTally<'p> {
         if self.top.len() > self.top_n {
             self.top.pop();
         }
+    }
+
+    /// Whether a VEX statement about this image removes the finding (and records it).
+    fn excused_by_vex(&mut self, finding: &Finding) -> bool {
+        if self.policy.vex.is_empty() {
+            return false;
+        }
+        let image = crate::policy::vex::VexImage {
+            repository: &self.repository,
+            digest: self.digest.as_deref(),
+        };
+        let Some(d) = crate::policy::vex::decide(
+            &self.policy.vex,
+            &finding.id,
+            finding.package.as_deref(),
+            finding.installed_version.as_deref(),
+            image,
+        ) else {
+            return false;
+        };
+        if !d.statement.status.excuses() {
+            return false;
+        }
+        self.report.vex_excused += 1;
+        let (document, statement) = (&d.document.id, d.statement.index);
+        match self.report.vex.iter_mut().find(|u| {
+            &u.document == document && u.statement == statement && u.source == d.document.source
+        }) {
+            Some(u) => u.findings += 1,
+            None => self.report.vex.push(VexUse {
+                document: document.clone(),
+                source: d.document.source.clone(),
+                statement,
+                vulnerability: d.statement.vulnerability.clone(),
+                status: d.statement.status,
+                justification: d.statement.justification.clone(),
+                findings: 1,
+            }),
+        }
+        true
     }
 
     /// Records the finding against the first `fail_if` and the first `warn_if` condition it meets.
@@ -279,16 +408,10 @@ impl<'p> FindingsTally<'p> {
                 }
             }
         }
-        for (i, e) in self.policy.allowlist.iter().enumerate() {
-            if !self
-                .entries
-                .get(e.id.as_str())
-                .is_some_and(|v| v.contains(&i))
-            {
-                continue;
-            }
+        for &i in &self.applicable {
+            let e = &self.policy.allowlist[i];
             let use_ = AllowlistUse {
-                id: e.id.clone(),
+                id: e.label(),
                 expires: e.expires.clone(),
                 reason: e.reason.clone(),
                 findings: self.hits[i],
@@ -297,12 +420,12 @@ impl<'p> FindingsTally<'p> {
                 if self.hits[i] > 0 {
                     self.report.allowlist.expired.push(use_);
                 } else {
-                    self.report.allowlist.unused.push(e.id.clone());
+                    self.report.allowlist.unused.push(e.label());
                 }
             } else if self.hits[i] > 0 {
                 self.report.allowlist.applied.push(use_);
             } else {
-                self.report.allowlist.unused.push(e.id.clone());
+                self.report.allowlist.unused.push(e.label());
             }
         }
         // Ascending `Reverse` order is most important first.
@@ -316,6 +439,10 @@ impl<'p> FindingsTally<'p> {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
@@ -325,212 +452,4 @@ fn plural(n: u64) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn f(id: &str, sev: Severity, fix: FixState, score: Option<f64>) -> Finding {
-        Finding {
-            id: id.into(),
-            severity: sev,
-            package: Some("pkg".into()),
-            installed_version: Some("1.0".into()),
-            fixed_version: None,
-            fix_available: fix,
-            exploit_available: None,
-            score,
-            link: None,
-        }
-    }
-
-    fn policy(json: &str) -> Policy {
-        Policy::from_json(json).unwrap()
-    }
-
-    #[test]
-    fn counts_every_active_finding() {
-        let p = Policy::default();
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::Critical, FixState::Yes, None), true);
-        t.add(f("CVE-2", Severity::High, FixState::Yes, None), true);
-        t.add(f("CVE-3", Severity::Critical, FixState::Yes, None), false);
-        let r = t.finish(None);
-        assert_eq!(r.counts.get(Severity::Critical), 1);
-        assert_eq!(r.counts.get(Severity::High), 1);
-        assert_eq!(r.read, 3);
-        assert_eq!(r.inactive, 1);
-    }
-
-    #[test]
-    fn allowlist_applies_by_id_and_repository_and_reports_unused() {
-        let p = policy(
-            r#"{"allowlist": [
-                {"id": "CVE-1", "repository": "demo-*", "reason": "accepted"},
-                {"id": "CVE-2", "repository": "other-*", "reason": "elsewhere"},
-                {"id": "CVE-9", "reason": "stale"}]}"#,
-        );
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::Critical, FixState::Yes, None), true);
-        t.add(f("CVE-2", Severity::Critical, FixState::Yes, None), true);
-        let r = t.finish(None);
-        assert_eq!(
-            r.counts.get(Severity::Critical),
-            1,
-            "CVE-2's entry is for other-*"
-        );
-        assert_eq!(r.allowlisted, 1);
-        assert_eq!(r.allowlist.applied.len(), 1);
-        assert_eq!(r.allowlist.applied[0].id, "CVE-1");
-        assert_eq!(r.allowlist.unused, vec!["CVE-9".to_string()]);
-    }
-
-    #[test]
-    fn expired_entry_counts_again_and_is_named() {
-        let p = policy(
-            r#"{"allowlist": [{"id": "CVE-1", "expires": "2026-11-26", "reason": "until the fix"}]}"#,
-        );
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::Critical, FixState::Yes, None), true);
-        let r = t.finish(None);
-        assert_eq!(r.counts.get(Severity::Critical), 1);
-        assert_eq!(r.allowlist.expired.len(), 1);
-        assert_eq!(
-            r.allowlist.expired[0].expires.as_deref(),
-            Some("2026-11-26")
-        );
-        assert!(r.allowlist.applied.is_empty());
-    }
-
-    #[test]
-    fn ignore_unfixed_drops_only_findings_known_to_have_no_fix() {
-        let p = policy(r#"{"ignore_unfixed": true}"#);
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::Critical, FixState::No, None), true);
-        t.add(
-            f("CVE-2", Severity::Critical, FixState::Unknown, None),
-            true,
-        );
-        t.add(
-            f("CVE-3", Severity::Critical, FixState::Partial, None),
-            true,
-        );
-        let r = t.finish(None);
-        assert_eq!(r.counts.get(Severity::Critical), 2);
-        assert_eq!(r.unfixed_ignored, 1);
-    }
-
-    #[test]
-    fn unlisted_findings_count() {
-        let p = Policy::default();
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::High, FixState::Yes, None), true);
-        let mut reported = Counts::default();
-        reported.set(Severity::High, 1);
-        reported.set(Severity::Critical, 2);
-        let r = t.finish(Some(&reported));
-        assert_eq!(r.counts.get(Severity::Critical), 2);
-        assert_eq!(r.unlisted.get(Severity::Critical), 2);
-        assert_eq!(r.counts.get(Severity::High), 1);
-    }
-
-    fn exploitable(id: &str, sev: Severity, exploit: Option<bool>) -> Finding {
-        Finding {
-            exploit_available: exploit,
-            ..f(id, sev, FixState::Yes, Some(8.0))
-        }
-    }
-
-    #[test]
-    fn conditions_are_judged_after_the_allowlist_and_named() {
-        let p = policy(
-            r#"{"fail": {}, "warn": {},
-                "fail_if": [{"severity_at_least": "HIGH", "exploit_available": true}],
-                "warn_if": [{"package": "pkg"}],
-                "allowlist": [{"id": "CVE-ALLOWED", "reason": "accepted"}]}"#,
-        );
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(
-            exploitable("CVE-ALLOWED", Severity::Critical, Some(true)),
-            true,
-        );
-        t.add(
-            exploitable("CVE-INACTIVE", Severity::Critical, Some(true)),
-            false,
-        );
-        assert!(!t.fail_certain());
-        t.add(exploitable("CVE-NO", Severity::High, Some(false)), true);
-        assert!(!t.fail_certain());
-        t.add(exploitable("CVE-YES", Severity::High, Some(true)), true);
-        assert!(t.fail_certain());
-        let r = t.finish(None);
-        assert_eq!(r.conditions.fail_if_findings, 1);
-        assert_eq!(
-            r.conditions.reasons(true),
-            vec!["CVE-YES (HIGH, exploit available) meets fail_if[0]".to_string()]
-        );
-        // Both counting findings are in package `pkg`; the allowlisted one is not.
-        assert_eq!(r.conditions.warn_if_findings, 2);
-        assert_eq!(r.counts.get(Severity::Critical), 0, "counts are unchanged");
-    }
-
-    #[test]
-    fn fail_certain_covers_thresholds_too() {
-        let p = policy(r#"{"fail": {"HIGH": 2}}"#);
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        t.add(f("CVE-1", Severity::High, FixState::Yes, None), true);
-        assert!(!t.fail_certain());
-        t.add(f("CVE-2", Severity::High, FixState::Yes, None), true);
-        assert!(t.fail_certain());
-    }
-
-    #[test]
-    fn unlisted_findings_meet_severity_only_conditions() {
-        let p = policy(
-            r#"{"fail": {}, "fail_if": [{"severity_at_least": "HIGH", "package": "x"}, {"severity_at_least": "CRITICAL"}]}"#,
-        );
-        let t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        let mut reported = Counts::default();
-        reported.set(Severity::Critical, 2);
-        let r = t.finish(Some(&reported));
-        assert_eq!(
-            r.conditions.reasons(true),
-            vec!["2 unlisted CRITICAL findings (CRITICAL) meets fail_if[1]".to_string()]
-        );
-    }
-
-    #[test]
-    fn top_keeps_the_most_important_in_order() {
-        let p = Policy::default();
-        let mut t = FindingsTally::new(&p, "demo-api", "2026-11-27");
-        for i in 0..1000 {
-            t.add(
-                f(
-                    &format!("CVE-LOW-{i:04}"),
-                    Severity::Low,
-                    FixState::Yes,
-                    Some(3.0),
-                ),
-                true,
-            );
-        }
-        t.add(
-            f("CVE-HIGH", Severity::High, FixState::Yes, Some(7.0)),
-            true,
-        );
-        t.add(
-            f("CVE-CRIT-A", Severity::Critical, FixState::Yes, Some(9.0)),
-            true,
-        );
-        t.add(
-            f("CVE-CRIT-B", Severity::Critical, FixState::Yes, Some(9.8)),
-            true,
-        );
-        let r = t.finish(None);
-        assert_eq!(r.top.len(), TOP_FINDINGS);
-        let ids: Vec<&str> = r.top.iter().take(4).map(|f| f.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["CVE-CRIT-B", "CVE-CRIT-A", "CVE-HIGH", "CVE-LOW-0000"]
-        );
-        assert_eq!(r.counts.get(Severity::Low), 1000);
-    }
-}
+mod tests;

@@ -58,7 +58,7 @@ pub fn allowlist_due(policy: &Policy, today: &str, within_days: i64) -> Vec<Allo
             let expires = e.expires.as_deref()?;
             let days_left = day_number(expires)? - today_n;
             (days_left <= within_days).then(|| AllowlistDue {
-                id: e.id.clone(),
+                id: e.label(),
                 repository: e.repository.clone(),
                 expires: expires.to_string(),
                 reason: e.reason.clone(),
@@ -74,14 +74,18 @@ pub fn allowlist_due(policy: &Policy, today: &str, within_days: i64) -> Vec<Allo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::document::{AllowlistEntry, EXPIRY_NOTICE_DAYS};
+    use crate::policy::document::EXPIRY_NOTICE_DAYS;
+    use crate::policy::exceptions::AllowlistEntry;
 
     fn entry(id: &str, expires: Option<&str>) -> AllowlistEntry {
         AllowlistEntry {
-            id: id.to_string(),
+            id: Some(id.to_string()),
+            package: None,
             repository: Some("demo-*".to_string()),
             expires: expires.map(str::to_string),
             reason: "no fix upstream".to_string(),
+            scope: Vec::new(),
+            source: None,
         }
     }
 

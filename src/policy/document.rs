@@ -2,14 +2,15 @@
 //! means. Parsed strictly — an unknown key is a typo that would silently weaken the gate — and
 //! validated once at start, with an error that names the bad field.
 
-use crate::domain::date::validate_date;
 use crate::domain::severity::{Counts, Severity};
 use crate::domain::verdict::Verdict;
 use crate::policy::conditions::{Condition, ConditionSet};
 use crate::policy::enforcement::{Block, BlockDoc, EcsHook, EcsHookDoc};
+use crate::policy::exceptions::{AllowlistDoc, Exceptions, VexEntryDoc};
 use crate::policy::glob::glob_match;
 use crate::policy::glob::validate as validate_glob;
 use crate::policy::suggest::{annotate_serde_message, closest};
+use crate::policy::vex::VexDocument;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,6 +58,14 @@ impl PolicyError {
         }
     }
 
+    /// A problem of a document read from `source` (a VEX parameter, a team's exceptions).
+    pub fn at_source(source: &str, problem: impl std::fmt::Display) -> PolicyError {
+        PolicyError::Invalid {
+            source_name: source.to_string(),
+            problem: problem.to_string(),
+        }
+    }
+
     /// Names where the policy came from (`GATE_POLICY`, a file, an SSM parameter).
     pub fn from_source(self, source: &str) -> PolicyError {
         match self {
@@ -79,27 +88,6 @@ pub enum OnScanFailure {
     Block,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AllowlistEntry {
-    pub id: String,
-    pub repository: Option<String>,
-    /// Last day (UTC, inclusive) the entry applies, `YYYY-MM-DD`.
-    pub expires: Option<String>,
-    pub reason: String,
-}
-
-impl AllowlistEntry {
-    pub fn applies_to_repository(&self, repository: &str) -> bool {
-        self.repository
-            .as_deref()
-            .is_none_or(|g| glob_match(g, repository))
-    }
-
-    pub fn is_expired(&self, today: &str) -> bool {
-        self.expires.as_deref().is_some_and(|e| today > e)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryOverride {
     pub pattern: String,
@@ -118,7 +106,12 @@ pub struct Policy {
     pub fail_if: Vec<Condition>,
     /// Likewise for WARN.
     pub warn_if: Vec<Condition>,
-    pub allowlist: Vec<AllowlistEntry>,
+    pub allowlist: Vec<crate::policy::exceptions::AllowlistEntry>,
+    /// OpenVEX documents: the policy's, those of its `{"parameter"}` entries once read, and
+    /// those of the teams' exceptions documents.
+    pub vex: Vec<VexDocument>,
+    /// `vex` entries that name an SSM parameter, read at start (`entry::config::load_policy`).
+    pub vex_parameters: Vec<String>,
     pub ignore_unfixed: bool,
     pub on_scan_failure: OnScanFailure,
     pub notify: Vec<Verdict>,
@@ -139,6 +132,8 @@ impl Default for Policy {
             fail_if: Vec::new(),
             warn_if: Vec::new(),
             allowlist: Vec::new(),
+            vex: Vec::new(),
+            vex_parameters: Vec::new(),
             ignore_unfixed: false,
             on_scan_failure: OnScanFailure::Alert,
             notify: vec![Verdict::Fail, Verdict::Error],
@@ -198,6 +193,13 @@ impl Policy {
     pub fn notifies(&self, verdict: Verdict) -> bool {
         self.notify.contains(&verdict)
     }
+
+    /// Merges a team's exceptions: its entries and documents keep the scope of its
+    /// repositories.
+    pub fn add_exceptions(&mut self, exceptions: Exceptions) {
+        self.allowlist.extend(exceptions.allowlist);
+        self.vex.extend(exceptions.vex);
+    }
 }
 
 /// The policy document of ecr-scan-gate (GATE_POLICY, GATE_POLICY_FILE, GATE_POLICY_PARAMETER).
@@ -219,9 +221,14 @@ struct PolicyDoc {
     /// Risk conditions: the verdict is WARN when any finding meets any of them.
     #[serde(default)]
     warn_if: Vec<Condition>,
-    /// Accepted vulnerabilities: findings with these ids do not count.
+    /// Accepted vulnerabilities: findings with these ids (or in these packages) do not count.
     #[serde(default)]
     allowlist: Vec<AllowlistDoc>,
+    /// OpenVEX documents (inline, or {"parameter": "/name"}): a not_affected or fixed statement
+    /// about the image removes the finding.
+    #[serde(default)]
+    #[schemars(with = "Vec<VexEntryDoc>")]
+    vex: Vec<serde_json::Value>,
     /// Findings that enhanced scanning says have no fix (fixAvailable NO) do not count.
     #[serde(default)]
     ignore_unfixed: bool,
@@ -246,23 +253,6 @@ struct PolicyDoc {
 #[derive(Deserialize, JsonSchema)]
 #[serde(transparent)]
 struct GlobDoc(#[schemars(length(min = 1, max = 256))] String);
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct AllowlistDoc {
-    /// The vulnerability id, e.g. CVE-2024-0001.
-    #[schemars(length(min = 1))]
-    id: String,
-    /// Glob on the repository name; the entry applies to every repository when absent.
-    #[schemars(length(min = 1, max = 256))]
-    repository: Option<String>,
-    /// Last day (UTC, inclusive) the entry applies, YYYY-MM-DD.
-    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
-    expires: Option<String>,
-    /// Why the finding is accepted.
-    #[schemars(length(min = 1))]
-    reason: String,
-}
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -342,32 +332,10 @@ impl PolicyDoc {
             Some(t) => thresholds(t, "warn")?,
             None => defaults.warn,
         };
-        let mut allowlist = Vec::with_capacity(self.allowlist.len());
-        for (i, e) in self.allowlist.into_iter().enumerate() {
-            let at = |k: &str| format!("allowlist[{i}].{k}");
-            let id = e.id.trim().to_string();
-            if id.is_empty() {
-                return Err(PolicyError::at(at("id"), "is empty"));
-            }
-            if e.reason.trim().is_empty() {
-                return Err(PolicyError::at(
-                    at("reason"),
-                    "is empty: say why the finding is accepted, so the entry can be reviewed",
-                ));
-            }
-            if let Some(g) = &e.repository {
-                validate_glob(g).map_err(|p| PolicyError::at(at("repository"), p))?;
-            }
-            if let Some(d) = &e.expires {
-                validate_date(d).map_err(|p| PolicyError::at(at("expires"), p))?;
-            }
-            allowlist.push(AllowlistEntry {
-                id,
-                repository: e.repository,
-                expires: e.expires,
-                reason: e.reason,
-            });
-        }
+        let allowlist = crate::policy::exceptions::allowlist(self.allowlist, "allowlist")
+            .map_err(|(field, problem)| PolicyError::at(field, problem))?;
+        let (vex, vex_parameters) = crate::policy::exceptions::vex_entries(self.vex, "vex")
+            .map_err(|(field, problem)| PolicyError::at(field, problem))?;
         for (i, g) in self.strip_tags.iter().enumerate() {
             validate_glob(&g.0).map_err(|p| PolicyError::at(format!("strip_tags[{i}]"), p))?;
         }
@@ -401,6 +369,8 @@ impl PolicyDoc {
             fail_if: conditions(self.fail_if, "fail_if")?,
             warn_if: conditions(self.warn_if, "warn_if")?,
             allowlist,
+            vex,
+            vex_parameters,
             ignore_unfixed: self.ignore_unfixed,
             on_scan_failure: self.on_scan_failure,
             notify: self.notify.unwrap_or(defaults.notify),

@@ -33,17 +33,122 @@ pub struct Validation {
     pub warnings: Vec<PolicyWarning>,
 }
 
+/// What an SSM Standard parameter holds; the Terraform stores a longer policy as an Advanced
+/// parameter, which holds [`ADVANCED_PARAMETER_LIMIT`] and is charged.
+pub const STANDARD_PARAMETER_LIMIT: usize = 4096;
+pub const ADVANCED_PARAMETER_LIMIT: usize = 8192;
+
 /// Parses the document with the function's own parser, then looks for foot-guns.
 pub fn validate_document(text: &str, today: &str) -> Validation {
     match Policy::from_json(text) {
-        Ok(policy) => Validation {
-            valid: true,
-            error: None,
-            warnings: policy_warnings(&policy, today),
-        },
+        Ok(policy) => {
+            let mut warnings = size_warnings(text.len(), "");
+            warnings.extend(policy_warnings(&policy, today));
+            for (i, doc) in policy.vex.iter().enumerate() {
+                for s in crate::policy::vex::statements_about_no_image(doc) {
+                    warning(
+                        &mut warnings,
+                        format!("vex[{i}].statements[{s}]"),
+                        "vex_product_is_no_image",
+                        format!(
+                            "({}) names no OCI image of this registry (pkg:oci/NAME@sha256:… or pkg:oci/NAME?repository_url=…): it excuses nothing here",
+                            doc.id
+                        ),
+                    );
+                }
+            }
+            Validation {
+                valid: true,
+                error: None,
+                warnings,
+            }
+        }
         Err(e) => Validation {
             valid: false,
             error: Some(e.to_string()),
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// Warnings about a document's length near the SSM parameter limits; `field` names the
+/// document (empty: the policy).
+pub fn size_warnings(len: usize, field: &str) -> Vec<PolicyWarning> {
+    let field = if field.is_empty() {
+        "(document)"
+    } else {
+        field
+    }
+    .to_string();
+    let mut out = Vec::new();
+    if len > ADVANCED_PARAMETER_LIMIT {
+        warning(
+            &mut out,
+            field,
+            "document_too_large",
+            format!(
+                "is {len} characters: more than an SSM parameter holds ({ADVANCED_PARAMETER_LIMIT}, Advanced tier); move exceptions into teams' documents under EXCEPTIONS_PARAMETER_PATH, or VEX documents into their own parameters"
+            ),
+        );
+    } else if len > STANDARD_PARAMETER_LIMIT {
+        warning(
+            &mut out,
+            field,
+            "document_needs_advanced_tier",
+            format!(
+                "is {len} characters: more than an SSM Standard parameter holds ({STANDARD_PARAMETER_LIMIT}); it is stored as an Advanced parameter (up to {ADVANCED_PARAMETER_LIMIT}, charged per parameter and month)"
+            ),
+        );
+    } else if len * 10 > STANDARD_PARAMETER_LIMIT * 9 {
+        warning(
+            &mut out,
+            field,
+            "document_near_limit",
+            format!(
+                "is {len} characters, near the {STANDARD_PARAMETER_LIMIT} an SSM Standard parameter holds; beyond, it needs the Advanced tier"
+            ),
+        );
+    }
+    out
+}
+
+/// Checks one team's exceptions document with the function's own reader; `name` names it.
+pub fn validate_exceptions(text: &str, name: &str, today: &str) -> Validation {
+    match crate::policy::exceptions::parse_exceptions(text, name) {
+        Ok(x) => {
+            let mut warnings = size_warnings(text.len(), name);
+            let as_policy = Policy {
+                allowlist: x.allowlist,
+                fail: Thresholds::new(),
+                ..Policy::default()
+            };
+            warnings.extend(
+                policy_warnings(&as_policy, today)
+                    .into_iter()
+                    .filter(|w| w.code.starts_with("allowlist")),
+            );
+            for (i, doc) in x.vex.iter().enumerate() {
+                for s in crate::policy::vex::statements_about_no_image(doc) {
+                    warning(
+                        &mut warnings,
+                        format!("vex[{i}].statements[{s}]"),
+                        "vex_product_is_no_image",
+                        format!(
+                            "({}) names no OCI image of this registry: it excuses nothing here",
+                            doc.id
+                        ),
+                    );
+                }
+            }
+            Validation {
+                valid: true,
+                error: None,
+                warnings,
+            }
+        }
+        Err(e) => Validation {
+            valid: false,
+            error: Some(e),
             warnings: Vec::new(),
         },
     }
@@ -259,7 +364,7 @@ fn allowlist_expiry(p: &Policy, today: &str, out: &mut Vec<PolicyWarning>) {
                 format!(
                     "({expires}): the entry for {} expired {} day{} ago and no longer applies; \
                      renew it with a new date or remove it",
-                    e.id,
+                    e.label(),
                     -left,
                     if left == -1 { "" } else { "s" }
                 ),
@@ -276,7 +381,7 @@ fn allowlist_expiry(p: &Policy, today: &str, out: &mut Vec<PolicyWarning>) {
                 "allowlist_expires_soon",
                 format!(
                     "({expires}): the entry for {} expires soon ({when}); then its findings count again",
-                    e.id
+                    e.label()
                 ),
             );
         }

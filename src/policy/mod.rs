@@ -5,6 +5,7 @@
 pub mod conditions;
 pub mod document;
 pub mod enforcement;
+pub mod exceptions;
 pub mod glob;
 pub mod lint;
 pub mod suggest;

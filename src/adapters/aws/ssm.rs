@@ -40,4 +40,45 @@ impl Parameters for SsmParameters {
                 message: "the parameter has no value".to_string(),
             })
     }
+
+    async fn get_by_path(&self, path: &str) -> Result<Vec<(String, String)>, ParameterError> {
+        // Safety stop for a store that keeps answering with a next page (10 a page).
+        const MAX_PAGES: usize = 1000;
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .get_parameters_by_path()
+                .path(path)
+                .recursive(true)
+                .with_decryption(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| ParameterError {
+                    name: path.to_string(),
+                    // Names the path and the cause, never a value.
+                    message: error_text(&e, "ssm", "GetParametersByPath"),
+                })?;
+            for p in out.parameters() {
+                if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                    found.push((name.to_string(), value.to_string()));
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+                    token = Some(next.to_string())
+                }
+                _ => {
+                    found.sort();
+                    return Ok(found);
+                }
+            }
+        }
+        Err(ParameterError {
+            name: path.to_string(),
+            message: format!("more than {MAX_PAGES} pages of parameters"),
+        })
+    }
 }

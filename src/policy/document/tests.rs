@@ -183,11 +183,14 @@ fn the_schema_forbids_unknown_keys_everywhere() {
 
 #[test]
 fn expiry_is_inclusive() {
-    let e = AllowlistEntry {
-        id: "CVE-1".into(),
+    let e = crate::policy::exceptions::AllowlistEntry {
+        id: Some("CVE-1".into()),
+        package: None,
         repository: None,
         expires: Some("2027-01-31".into()),
         reason: "r".into(),
+        scope: Vec::new(),
+        source: None,
     };
     assert!(!e.is_expired("2027-01-31"));
     assert!(e.is_expired("2027-02-01"));

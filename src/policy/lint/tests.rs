@@ -249,3 +249,57 @@ fn archive_warns_of_the_storage_charge_and_always_of_running_services() {
     assert!(always[0].2.contains("cannot scale out"), "{}", always[0].2);
     assert!(always[0].2.contains("90 days"), "{}", always[0].2);
 }
+
+#[test]
+fn documents_near_the_ssm_limits_are_named() {
+    assert!(size_warnings(3000, "").is_empty());
+    assert_eq!(size_warnings(3900, "")[0].code, "document_near_limit");
+    let w = &size_warnings(5000, "/gate/exceptions/team-a")[0];
+    assert_eq!(w.code, "document_needs_advanced_tier");
+    assert_eq!(w.field, "/gate/exceptions/team-a");
+    assert!(w.message.contains("5000") && w.message.contains("Advanced"));
+    assert_eq!(size_warnings(9000, "")[0].code, "document_too_large");
+    // Through validate_document, on the text as written.
+    let padded = format!(
+        r#"{{"allowlist": [{{"id": "CVE-1", "reason": "{}"}}]}}"#,
+        "r".repeat(4200)
+    );
+    let v = validate_document(&padded, TODAY);
+    assert!(v.valid);
+    assert!(v
+        .warnings
+        .iter()
+        .any(|w| w.code == "document_needs_advanced_tier"));
+}
+
+#[test]
+fn exceptions_documents_are_validated_with_the_functions_reader() {
+    let ok = validate_exceptions(
+        r#"{"repositories": ["team-a/*"], "allowlist": [{"package": "linux-libc-dev", "reason": "r", "expires": "2026-11-30"}]}"#,
+        "team-a.json",
+        TODAY,
+    );
+    assert!(ok.valid, "{ok:?}");
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.code == "allowlist_expires_soon"),
+        "{ok:?}"
+    );
+    let bad = validate_exceptions(r#"{"allowlist": []}"#, "team-b.json", TODAY);
+    assert!(!bad.valid);
+    assert!(bad.error.unwrap().starts_with("exceptions team-b.json"));
+}
+
+#[test]
+fn a_vex_statement_about_no_image_is_a_warning() {
+    let v = validate_document(
+        r#"{"vex": [{"@id": "https://openvex.dev/docs/example/vex-9fb3463de1b57", "statements": [
+            {"vulnerability": {"name": "CVE-2023-12345"},
+             "products": [{"@id": "pkg:apk/wolfi/git@2.39.0-r1?arch=armv7"}], "status": "fixed"}]}]}"#,
+        TODAY,
+    );
+    assert!(v.valid, "{v:?}");
+    assert_eq!(v.warnings[0].code, "vex_product_is_no_image");
+    assert_eq!(v.warnings[0].field, "vex[0].statements[0]");
+}
