@@ -12,12 +12,15 @@
 #   INPUT_POLICY            policy document inline (JSON)      -> GATE_POLICY
 #   INPUT_POLICY_PARAMETER  SSM parameter with the policy      -> GATE_POLICY_PARAMETER
 #   INPUT_REGION            AWS region                         -> AWS_REGION
+#   INPUT_SARIF_FILE        where to write the SARIF log too   -> --sarif-file
 #   INPUT_VERSION           release to install (a v* tag); default: the action's own ref
 # Context (action.yml): ACTION_REF, ACTION_REPOSITORY, ACTION_PATH.
 #
 # Outputs (to $GITHUB_OUTPUT): verdict (PASS, WARN, FAIL, ERROR, or empty when the image was
 # not evaluated), digest (the digest judged), exit-meaning (deployable, blocked, undecided),
-# message. The exit status is the check's: 0 deployable, 1 blocked, 2 undecided.
+# message. The exit status is the check's: 0 deployable, 1 blocked, 2 undecided. The check
+# itself appends the job summary to $GITHUB_STEP_SUMMARY; this script writes one only when the
+# check printed no report (it refused its arguments).
 #
 # Overrides, for testing and for mirrors:
 #   ECR_SCAN_GATE_CHECK_BIN       run this binary; nothing is downloaded or verified (tests)
@@ -135,6 +138,7 @@ main() {
     if [[ -n "${INPUT_REGION:-}" ]]; then
         export AWS_REGION="$INPUT_REGION" AWS_DEFAULT_REGION="$INPUT_REGION"
     fi
+    [[ -z "${INPUT_SARIF_FILE:-}" ]] || args+=(--sarif-file "$INPUT_SARIF_FILE")
     args+=(--output json)
 
     if [[ -n "${ECR_SCAN_GATE_CHECK_BIN:-}" ]]; then
@@ -162,10 +166,12 @@ main() {
     # The report: {"decision", "exit_code", "message", "evaluation": {"verdict", "digest", ...}}.
     # When the check printed no JSON (e.g. bad arguments), the outputs say undecided and the
     # message is its last line on stderr.
+    local reported=false
     if report="$(jq -c . "$out" 2>/dev/null)" && [[ -n "$report" ]]; then
         verdict="$(jq -r '.evaluation.verdict // ""' <<<"$report")"
         digest="$(jq -r '.evaluation.digest // ""' <<<"$report")"
         message="$(jq -r '.message // ""' <<<"$report")"
+        reported=true
     else
         verdict="" digest=""
         message="$(grep -v '^[[:space:]]*$' "$err" | tail -n1 || true)"
@@ -173,7 +179,8 @@ main() {
     rm -f "$out" "$err"
     write_outputs "$verdict" "$digest" "$meaning" "$message"
 
-    if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+    # The check appended its own summary (verdict, reasons, top findings, policy) when it ran.
+    if [[ -n "${GITHUB_STEP_SUMMARY:-}" && "$reported" == false ]]; then
         {
             printf '### ecr-scan-gate-check: %s\n\n' "$meaning"
             printf -- '- image: `%s` %s\n' "$INPUT_REPOSITORY" "${INPUT_TAG:+tag \`$INPUT_TAG\`}${INPUT_DIGEST:+digest \`$INPUT_DIGEST\`}"

@@ -1,6 +1,7 @@
 //! ecr-scan-gate-check's details: the quarantine prefix shared with the function, the image it
 //! was asked about, the policy source and hash, JSON on every path, the usage line and the
-//! poll interval's floor. Run as a process against the moto server.
+//! poll interval's floor, the SARIF log and the job summary. Run as a process against the moto
+//! server.
 
 mod common;
 
@@ -18,7 +19,9 @@ fn run(endpoint: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
         .env_remove("GATE_POLICY")
         .env_remove("GATE_POLICY_FILE")
         .env_remove("GATE_POLICY_PARAMETER")
-        .env_remove("QUARANTINE_TAG_PREFIX");
+        .env_remove("QUARANTINE_TAG_PREFIX")
+        // On a GitHub runner the check would append to the job's summary.
+        .env_remove("GITHUB_STEP_SUMMARY");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -164,4 +167,116 @@ fn usage_shows_tag_or_digest_and_the_poll_interval_has_a_floor() {
         &["demo-api", "--tag", "v1", "--wait", "1h30m", "--help"],
     );
     assert_eq!(o.status.code(), Some(0), "1h30m parses");
+}
+
+fn results(log: &Value) -> Vec<(String, String)> {
+    log["runs"][0]["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| (r["ruleId"].to_string(), r["level"].to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 23: `--output sarif` keeps the exit codes, levels findings by what they do, and lists
+/// more findings than the JSON's top 20; the summary is appended to GITHUB_STEP_SUMMARY.
+#[tokio::test]
+async fn sarif_output_keeps_exit_codes_and_the_summary_is_appended() {
+    let emu = Emulator::start().await;
+    let repo = common::unique_repo("cli-sarif");
+    emu.create_repo(&repo).await;
+    let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
+    let mut findings = vec![
+        basic_finding("CVE-2024-0001", "CRITICAL", "openssl", "3.0.1"),
+        basic_finding("CVE-2024-0002", "HIGH", "curl", "7.88.1"),
+    ];
+    for i in 0..23 {
+        findings.push(basic_finding(
+            &format!("CVE-2019-{i:04}"),
+            "LOW",
+            "e2fsprogs",
+            "1.44.1",
+        ));
+    }
+    emu.seed(&repo, &digest, "COMPLETE", basic_findings(findings));
+    emu.start_scan(&repo, &digest).await;
+    let dir = std::env::temp_dir().join(format!("gate-{repo}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let summary = dir.join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let summary_env = [("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())];
+
+    let o = run(
+        &emu.endpoint,
+        &summary_env,
+        &[&repo, "--digest", &digest, "--output", "sarif"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let log: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let levels = results(&log);
+    assert_eq!(levels.len(), 25, "every finding, not the top 20");
+    assert_eq!(levels[0], ("\"CVE-2024-0001\"".into(), "\"error\"".into()));
+    assert_eq!(
+        levels[1],
+        ("\"CVE-2024-0002\"".into(), "\"warning\"".into())
+    );
+    assert!(
+        levels[2..].iter().all(|(_, l)| l == "\"note\""),
+        "{levels:?}"
+    );
+    assert_eq!(
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        format!("{repo}@{digest}")
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("BLOCKED"));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "earlier step\n### ecr-scan-gate-check: BLOCKED {repo}@{digest}\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("| fails | [CVE-2024-0001]"), "{text}");
+    assert!(
+        text.contains("The 20 most important of 25 findings that count"),
+        "{text}"
+    );
+
+    // JSON with --sarif-file: the same exit code, the JSON's usual 20, the file's 25.
+    let sarif = dir.join("gate.sarif");
+    let o = run(
+        &emu.endpoint,
+        &[],
+        &[
+            &repo,
+            "--digest",
+            &digest,
+            "--output",
+            "json",
+            "--sarif-file",
+            sarif.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["evaluation"]["findings"]["top"]
+            .as_array()
+            .map(Vec::len),
+        Some(20)
+    );
+    let log: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(results(&log).len(), 25);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A usage error with --output sarif: still a log, of a run that did not succeed.
+    let o = run(&emu.endpoint, &[], &["demo-api", "--output", "sarif"]);
+    assert_eq!(o.status.code(), Some(2));
+    let log: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
 }

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::adapters::aws::ssm::SsmParameters;
 use ecr_scan_gate::cli::check::{parse_duration, parse_poll_interval, render_text};
+use ecr_scan_gate::cli::ci;
 use ecr_scan_gate::domain::date::{today_utc, validate_date};
 use ecr_scan_gate::domain::image::{validate_repository_name, validate_tag, Digest, ImageRef};
 use ecr_scan_gate::engine::deploy_check::{asked_name, check, CheckReport, PolicyInfo};
@@ -14,10 +15,13 @@ use ecr_scan_gate::entry::config::{
     describe_source, load_policy, policy_hash, Config, PolicySource, DEFAULT_POLICY_WARNING,
 };
 use ecr_scan_gate::entry::listing::{quarantined_images, render_table};
-use ecr_scan_gate::policy::document::json_schema;
+use ecr_scan_gate::judgement::findings::TOP_FINDINGS;
+use ecr_scan_gate::policy::document::{json_schema, Policy};
 use ecr_scan_gate::policy::lint::validate_document;
+use ecr_scan_gate::render::sarif::MAX_RESULTS;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -27,10 +31,20 @@ enum Output {
     Json,
 }
 
+/// What the check prints on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum CheckOutput {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+}
+
 /// May this image be deployed? Applies the gate's policy (GATE_POLICY, GATE_POLICY_FILE,
 /// GATE_POLICY_PARAMETER, or --policy-file), its quarantine tag prefix (QUARANTINE_TAG_PREFIX)
 /// and its quarantine state. An image index (multi-arch image) is judged by its platform images.
-/// Exit codes: 0 deployable, 1 blocked, 2 could not decide.
+/// Exit codes: 0 deployable, 1 blocked, 2 could not decide. With GITHUB_STEP_SUMMARY set
+/// (GitHub Actions), a Markdown summary of the check is appended to that file.
 ///
 /// `ecr-scan-gate-check REPOSITORY --tag TAG` is the check; `policy ...` are the policy tools.
 /// A repository named like a subcommand is checked with `ecr-scan-gate-check check NAME ...`.
@@ -109,14 +123,19 @@ struct CheckArgs {
     /// How often to look while waiting; at least 5s
     #[arg(long, default_value = "10s", value_parser = parse_poll_interval)]
     poll_interval: Duration,
-    /// text (a short summary) or json (on every path, errors included)
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
+    /// text (a short summary), json (on every path, errors included) or sarif (SARIF 2.1.0
+    /// for GitHub code scanning; the short summary goes to stderr)
+    #[arg(long, value_enum, default_value_t = CheckOutput::Text)]
+    output: CheckOutput,
+    /// Also write the SARIF 2.1.0 log to this file, whatever --output says
+    #[arg(long, value_name = "PATH")]
+    sarif_file: Option<PathBuf>,
 }
 
-fn emit(output: Output, report: &CheckReport) -> ExitCode {
+/// Prints the report; `sarif` is the SARIF log, rendered when it was asked for.
+fn emit(output: CheckOutput, report: &CheckReport, sarif: Option<&str>) -> ExitCode {
     match output {
-        Output::Text => {
+        CheckOutput::Text => {
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
@@ -127,7 +146,7 @@ fn emit(output: Output, report: &CheckReport) -> ExitCode {
                 print!("{text}");
             }
         }
-        Output::Json => match serde_json::to_string_pretty(report) {
+        CheckOutput::Json => match serde_json::to_string_pretty(report) {
             Ok(s) => println!("{s}"),
             // Cannot happen with these types; still a JSON line, and exit 2.
             Err(e) => println!(
@@ -135,15 +154,35 @@ fn emit(output: Output, report: &CheckReport) -> ExitCode {
                 format!("cannot render the report: {e}")
             ),
         },
+        CheckOutput::Sarif => {
+            // The log on stdout; the short summary a person reads goes to stderr.
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            eprint!("{}", render_text(report));
+            match sarif {
+                Some(log) => println!("{log}"),
+                None => println!("{}", ci::sarif_text(report, "", None)),
+            }
+        }
     }
     ExitCode::from(report.exit_code as u8)
 }
 
-/// Whether the command line asks for JSON (read before clap has parsed it, for usage errors).
-fn json_asked(argv: &[String]) -> bool {
-    argv.windows(2)
-        .any(|w| w[0] == "--output" && w[1] == "json")
-        || argv.iter().any(|a| a == "--output=json")
+/// The machine-readable output the command line asks for, if any (read before clap has parsed
+/// it, for usage errors).
+fn output_asked(argv: &[String]) -> Option<CheckOutput> {
+    let asked = |v: &str| {
+        argv.windows(2).any(|w| w[0] == "--output" && w[1] == v)
+            || argv.iter().any(|a| a.strip_prefix("--output=") == Some(v))
+    };
+    if asked("json") {
+        Some(CheckOutput::Json)
+    } else if asked("sarif") {
+        Some(CheckOutput::Sarif)
+    } else {
+        None
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -154,9 +193,9 @@ async fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
             let argv: Vec<String> = std::env::args().collect();
-            if !json_asked(&argv) {
+            let Some(output) = output_asked(&argv) else {
                 e.exit();
-            }
+            };
             // clap's message up to its usage line, on one line.
             let rendered = e.render().to_string();
             let message: Vec<&str> = rendered
@@ -165,7 +204,7 @@ async fn main() -> ExitCode {
                 .map(|l| l.trim().trim_start_matches("error: "))
                 .collect();
             let report = CheckReport::undecided(String::new(), message.join(" "));
-            return emit(Output::Json, &report);
+            return emit(output, &report, None);
         }
     };
     match cli.command {
@@ -173,11 +212,12 @@ async fn main() -> ExitCode {
             Some(args) => run_check(args).await,
             // clap requires the repository when no subcommand is given; this is not reached.
             None => emit(
-                Output::Text,
+                CheckOutput::Text,
                 &CheckReport::undecided(
                     String::new(),
                     "give a repository and --tag or --digest".to_string(),
                 ),
+                None,
             ),
         },
         Some(Command::Check(args)) => run_check(args).await,
@@ -250,13 +290,45 @@ fn validate(file: &Path, output: Output, today: Option<String>) -> ExitCode {
 }
 
 async fn run_check(args: CheckArgs) -> ExitCode {
-    let out = args.output;
+    let wants_sarif = args.output == CheckOutput::Sarif || args.sarif_file.is_some();
+    let (mut report, policy) = judge(&args, wants_sarif).await;
+    let policy = policy.as_deref();
+    let sarif = wants_sarif.then(|| ci::sarif_text(&report, &args.repository, policy));
+    if let (Some(path), Some(log)) = (&args.sarif_file, &sarif) {
+        // A report that cannot be written changes no decision: a warning, the same exit code.
+        if let Err(e) = ci::write_sarif_file(path, log) {
+            eprintln!(
+                "warning: cannot write the SARIF log to {}: {e}",
+                path.display()
+            );
+        }
+    }
+    // The text and JSON outputs keep their usual number of findings.
+    if let Some(f) = report.evaluation.as_mut().and_then(|e| e.findings.as_mut()) {
+        f.top.truncate(TOP_FINDINGS);
+    }
+    if let Some(path) = ci::step_summary_file() {
+        if let Err(e) = ci::append_step_summary(&path, &report, &args.repository, policy) {
+            eprintln!(
+                "warning: cannot append the summary to {} ({}): {e}",
+                path.display(),
+                ci::STEP_SUMMARY_VAR
+            );
+        }
+    }
+    emit(args.output, &report, sarif.as_deref())
+}
+
+/// The check itself: the report, and the policy that judged (none when the check stopped
+/// before it was loaded). With `wants_sarif`, the evaluation keeps up to
+/// [`MAX_RESULTS`] findings instead of [`TOP_FINDINGS`].
+async fn judge(args: &CheckArgs, wants_sarif: bool) -> (CheckReport, Option<Arc<Policy>>) {
     let asked = match (&args.tag, &args.digest) {
         (_, Some(d)) => format!("{}@{d}", args.repository),
         (Some(t), None) => format!("{}:{t}", args.repository),
         (None, None) => args.repository.clone(),
     };
-    let undecided = |message: String| emit(out, &CheckReport::undecided(asked.clone(), message));
+    let undecided = |message: String| (CheckReport::undecided(asked.clone(), message), None);
     if let Err(p) = validate_repository_name(&args.repository) {
         return undecided(format!("repository {p}"));
     }
@@ -276,8 +348,8 @@ async fn run_check(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return undecided(e.to_string()),
     };
-    if let Some(path) = args.policy_file {
-        config.policy_source = PolicySource::File(path);
+    if let Some(path) = &args.policy_file {
+        config.policy_source = PolicySource::File(path.clone());
     }
     let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
     let ssm = matches!(config.policy_source, PolicySource::Parameter(_))
@@ -293,7 +365,10 @@ async fn run_check(args: CheckArgs) -> ExitCode {
     };
     let prefix = config.settings.quarantine_prefix.clone();
     let registry = EcrRegistry::new(ecr_scan_gate::adapters::aws::ecr::client(&aws), &prefix);
-    let gate = Gate::new(registry, policy, config.settings);
+    let mut gate = Gate::new(registry, policy, config.settings);
+    if wants_sarif {
+        gate.top_findings = MAX_RESULTS;
+    }
     let mut report = check(
         &gate,
         &args.repository,
@@ -308,7 +383,7 @@ async fn run_check(args: CheckArgs) -> ExitCode {
         report.warnings.push(DEFAULT_POLICY_WARNING.to_string());
     }
     report.policy = Some(info);
-    emit(out, &report)
+    (report, Some(Arc::clone(&gate.policy)))
 }
 
 async fn list_quarantined(mut globs: Vec<String>, output: Output) -> ExitCode {

@@ -2,3 +2,4 @@
 //! `src/bin/ecr-scan-gate-check.rs` parses the command line; this is what it asks the gate.
 
 pub mod check;
+pub mod ci;

@@ -48,6 +48,7 @@ INPUT_MAP = {
     "policy": ("env", "GATE_POLICY"),
     "policy-parameter": ("env", "GATE_POLICY_PARAMETER"),
     "region": ("env", "AWS_REGION"),  # the AWS SDK's own variable
+    "sarif-file": ("flag", "--sarif-file"),  # written in addition to the JSON the script reads
     "version": ("action", None),  # which release to install; not passed to the check
 }
 
@@ -147,6 +148,34 @@ def finding(cve, severity, package, version):
             "attributes": [{"key": "package_version", "value": version}, {"key": "package_name", "value": package}]}
 
 
+def push_image(ecr, endpoint, repo, findings):
+    """A repository with one image tagged v1 in the emulator; its basic scan result seeded when
+    findings is given. Returns the image's digest."""
+    ecr.create_repository(repositoryName=repo)
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100,
+                   "digest": "sha256:" + hashlib.sha256(repo.encode()).hexdigest()},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1000,
+                    "digest": "sha256:" + hashlib.sha256((repo + "-layer").encode()).hexdigest()}],
+    })
+    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest,
+                           imageTag="v1")["image"]["imageId"]["imageDigest"]
+    if findings is not None:
+        counts = {}
+        for f in findings:
+            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+        seed = {"registryId": "123456789012", "repositoryName": repo, "imageId": {"imageDigest": digest},
+                "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+                "imageScanFindings": {"findings": findings, "findingSeverityCounts": counts}}
+        req = urllib.request.Request(endpoint + "/moto-api/static/ecr/scan-finding-results",
+                                     data=json.dumps({"results": [seed], "region": REGION}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req).read()
+        ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": digest})
+    return digest
+
+
 class ActionAgainstTheEmulator(unittest.TestCase):
     """The real check binary against moto, through the script."""
 
@@ -166,29 +195,7 @@ class ActionAgainstTheEmulator(unittest.TestCase):
 
     def image(self, repo, findings):
         """A repository with one image tagged v1; its scan result seeded when findings is given."""
-        self.ecr.create_repository(repositoryName=repo)
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100,
-                       "digest": "sha256:" + hashlib.sha256(repo.encode()).hexdigest()},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1000,
-                        "digest": "sha256:" + hashlib.sha256((repo + "-layer").encode()).hexdigest()}],
-        })
-        digest = self.ecr.put_image(repositoryName=repo, imageManifest=manifest,
-                                    imageTag="v1")["image"]["imageId"]["imageDigest"]
-        if findings is not None:
-            counts = {}
-            for f in findings:
-                counts[f["severity"]] = counts.get(f["severity"], 0) + 1
-            seed = {"registryId": "123456789012", "repositoryName": repo, "imageId": {"imageDigest": digest},
-                    "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
-                    "imageScanFindings": {"findings": findings, "findingSeverityCounts": counts}}
-            req = urllib.request.Request(self.endpoint + "/moto-api/static/ecr/scan-finding-results",
-                                         data=json.dumps({"results": [seed], "region": REGION}).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-            urllib.request.urlopen(req).read()
-            self.ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": digest})
-        return digest
+        return push_image(self.ecr, self.endpoint, repo, findings)
 
     def local(self, **env):
         return {**self.aws, "ECR_SCAN_GATE_CHECK_BIN": str(self.binary), **env}
@@ -381,7 +388,8 @@ class InputsMatchTheCli(unittest.TestCase):
         stub.chmod(0o755)
         env = {"ECR_SCAN_GATE_CHECK_BIN": str(stub), "STUB_RECORD": str(record)}
         values = {"repository": "team/api", "tag": "v9", "wait": "7m", "poll-interval": "6s",
-                  "policy-file": "/p.json", "region": "eu-west-3", "version": VERSION}
+                  "policy-file": "/p.json", "region": "eu-west-3", "version": VERSION,
+                  "sarif-file": "reports/gate.sarif"}
         runs = [values, {**values, "tag": "", "digest": "sha256:" + "b" * 64, "policy-file": "",
                          "policy": '{"fail": {"HIGH": 1}}'},
                 {**values, "policy-file": "", "policy-parameter": "/gate/policy"}]

@@ -122,7 +122,8 @@ class DeployExample(unittest.TestCase):
         self.assertFalse((WORKFLOWS / "deploy.yml").exists())
 
     def test_oidc_permissions_and_concurrency(self):
-        self.assertEqual(self.doc["permissions"], {"id-token": "write", "contents": "read"})
+        self.assertEqual(self.doc["permissions"], {"id-token": "write", "contents": "read",
+                                                   "security-events": "write", "actions": "read"})
         self.assertIn("group", self.doc["concurrency"])
         self.assertIs(self.doc["concurrency"]["cancel-in-progress"], False)
         creds = [s for s in self.steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
@@ -135,7 +136,7 @@ class DeployExample(unittest.TestCase):
 
     def test_current_action_versions(self):
         minimum = {"actions/checkout": 4, "aws-actions/configure-aws-credentials": 4,
-                   "aws-actions/amazon-ecr-login": 2}
+                   "aws-actions/amazon-ecr-login": 2, "github/codeql-action/upload-sarif": 4}
         for s in self.steps:
             name = s.get("uses", "").split("@")[0]
             if name in minimum:
@@ -163,6 +164,20 @@ class DeployExample(unittest.TestCase):
         self.assertLessEqual(set(gate["with"]), set(inputs))
         self.assertEqual(gate["with"]["digest"], "${{ steps.push.outputs.digest }}")
         self.assertIn("wait", gate["with"])
+
+    def test_the_findings_reach_code_scanning_even_when_the_image_is_blocked(self):
+        gate = self.by_id["gate"]
+        i = self.steps.index(gate)
+        upload = self.steps[i + 1]
+        self.assertTrue(upload.get("uses", "").startswith("github/codeql-action/upload-sarif@"), upload)
+        self.assertEqual(upload["with"]["sarif_file"], gate["with"]["sarif-file"])
+        # Runs after a failed (blocked) check step, and only when the check judged the image.
+        cond = upload["if"]
+        self.assertIn("always()", cond)
+        for meaning in ("blocked", "deployable"):
+            self.assertIn(f"steps.gate.outputs.exit-meaning == '{meaning}'", cond)
+        self.assertNotIn("undecided", cond)
+        self.assertEqual(self.doc["permissions"].get("security-events"), "write")
 
     def test_the_push_step_builds_pushes_and_hands_on_the_digest(self):
         with tempfile.TemporaryDirectory() as d:
