@@ -75,7 +75,11 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
     if ssm.is_none() && !policy.vex_parameters.is_empty() {
         ssm = Some(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
     }
-    complete_policy(&mut policy, config.exceptions_path.as_deref(), ssm.as_ref()).await?;
+    for refused in
+        complete_policy(&mut policy, config.exceptions_path.as_deref(), ssm.as_ref()).await?
+    {
+        tracing::error!(error = %refused, "exceptions refused at start");
+    }
     tracing::info!(
         policy_source = %describe_source(&config.policy_source),
         policy_hash = %policy_hash(&policy),

@@ -1,8 +1,8 @@
 //! Exceptions as teams write them, on the moto server through the real SSM and ECR clients:
 //! OpenVEX documents named by the policy (`{"parameter": …}`), teams' exceptions documents
 //! under `EXCEPTIONS_PARAMETER_PATH` (GetParametersByPath, recursive, decrypted, every page),
-//! each able to excuse findings only in the repositories it names; a bad document stops the
-//! start, naming its parameter.
+//! each able to excuse findings only in the repositories it names; a bad document is refused
+//! alone, naming its parameter: its exceptions do not apply (fail closed), the others do.
 
 mod common;
 
@@ -100,9 +100,10 @@ async fn team_exceptions_and_a_vex_parameter_excuse_findings_in_their_repositori
     .await;
     let mut policy =
         Policy::from_json(&json!({"vex": [{"parameter": vex_name}]}).to_string()).unwrap();
-    complete_policy(&mut policy, Some(&path), Some(&ssm(&emu)))
+    let refused = complete_policy(&mut policy, Some(&path), Some(&ssm(&emu)))
         .await
         .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
     assert!(policy.vex_parameters.is_empty());
 
     let ev = judge(&emu, policy.clone(), &team_a, &a).await;
@@ -166,7 +167,7 @@ async fn every_page_of_the_path_is_read() {
 }
 
 #[tokio::test]
-async fn a_bad_document_stops_the_start_naming_its_parameter() {
+async fn a_bad_document_is_refused_alone_naming_its_parameter() {
     let emu = Emulator::start().await;
     let stem = common::unique_repo("exc-bad");
     let path = format!("/{stem}/exceptions/");
@@ -183,29 +184,86 @@ async fn a_bad_document_stops_the_start_naming_its_parameter() {
     )
     .await;
     let mut policy = Policy::default();
-    let e = complete_policy(&mut policy, Some(&path), Some(&ssm(&emu)))
+    let refused = complete_policy(&mut policy, Some(&path), Some(&ssm(&emu)))
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains(&format!("exceptions {path}team-typo")), "{e}");
-    assert!(e.contains("reson"), "{e}");
+        .unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains(&format!("exceptions {path}team-typo")),
+        "{refused:?}"
+    );
+    assert!(refused[0].contains("reson"), "{refused:?}");
+    assert!(refused[0].contains("do not apply"), "{refused:?}");
+    // The good team's entry applies; the refused one excuses nothing.
+    assert_eq!(policy.allowlist.len(), 1);
+    assert!(policy.allowlist[0].applies_to_repository("good/api"));
+    assert!(!policy
+        .allowlist
+        .iter()
+        .any(|e| e.applies_to_repository("typo/api")));
 
-    // A VEX parameter that is not there, or not a VEX document.
-    let mut policy = Policy::from_json(r#"{"vex": [{"parameter": "/nowhere/vex"}]}"#).unwrap();
-    let e = complete_policy(&mut policy, None, Some(&ssm(&emu)))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("/nowhere/vex") && e.contains("not found"), "{e}");
+    // A VEX parameter that is not there, or not a valid VEX document: refused, named.
     let name = format!("/{stem}/vex/bad");
     emu.put_secure_parameter(&name, r#"{"@id": "x", "statements": [{"vulnerability": "CVE-1", "products": ["pkg:oci/a"], "status": "not_affected"}]}"#).await;
-    let mut policy = Policy::from_json(&json!({"vex": [{"parameter": name}]}).to_string()).unwrap();
-    let e = complete_policy(&mut policy, None, Some(&ssm(&emu)))
+    let mut policy = Policy::from_json(
+        &json!({"vex": [{"parameter": "/nowhere/vex"}, {"parameter": name}]}).to_string(),
+    )
+    .unwrap();
+    let refused = complete_policy(&mut policy, None, Some(&ssm(&emu)))
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
-        e.contains(&format!("parameter {name}")) && e.contains("justification"),
-        "{e}"
+        refused[0].contains("/nowhere/vex") && refused[0].contains("not found"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[1].contains(&format!("parameter {name}")) && refused[1].contains("justification"),
+        "{refused:?}"
+    );
+    assert!(policy.vex.is_empty());
+}
+
+#[tokio::test]
+async fn the_check_reads_the_same_exceptions_and_names_a_refused_document() {
+    let emu = Emulator::start().await;
+    let stem = common::unique_repo("exc-check");
+    let repo = format!("{stem}/team-a/api");
+    let digest = failing_image(&emu, &repo).await;
+    let path = format!("/{stem}/exceptions/");
+    emu.put_secure_parameter(
+        &format!("{path}team-a"),
+        &json!({"repositories": [format!("{stem}/team-a/*")],
+                "allowlist": [{"package": "*", "reason": "team a accepts everything (test)"}]})
+        .to_string(),
+    )
+    .await;
+    emu.put_secure_parameter(&format!("{path}team-z"), "{not json")
+        .await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecr-scan-gate-check"))
+        .args([
+            repo.as_str(),
+            "--digest",
+            digest.as_str(),
+            "--output",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("EXCEPTIONS_PARAMETER_PATH", &path)
+        .env_remove("GATE_POLICY")
+        .env_remove("GATE_POLICY_FILE")
+        .env_remove("GATE_POLICY_PARAMETER")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["decision"], "deployable", "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("exceptions {path}team-z")),
+        "{warnings}"
     );
 }

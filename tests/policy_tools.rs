@@ -153,3 +153,86 @@ fn the_bare_check_form_still_parses() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--digest"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_checked_in_exceptions_schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/exceptions.schema.json");
+    let checked_in: Value = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let generated = ecr_scan_gate::policy::exceptions::exceptions_schema();
+    assert!(
+        checked_in == generated,
+        "docs/exceptions.schema.json is not the schema of the exceptions types. Regenerate it:\n  \
+         cargo run --bin ecr-scan-gate-check -- policy schema --exceptions > docs/exceptions.schema.json"
+    );
+    // The policy's schema names the new keys.
+    let policy = ecr_scan_gate::policy::document::json_schema();
+    let props = &policy["properties"];
+    for key in ["vex", "block", "ecs_hook", "allowlist"] {
+        assert!(
+            props.get(key).is_some(),
+            "{key} missing from the policy schema"
+        );
+    }
+    let text = policy.to_string();
+    assert!(
+        text.contains("\"package\""),
+        "allowlist entries may name a package"
+    );
+}
+
+#[test]
+fn validate_checks_team_exceptions_documents_in_a_directory() {
+    let dir = std::env::temp_dir().join(format!("gate-exceptions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("team-a.json"),
+        r#"{"repositories": ["team-a/*"], "allowlist": [{"package": "linux-libc-dev", "reason": "headers"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a document").unwrap();
+    let policy = file("policy-for-exceptions.json", "{}");
+    let ok = run(&[
+        "policy",
+        "validate",
+        policy.to_str().unwrap(),
+        "--exceptions",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        stdout(&ok).contains("team-a.json: valid exceptions document"),
+        "{}",
+        stdout(&ok)
+    );
+    std::fs::write(
+        dir.join("team-b.json"),
+        r#"{"repositories": ["team-b/*"], "vex": [{"@id": "v", "statements": [
+            {"vulnerability": "CVE-1", "products": ["pkg:oci/b"], "status": "not_affected"}]}]}"#,
+    )
+    .unwrap();
+    let bad = run(&[
+        "policy",
+        "validate",
+        policy.to_str().unwrap(),
+        "--exceptions",
+        dir.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["policy"]["valid"], true);
+    let docs = v["exceptions"].as_array().unwrap();
+    assert_eq!(docs.len(), 2, "{v}");
+    assert_eq!(docs[1]["valid"], false);
+    assert!(
+        docs[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("team-b.json vex[0] (v) statements[0]"),
+        "{v}"
+    );
+}

@@ -12,12 +12,14 @@ use ecr_scan_gate::domain::image::{validate_repository_name, validate_tag, Diges
 use ecr_scan_gate::engine::deploy_check::{asked_name, check, CheckReport, PolicyInfo};
 use ecr_scan_gate::engine::gate::Gate;
 use ecr_scan_gate::entry::config::{
-    describe_source, load_policy, policy_hash, Config, PolicySource, DEFAULT_POLICY_WARNING,
+    complete_policy, describe_source, load_policy, policy_hash, Config, PolicySource,
+    DEFAULT_POLICY_WARNING,
 };
 use ecr_scan_gate::entry::listing::{quarantined_images, render_table};
 use ecr_scan_gate::judgement::findings::TOP_FINDINGS;
 use ecr_scan_gate::policy::document::{json_schema, Policy};
-use ecr_scan_gate::policy::lint::validate_document;
+use ecr_scan_gate::policy::exceptions::exceptions_schema;
+use ecr_scan_gate::policy::lint::{validate_document, validate_exceptions};
 use ecr_scan_gate::render::sarif::MAX_RESULTS;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,9 +98,17 @@ enum PolicyCommand {
         /// The date allowlist expiry is judged on, YYYY-MM-DD (default: today, UTC)
         #[arg(long)]
         today: Option<String>,
+        /// Also check teams' exceptions documents: a JSON file, or a directory of them (each
+        /// `*.json`), as they will be stored under EXCEPTIONS_PARAMETER_PATH
+        #[arg(long, value_name = "DIR|FILE")]
+        exceptions: Option<PathBuf>,
     },
-    /// Print the JSON Schema of the policy document (docs/policy.schema.json)
-    Schema,
+    /// Print the JSON Schema of the policy document (docs/policy.schema.json), or with
+    /// --exceptions of a team's exceptions document (docs/exceptions.schema.json)
+    Schema {
+        #[arg(long)]
+        exceptions: bool,
+    },
 }
 
 /// Which image: exactly one of --tag and --digest (a group of its own, not a nested struct:
@@ -229,9 +239,15 @@ async fn main() -> ExitCode {
             file,
             output,
             today,
-        })) => validate(&file, output, today),
-        Some(Command::Policy(PolicyCommand::Schema)) => {
-            match serde_json::to_string_pretty(&json_schema()) {
+            exceptions,
+        })) => validate(&file, exceptions.as_deref(), output, today),
+        Some(Command::Policy(PolicyCommand::Schema { exceptions })) => {
+            let schema = if exceptions {
+                exceptions_schema()
+            } else {
+                json_schema()
+            };
+            match serde_json::to_string_pretty(&schema) {
                 Ok(s) => {
                     println!("{s}");
                     ExitCode::SUCCESS
@@ -245,7 +261,15 @@ async fn main() -> ExitCode {
     }
 }
 
-fn validate(file: &Path, output: Output, today: Option<String>) -> ExitCode {
+/// `policy validate FILE [--exceptions DIR|FILE]`: the policy, then every team document, each
+/// named by its file. Exit 0: all valid (warnings on stderr); 1: one is invalid; 2: unreadable.
+/// With `--output json` and `--exceptions`: `{"policy": {...}, "exceptions": [{"file", ...}]}`.
+fn validate(
+    file: &Path,
+    exceptions: Option<&Path>,
+    output: Output,
+    today: Option<String>,
+) -> ExitCode {
     let today = today.unwrap_or_else(today_utc);
     if let Err(p) = validate_date(&today) {
         eprintln!("--today {p}");
@@ -258,35 +282,93 @@ fn validate(file: &Path, output: Output, today: Option<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let v = validate_document(&text, &today);
-    match output {
-        Output::Json => match serde_json::to_string_pretty(&v) {
-            Ok(s) => println!("{s}"),
+    let mut results = vec![(
+        file.display().to_string(),
+        validate_document(&text, &today),
+        "valid policy",
+    )];
+    if let Some(path) = exceptions {
+        let files = match exceptions_files(path) {
+            Ok(f) => f,
             Err(e) => {
-                eprintln!("cannot render the result: {e}");
+                eprintln!("{e}");
                 return ExitCode::from(2);
             }
-        },
-        Output::Text => {
-            for w in &v.warnings {
-                eprintln!("warning: {w}");
+        };
+        for f in files {
+            let text = match std::fs::read_to_string(&f) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("cannot read the exceptions file {}: {e}", f.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let name = f.display().to_string();
+            let v = validate_exceptions(&text, &name, &today);
+            results.push((name, v, "valid exceptions document"));
+        }
+    }
+    match output {
+        Output::Json => {
+            let doc = if exceptions.is_some() {
+                serde_json::json!({
+                    "policy": results[0].1,
+                    "exceptions": results[1..].iter()
+                        .map(|(f, v, _)| serde_json::json!({"file": f, "valid": v.valid, "error": v.error, "warnings": v.warnings}))
+                        .collect::<Vec<_>>(),
+                })
+            } else {
+                serde_json::json!(results[0].1)
+            };
+            match serde_json::to_string_pretty(&doc) {
+                Ok(s) => println!("{s}"),
+                Err(e) => {
+                    eprintln!("cannot render the result: {e}");
+                    return ExitCode::from(2);
+                }
             }
-            match &v.error {
-                Some(e) => eprintln!("{}: {e}", file.display()),
-                None => println!(
-                    "{}: valid policy ({} warning{})",
-                    file.display(),
-                    v.warnings.len(),
-                    if v.warnings.len() == 1 { "" } else { "s" }
-                ),
+        }
+        Output::Text => {
+            for (name, v, what) in &results {
+                for w in &v.warnings {
+                    eprintln!("warning: {w}");
+                }
+                match &v.error {
+                    Some(e) if name == &results[0].0 => eprintln!("{name}: {e}"),
+                    Some(e) => eprintln!("{e}"),
+                    None => println!(
+                        "{name}: {what} ({} warning{})",
+                        v.warnings.len(),
+                        if v.warnings.len() == 1 { "" } else { "s" }
+                    ),
+                }
             }
         }
     }
-    if v.valid {
+    if results.iter().all(|(_, v, _)| v.valid) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// A file, or the `*.json` files of a directory, in name order.
+fn exceptions_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read the directory {}: {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no *.json exceptions document", path.display()));
+    }
+    Ok(files)
 }
 
 async fn run_check(args: CheckArgs) -> ExitCode {
@@ -352,12 +434,23 @@ async fn judge(args: &CheckArgs, wants_sarif: bool) -> (CheckReport, Option<Arc<
         config.policy_source = PolicySource::File(path.clone());
     }
     let aws = ecr_scan_gate::adapters::aws::load_sdk_config().await;
-    let ssm = matches!(config.policy_source, PolicySource::Parameter(_))
-        .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
-    let policy = match load_policy(&config.policy_source, ssm.as_ref()).await {
+    let mut ssm = (matches!(config.policy_source, PolicySource::Parameter(_))
+        || config.exceptions_path.is_some())
+    .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    let mut policy = match load_policy(&config.policy_source, ssm.as_ref()).await {
         Ok(p) => p,
         Err(e) => return undecided(e.to_string()),
     };
+    // The same exceptions as the function: the policy's VEX parameters and the teams'
+    // documents under EXCEPTIONS_PARAMETER_PATH.
+    if ssm.is_none() && !policy.vex_parameters.is_empty() {
+        ssm = Some(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    }
+    let refused =
+        match complete_policy(&mut policy, config.exceptions_path.as_deref(), ssm.as_ref()).await {
+            Ok(refused) => refused,
+            Err(e) => return undecided(e.to_string()),
+        };
     let info = PolicyInfo {
         source: describe_source(&config.policy_source),
         hash: policy_hash(&policy),
@@ -382,6 +475,7 @@ async fn judge(args: &CheckArgs, wants_sarif: bool) -> (CheckReport, Option<Arc<
     if info.built_in_default {
         report.warnings.push(DEFAULT_POLICY_WARNING.to_string());
     }
+    report.warnings.extend(refused);
     report.policy = Some(info);
     (report, Some(Arc::clone(&gate.policy)))
 }

@@ -224,16 +224,19 @@ pub async fn load_policy(
 }
 
 /// Reads what the policy names outside itself, once, at start: the OpenVEX documents of its
-/// `{"parameter"}` entries, and every team's exceptions document under `exceptions_path`. A bad
-/// document stops the start, naming its parameter: a typo must not excuse findings silently,
-/// nor drop a team's exceptions silently.
+/// `{"parameter"}` entries, and every team's exceptions document under `exceptions_path`.
+///
+/// A document that cannot be read or is invalid is refused, and only it: its exceptions do not
+/// apply, so the findings it would have excused count (fail closed for that document alone),
+/// and the answer names it and why. One team's typo never stops the gate for every team, and
+/// never excuses anything.
 pub async fn complete_policy(
     policy: &mut Policy,
     exceptions_path: Option<&str>,
     parameters: Option<&impl Parameters>,
-) -> Result<(), ConfigError> {
+) -> Result<Vec<String>, ConfigError> {
     if policy.vex_parameters.is_empty() && exceptions_path.is_none() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let Some(parameters) = parameters else {
         return Err(ConfigError::Invalid {
@@ -241,25 +244,40 @@ pub async fn complete_policy(
             problem: "the policy names SSM parameters (vex, or exceptions) but no parameter store is available".to_string(),
         });
     };
+    let mut refused = Vec::new();
     for name in std::mem::take(&mut policy.vex_parameters) {
-        let text = parameters.get(&name).await?;
         let source = format!("parameter {name}");
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| PolicyError::at_source(&source, format!("is not JSON: {e}")))?;
-        let doc = crate::policy::vex::VexDocument::parse(&value, &source)
-            .map_err(|problem| PolicyError::at_source(&source, problem))?;
-        policy.vex.push(doc);
-    }
-    if let Some(path) = exceptions_path {
-        for (name, text) in parameters.get_by_path(path).await? {
-            let exceptions =
-                crate::policy::exceptions::parse_exceptions(&text, &name).map_err(|problem| {
-                    PolicyError::at_source(&format!("EXCEPTIONS_PARAMETER_PATH={path}"), problem)
-                })?;
-            policy.add_exceptions(exceptions);
+        let read = match parameters.get(&name).await {
+            Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
+                .map_err(|e| format!("{source}: is not JSON: {e}"))
+                .and_then(|v| crate::policy::vex::VexDocument::parse(&v, &source)),
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(doc) => policy.vex.push(doc),
+            Err(problem) => refused.push(format!(
+                "VEX document refused, its statements do not apply: {problem}"
+            )),
         }
     }
-    Ok(())
+    if let Some(path) = exceptions_path {
+        match parameters.get_by_path(path).await {
+            Ok(documents) => {
+                for (name, text) in documents {
+                    match crate::policy::exceptions::parse_exceptions(&text, &name) {
+                        Ok(exceptions) => policy.add_exceptions(exceptions),
+                        Err(problem) => refused.push(format!(
+                            "exceptions document refused, its exceptions do not apply: {problem}"
+                        )),
+                    }
+                }
+            }
+            Err(e) => refused.push(format!(
+                "the teams' exceptions under EXCEPTIONS_PARAMETER_PATH={path} could not be read, none applies: {e}"
+            )),
+        }
+    }
+    Ok(refused)
 }
 
 #[cfg(test)]

@@ -42,6 +42,10 @@ impl Parameters for SsmParameters {
     }
 
     async fn get_by_path(&self, path: &str) -> Result<Vec<(String, String)>, ParameterError> {
+        // `/gate/exceptions/` and `/gate/exceptions` name the same hierarchy; the API takes
+        // the form without the trailing slash.
+        let trimmed = path.trim_end_matches('/');
+        let path = if trimmed.is_empty() { "/" } else { trimmed };
         // Safety stop for a store that keeps answering with a next page (10 a page).
         const MAX_PAGES: usize = 1000;
         let mut found = Vec::new();
