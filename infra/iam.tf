@@ -5,7 +5,8 @@
 # tests/infra/test_iam_matches_code.py fails when the two drift apart. Some
 # follow an option: ecr:UpdateImageStorageClass the policy's block.archive,
 # ecs:DescribeServiceRevisions var.ecs_hook_enabled,
-# inspector2:ListFindingAggregations the sweep or block.archive = "unused".
+# inspector2:ListFindingAggregations the sweep or block.archive = "unused",
+# ssm:GetParametersByPath var.exceptions_parameter_path.
 
 locals {
   # The policy's block.archive: "off" (absent, null, or no `block`), "unused" or
@@ -16,6 +17,16 @@ locals {
   gate_archive_enabled = local.gate_archive != "off"
   # "unused" archives only an image not in use: Inspector's inUseCount is asked.
   gate_archive_checks_use = local.gate_archive == "unused"
+
+  # The policy's `vex` entries of the form {"parameter": "/name"}: SSM
+  # parameters the function reads at start (GetParameter, decrypted), read from
+  # the policy as stored like block.archive. A name is a parameter of this
+  # account and region, or a full ARN (a shared parameter).
+  gate_vex_parameter_names = distinct(try([for v in jsondecode(local.gate_policy_json).vex : tostring(v.parameter) if try(length(tostring(v.parameter)) > 0, false)], []))
+  gate_vex_parameter_arns = [
+    for n in local.gate_vex_parameter_names :
+    startswith(n, "arn:") ? n : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(n, "/")}"
+  ]
 }
 
 data "aws_iam_policy_document" "gate_assume" {
@@ -105,7 +116,8 @@ data "aws_iam_policy_document" "gate" {
     resources = [aws_sns_topic.alerts.arn]
   }
 
-  # The policy and, when Slack is on, the webhook URL.
+  # The policy, when Slack is on the webhook URL, and the OpenVEX documents
+  # the policy names as parameters (`vex: [{"parameter": "/name"}]`).
   statement {
     sid     = "SsmReadParameters"
     effect  = "Allow"
@@ -113,7 +125,25 @@ data "aws_iam_policy_document" "gate" {
     resources = concat(
       [aws_ssm_parameter.gate_policy.arn],
       var.slack_webhook_enabled ? [local.slack_webhook_parameter_arn] : [],
+      local.gate_vex_parameter_arns,
     )
+  }
+
+  # Team exception documents (exceptions_parameter_path): every parameter under
+  # the path, read recursively with GetParametersByPath, which is authorised
+  # against the requested path (main.tf, exceptions_parameter_path_arns). No KMS
+  # grant of its own: a SecureString there is encrypted with the AWS-managed
+  # aws/ssm key, whose key policy lets every principal of the account decrypt
+  # through SSM, or with this module's key, which KmsUseModuleKey below covers.
+  dynamic "statement" {
+    for_each = local.exceptions_enabled ? [1] : []
+
+    content {
+      sid       = "SsmReadTeamExceptions"
+      effect    = "Allow"
+      actions   = ["ssm:GetParametersByPath"]
+      resources = local.exceptions_parameter_path_arns
+    }
   }
 
   # The module's key: publish to the encrypted topic, send to and read the

@@ -21,6 +21,7 @@ locals {
     },
     var.slack_webhook_enabled ? { SLACK_WEBHOOK_PARAMETER = local.slack_webhook_parameter_name } : {},
     var.sweep_queue_enabled ? { SWEEP_QUEUE_URL = aws_sqs_queue.sweep[0].url } : {},
+    local.exceptions_enabled ? { EXCEPTIONS_PARAMETER_PATH = var.exceptions_parameter_path } : {},
     local.member_environment,
   )
 }

@@ -26,6 +26,17 @@ locals {
   slack_webhook_parameter_name = coalesce(var.slack_webhook_parameter_name, "/${var.name}/slack-webhook-url")
   slack_webhook_parameter_arn  = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(local.slack_webhook_parameter_name, "/")}"
 
+  # Team exception documents (EXCEPTIONS_PARAMETER_PATH). GetParametersByPath is
+  # authorised against the path of the request, not the parameters it returns:
+  # the path itself, written with or without its trailing slash, and the paths
+  # under it. Nothing outside it, not even a sibling that shares its prefix
+  # (/x/exceptions-other).
+  exceptions_enabled = var.exceptions_parameter_path != null
+  exceptions_parameter_path_arns = local.exceptions_enabled ? [
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${trimsuffix(var.exceptions_parameter_path, "/")}",
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.exceptions_parameter_path}*",
+  ] : []
+
   log_group_name = "/aws/lambda/${var.name}"
   log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
 

@@ -76,6 +76,16 @@ output "gate_policy_parameter_name" {
   value       = aws_ssm_parameter.gate_policy.name
 }
 
+output "gate_policy_parameter_tier" {
+  description = "Tier of the policy parameter: Standard up to 4096 bytes as stored, Advanced (billed by AWS) above"
+  value       = aws_ssm_parameter.gate_policy.tier
+}
+
+output "exceptions_parameter_path" {
+  description = "Path of the team exception documents (EXCEPTIONS_PARAMETER_PATH), the `path` of modules/team-exceptions; null when exceptions_parameter_path is not set"
+  value       = var.exceptions_parameter_path
+}
+
 # The name only: the URL itself is never an output.
 output "slack_webhook_parameter_name" {
   description = "Name of the SSM SecureString holding the Slack webhook URL (SLACK_WEBHOOK_PARAMETER); null when Slack is off"

@@ -5,19 +5,47 @@
 # Lambda start new execution environments, so the new policy applies at once; a
 # value put with the CLI only applies as environments are recycled (and the next
 # apply puts var.gate_policy back).
+#
+# Tier: Standard holds 4096 bytes, Advanced 8192 (and costs money). Terraform
+# picks Advanced only when the document as stored exceeds 4096 bytes. AWS cannot
+# turn an Advanced parameter back into a Standard one: when a policy shrinks
+# below the limit again, the provider replaces the parameter (delete, then
+# create): an invocation that starts in that second fails and is retried, and
+# the same apply then updates the function (GATE_POLICY_REVISION), whose new
+# execution environments read the new parameter.
 resource "aws_ssm_parameter" "gate_policy" {
   #checkov:skip=CKV2_AWS_34:The policy is not a secret (thresholds, allowlist); the contract makes it a String parameter that the function reads without decryption.
   name        = local.gate_policy_parameter_name
   description = "${var.name}: policy document (JSON)"
   type        = "String"
-  tier        = "Standard"
+  tier        = local.gate_policy_tier
   value       = local.gate_policy_json
   tags        = var.tags
+
+  lifecycle {
+    # The variables' validations count the characters given; this counts the
+    # bytes stored (jsonencode writes <, > and & as \u003c..., and a non-ASCII
+    # character takes 2 to 4 bytes).
+    precondition {
+      condition     = local.gate_policy_bytes <= local.ssm_advanced_value_limit
+      error_message = "The policy is ${local.gate_policy_bytes} bytes as stored (JSON-encoded: <, > and & take 6 characters each, a non-ASCII character 2 to 4 bytes): above 8192 bytes, the limit of an SSM Advanced parameter. Shorten it, or move allowlist entries to team exception documents (exceptions_parameter_path)."
+    }
+  }
 }
 
 locals {
   # gate_policy_json (text, validated by make deploy) wins over gate_policy.
   gate_policy_json = var.gate_policy_json != null ? jsonencode(jsondecode(var.gate_policy_json)) : jsonencode(var.gate_policy)
+
+  # SSM value limits, in bytes: Standard 4 KB, Advanced 8 KB.
+  ssm_standard_value_limit = 4096
+  ssm_advanced_value_limit = 8192
+
+  # UTF-8 length of the stored document: Terraform's length() counts
+  # characters, base64 counts bytes (3 bytes per 4 characters, less the padding).
+  gate_policy_base64 = base64encode(local.gate_policy_json)
+  gate_policy_bytes  = length(local.gate_policy_base64) / 4 * 3 - length(regexall("=", local.gate_policy_base64))
+  gate_policy_tier   = local.gate_policy_bytes > local.ssm_standard_value_limit ? "Advanced" : "Standard"
 }
 
 # The Slack incoming-webhook URL (SLACK_WEBHOOK_PARAMETER), a SecureString. The

@@ -325,7 +325,7 @@ variable "async_maximum_event_age_seconds" {
 ###############################################################################
 
 variable "gate_policy" {
-  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories, block (`{archive = \"off\" | \"unused\" | \"always\", in_use_days = 30}`: also archive a failing image, so that it cannot be pulled; an archive other than \"off\" grants the function ecr:UpdateImageStorageClass on the gated repositories), ecs_hook (`{max_wait_s = 600, non_ecr = \"allow\" | \"block\"}`: the ECS deployment lifecycle hook's wait for a scan and its answer for images outside ECR). Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns."
+  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories, block (`{archive = \"off\" | \"unused\" | \"always\", in_use_days = 30}`: also archive a failing image, so that it cannot be pulled; an archive other than \"off\" grants the function ecr:UpdateImageStorageClass on the gated repositories), ecs_hook (`{max_wait_s = 600, non_ecr = \"allow\" | \"block\"}`: the ECS deployment lifecycle hook's wait for a scan and its answer for images outside ECR). Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns. Size: up to 4096 bytes as stored (JSON-encoded) the parameter is Standard (free); above that Terraform makes it Advanced (up to 8192), which AWS bills per parameter-month and per API call (AWS Systems Manager pricing), and which becomes Standard again only by replacement when the policy shrinks."
   type        = any
   default = {
     fail            = { CRITICAL = 1 }
@@ -347,13 +347,13 @@ variable "gate_policy" {
   }
 
   validation {
-    condition     = length(jsonencode(var.gate_policy)) <= 4096
-    error_message = "gate_policy must encode to at most 4096 characters (an SSM Standard parameter)."
+    condition     = length(jsonencode(var.gate_policy)) <= 8192
+    error_message = "gate_policy must encode to at most 8192 characters, the limit of an SSM Advanced parameter (up to 4096 it is a free Standard parameter). Move allowlist entries to team exception documents (exceptions_parameter_path) to make room."
   }
 }
 
 variable "gate_policy_json" {
-  description = "The policy as JSON text, e.g. `file(\"policy.json\")`; when set it replaces gate_policy. `make deploy` with GATE_POLICY_FILE passes the file it validated here, so the deployed policy is the validated one."
+  description = "The policy as JSON text, e.g. `file(\"policy.json\")`; when set it replaces gate_policy. `make deploy` with GATE_POLICY_FILE passes the file it validated here, so the deployed policy is the validated one. At most 8192 characters; as for gate_policy, above 4096 bytes as stored the parameter is Advanced, which AWS bills (per parameter-month and per API call)."
   type        = string
   default     = null
 
@@ -363,8 +363,34 @@ variable "gate_policy_json" {
   }
 
   validation {
-    condition     = var.gate_policy_json == null ? true : length(var.gate_policy_json) <= 4096
-    error_message = "gate_policy_json must be at most 4096 characters (an SSM Standard parameter)."
+    condition     = var.gate_policy_json == null ? true : length(var.gate_policy_json) <= 8192
+    error_message = "gate_policy_json must be at most 8192 characters, the limit of an SSM Advanced parameter (up to 4096 it is a free Standard parameter). Move allowlist entries to team exception documents (exceptions_parameter_path) to make room."
+  }
+}
+
+variable "exceptions_parameter_path" {
+  description = "EXCEPTIONS_PARAMETER_PATH: an SSM path such as `/ecr-scan-gate/exceptions/` under which every parameter is one team's exceptions document (`{\"repositories\": [globs], \"allowlist\": [...], \"vex\": [...]}`), read by the function with GetParametersByPath (recursive, decrypted) and merged into the policy; a document only excuses findings of the repositories it lists. Grants the function ssm:GetParametersByPath on that path only. Null (default): no team documents. modules/team-exceptions creates one team's parameter and the IAM policy that lets the team write it and nothing else."
+  type        = string
+  default     = null
+
+  # Terraform 1.11 evaluates both sides of || and &&: test null with a conditional.
+  validation {
+    condition     = var.exceptions_parameter_path == null ? true : length(var.exceptions_parameter_path) <= 900 && can(regex("^/([A-Za-z0-9_.-]+/){1,14}$", var.exceptions_parameter_path))
+    error_message = "exceptions_parameter_path must be an SSM path that starts and ends with '/', with at least one level (e.g. /ecr-scan-gate/exceptions/): letters, digits, '_', '.', '-' between the slashes, at most 14 levels (SSM allows 15 with the team's name) and 900 characters. \"/\" alone would be every parameter of the account."
+  }
+
+  validation {
+    condition     = var.exceptions_parameter_path == null ? true : !can(regex("^/(?i)(aws|ssm)", var.exceptions_parameter_path))
+    error_message = "exceptions_parameter_path must not begin with aws or ssm: SSM reserves those prefixes."
+  }
+
+  # The gate's own parameters are not exception documents, and the function
+  # would read the Slack webhook URL as one.
+  validation {
+    condition = var.exceptions_parameter_path == null ? true : !anytrue([
+      for n in [local.gate_policy_parameter_name, local.slack_webhook_parameter_name] : startswith(n, var.exceptions_parameter_path)
+    ])
+    error_message = "exceptions_parameter_path must not hold the gate's own parameters (gate_policy_parameter_name, slack_webhook_parameter_name): choose a path of its own, e.g. /<name>/exceptions/."
   }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the Terraform in infra/:
 #   terraform fmt -check -recursive infra
-#   terraform init -backend=false + validate   (infra/, modules/member, examples/{design-single-repo,organization,ecs-lifecycle-hook})
+#   terraform init -backend=false + validate   (infra/, modules/{member,team-exceptions}, examples/{design-single-repo,organization,ecs-lifecycle-hook})
 #   terraform test                             (infra/tests/*.tftest.hcl: plans with mocked AWS)
 #   checkov -d infra --skip-download           (no failed check; skips are inline, with reasons)
 #   pytest tests/infra                         (design values, IAM == AWS calls of src/adapters/aws/*.rs, dashboard == metrics)
@@ -89,7 +89,7 @@ else
 fi
 
 # init (creates .terraform/ and the lock file, both git-ignored) and validate.
-for dir in infra infra/modules/member infra/examples/design-single-repo infra/examples/organization infra/examples/ecs-lifecycle-hook; do
+for dir in infra infra/modules/member infra/modules/team-exceptions infra/examples/design-single-repo infra/examples/organization infra/examples/ecs-lifecycle-hook; do
     say "terraform -chdir=$dir init -backend=false && validate"
     if terraform -chdir="$dir" init -backend=false -input=false -no-color >"$VENV_ROOT/init.log" 2>&1; then
         if terraform -chdir="$dir" validate -no-color; then
@@ -103,7 +103,7 @@ for dir in infra infra/modules/member infra/examples/design-single-repo infra/ex
     fi
 done
 
-say "terraform -chdir=infra test (plans with mocked AWS: defaults, every option, examples, modules/member)"
+say "terraform -chdir=infra test (plans with mocked AWS: defaults, every option, exceptions and policy size, examples, modules/member, modules/team-exceptions)"
 if terraform -chdir=infra test -no-color; then
     :
 else

@@ -316,3 +316,276 @@ run "member_module_second_region" {
     error_message = "no role where create_role = false; no external id condition without one"
   }
 }
+
+# --- modules/team-exceptions: one team's exceptions document -----------------------
+
+# The parameter under the gate's path, seeded with the team's document, and a
+# policy rendered in the plan: the team may write that one parameter, nothing else.
+run "team_exceptions_module" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path      = "/ecr-scan-gate/exceptions/"
+    team      = "payments"
+    role_name = "payments-ci"
+    document = {
+      repositories = ["payments/*"]
+      allowlist    = [{ package = "linux-libc-dev", reason = "kernel headers, no kernel in the image", expires = "2027-01-31" }]
+      vex          = []
+    }
+  }
+
+  override_resource {
+    target          = aws_iam_policy.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:iam::123456789012:policy/ecr-scan-gate-exceptions-payments"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_ssm_parameter.this.name == "/ecr-scan-gate/exceptions/payments" &&
+      aws_ssm_parameter.this.type == "String" &&
+      aws_ssm_parameter.this.tier == "Standard" &&
+      jsondecode(aws_ssm_parameter.this.value) == {
+        repositories = ["payments/*"]
+        allowlist    = [{ package = "linux-libc-dev", reason = "kernel headers, no kernel in the image", expires = "2027-01-31" }]
+        vex          = []
+      }
+    )
+    error_message = "the team's parameter is <path><team>, a Standard String seeded with its document"
+  }
+
+  # The whole policy, as IAM will get it.
+  assert {
+    condition = jsondecode(aws_iam_policy.this.policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid      = "WriteOwnExceptionsDocument"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter", "ssm:PutParameter"]
+        Resource = "arn:aws:ssm:ap-northeast-1:123456789012:parameter/ecr-scan-gate/exceptions/payments"
+      }]
+    }
+    error_message = "the team may only get and put its own parameter: ${aws_iam_policy.this.policy}"
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_policy.this.policy, "*") && aws_iam_policy.this.policy == output.policy_json
+    error_message = "no wildcard in the team's policy"
+  }
+
+  assert {
+    condition = (
+      aws_iam_policy.this.name == "ecr-scan-gate-exceptions-payments" &&
+      length(aws_iam_role_policy_attachment.this) == 1 &&
+      aws_iam_role_policy_attachment.this[0].role == "payments-ci" &&
+      aws_iam_role_policy_attachment.this[0].policy_arn == "arn:aws:iam::123456789012:policy/ecr-scan-gate-exceptions-payments"
+    )
+    error_message = "the policy is attached to the team's role, and only to it"
+  }
+
+  assert {
+    condition = (
+      output.parameter_name == "/ecr-scan-gate/exceptions/payments" &&
+      output.parameter_arn == "arn:aws:ssm:ap-northeast-1:123456789012:parameter/ecr-scan-gate/exceptions/payments" &&
+      output.policy_arn == "arn:aws:iam::123456789012:policy/ecr-scan-gate-exceptions-payments"
+    )
+    error_message = "outputs: parameter name and ARN, policy ARN"
+  }
+}
+
+# A SecureString under the gate's key: the team may use the key through SSM,
+# for its own parameter only (encryption context).
+run "team_exceptions_module_secure_string" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path        = "/ecr-scan-gate/exceptions/"
+    team        = "search"
+    type        = "SecureString"
+    kms_key_arn = "arn:aws:kms:ap-northeast-1:123456789012:key/0b7c5e3a-1111-2222-3333-444455556666"
+    document    = { repositories = ["search/*", "search-indexer"] }
+  }
+
+  assert {
+    condition = (
+      aws_ssm_parameter.this.type == "SecureString" &&
+      aws_ssm_parameter.this.key_id == "arn:aws:kms:ap-northeast-1:123456789012:key/0b7c5e3a-1111-2222-3333-444455556666"
+    )
+    error_message = "SecureString under the given key"
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_policy.this.policy).Statement == [
+      {
+        Sid      = "WriteOwnExceptionsDocument"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter", "ssm:PutParameter"]
+        Resource = "arn:aws:ssm:ap-northeast-1:123456789012:parameter/ecr-scan-gate/exceptions/search"
+      },
+      {
+        Sid      = "UseGateKeyForOwnExceptionsDocument"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        Resource = "arn:aws:kms:ap-northeast-1:123456789012:key/0b7c5e3a-1111-2222-3333-444455556666"
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                      = "ssm.ap-northeast-1.amazonaws.com"
+            "kms:EncryptionContext:PARAMETER_ARN" = "arn:aws:ssm:ap-northeast-1:123456789012:parameter/ecr-scan-gate/exceptions/search"
+          }
+        }
+      },
+    ]
+    error_message = "the key through SSM, for this parameter only: ${aws_iam_policy.this.policy}"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.this) == 0
+    error_message = "no attachment without role_name"
+  }
+}
+
+# Above 4096 bytes the seed needs the Advanced tier.
+run "team_exceptions_module_large_document" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "data"
+    document = { repositories = ["data/*"], allowlist = [{ id = "CVE-2024-0001", reason = format("%05000d", 0) }] }
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.this.tier == "Advanced"
+    error_message = "a document above 4096 bytes is Advanced"
+  }
+}
+
+run "team_exceptions_module_without_repositories" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "payments"
+    document = { allowlist = [{ id = "CVE-2024-0001", reason = "no fix upstream" }] }
+  }
+
+  expect_failures = [var.document]
+}
+
+# The gate refuses a key it does not know, at start: so does the plan.
+run "team_exceptions_module_unknown_key" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "payments"
+    document = { repositories = ["payments/*"], fail = { CRITICAL = 5 } }
+  }
+
+  expect_failures = [var.document]
+}
+
+run "team_exceptions_module_empty_repositories" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "payments"
+    document = { repositories = [], allowlist = [] }
+  }
+
+  expect_failures = [var.document]
+}
+
+run "team_exceptions_module_repositories_not_a_list" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "payments"
+    document = { repositories = "payments/*" }
+  }
+
+  expect_failures = [var.document]
+}
+
+# A team gets one parameter, not a sub-tree.
+run "team_exceptions_module_team_with_a_slash" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions/"
+    team     = "payments/api"
+    document = { repositories = ["payments/*"] }
+  }
+
+  expect_failures = [var.team]
+}
+
+run "team_exceptions_module_path_without_trailing_slash" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path     = "/ecr-scan-gate/exceptions"
+    team     = "payments"
+    document = { repositories = ["payments/*"] }
+  }
+
+  expect_failures = [var.path]
+}
+
+run "team_exceptions_module_key_for_a_string" {
+  command = plan
+
+  module {
+    source = "./modules/team-exceptions"
+  }
+
+  variables {
+    path        = "/ecr-scan-gate/exceptions/"
+    team        = "payments"
+    kms_key_arn = "arn:aws:kms:ap-northeast-1:123456789012:key/0b7c5e3a-1111-2222-3333-444455556666"
+    document    = { repositories = ["payments/*"] }
+  }
+
+  expect_failures = [var.kms_key_arn]
+}

@@ -74,6 +74,7 @@ run "every_option_on" {
     slack_webhook_parameter_name   = "/platform/ecr-scan-gate/slack"
     gate_policy_json               = "{\"fail\": {\"CRITICAL\": 1}, \"fail_if\": [{\"severity_at_least\": \"HIGH\", \"exploit_available\": true}], \"block\": {\"archive\": \"unused\", \"in_use_days\": 30}}"
     ecs_hook_enabled               = true
+    exceptions_parameter_path      = "/platform/ecr-scan-gate/exceptions/"
   }
 
   # Names, a prefix and a wildcard; member events: no account pin.
@@ -152,9 +153,18 @@ run "every_option_on" {
       nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ACCOUNTS"]) == "111111111111,222222222222" &&
       nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ROLE_EXTERNAL_ID"]) == "gate-external-id" &&
       nonsensitive(aws_lambda_function.gate.environment[0].variables["SLACK_WEBHOOK_PARAMETER"]) == "/platform/ecr-scan-gate/slack" &&
-      nonsensitive(aws_lambda_function.gate.environment[0].variables["DRY_RUN"]) == "true"
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["DRY_RUN"]) == "true" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["EXCEPTIONS_PARAMETER_PATH"]) == "/platform/ecr-scan-gate/exceptions/"
     )
     error_message = "function environment with every option"
+  }
+
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.gate.statement : s if s.sid == "SsmReadTeamExceptions"]).resources == toset([
+      "arn:aws:ssm:ap-northeast-1:123456789012:parameter/platform/ecr-scan-gate/exceptions",
+      "arn:aws:ssm:ap-northeast-1:123456789012:parameter/platform/ecr-scan-gate/exceptions/*",
+    ])
+    error_message = "team exception documents: GetParametersByPath on their path"
   }
 
   # The bus accepts the members' events, within the organisation.

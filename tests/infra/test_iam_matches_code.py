@@ -63,6 +63,7 @@ CONTRACT_ACTIONS = {
     "inspector2:ListFindingAggregations",  # the sweep's severity counts under enhanced scanning
     "ecr:UpdateImageStorageClass",  # archive / restore, when the policy's block.archive is not "off"
     "ecs:DescribeServiceRevisions",  # the ECS deployment lifecycle hook (ecs_hook_enabled)
+    "ssm:GetParametersByPath",  # team exception documents (exceptions_parameter_path)
 }
 
 # Calls granted only with an option: action -> (sid of its own dynamic statement, for_each).
@@ -70,6 +71,7 @@ CONDITIONAL_GRANTS = {
     "inspector2:ListFindingAggregations": ("InspectorReadFindingAggregations", "${local.sweep_can_run || local.gate_archive_checks_use ? [1] : []}"),
     "ecr:UpdateImageStorageClass": ("EcrArchiveImages", "${local.gate_archive_enabled ? [1] : []}"),
     "ecs:DescribeServiceRevisions": ("EcsDescribeServiceRevisionsForHook", "${var.ecs_hook_enabled ? [1] : []}"),
+    "ssm:GetParametersByPath": ("SsmReadTeamExceptions", "${local.exceptions_enabled ? [1] : []}"),
 }
 
 # Granted for ecr:DescribeImageScanFindings, which reads enhanced findings with the
