@@ -92,9 +92,14 @@ class Services:
             args += ["--env-var", f"{k}={v}"]
         proc = self._spawn(args, log_name, env=env)
         # watch builds the function on the first invoke: an ignored event warms it up.
-        deadline = time.time() + 900
+        deadline = time.time() + 1200
         while True:
-            rc, out, err = invoke(port, data='{"warm-up": true}')
+            try:
+                rc, out, err = invoke(port, data='{"warm-up": true}')
+            except subprocess.TimeoutExpired:
+                # The first invoke waits for the build (minutes on a cold, busy machine): ask
+                # again until the deadline rather than give up after one call's timeout.
+                rc, out, err = 1, "", "the first invoke timed out while the function was built"
             if rc == 0:
                 return port
             if proc.poll() is not None:
