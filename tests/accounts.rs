@@ -745,3 +745,40 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
     }
     assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
 }
+
+/// A sweep that names no accounts sweeps the member accounts MEMBER_ACCOUNTS lists too: an
+/// event lost between a member and the hub is repaired by the nightly sweep.
+#[tokio::test]
+async fn the_default_sweep_covers_the_listed_member_accounts() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let summaries = Summaries::default();
+    summaries.install(&proxy, None);
+    let app = hub_app(&proxy).await;
+    let repo = common::unique_repo("acct-default");
+    let member = place(&emu, MEMBER, common::REGION).await;
+    let digest = failing_image(&member, MEMBER, common::REGION, &repo).await;
+    assert_eq!(
+        failing_image(&emu, HUB, common::REGION, &repo).await,
+        digest
+    );
+    summaries.set(&digest, "COMPLETE", json!({"CRITICAL": 1}));
+    let home = home();
+    let input = json!({"sweep": {"repositories": [repo]}});
+    let r = swept(app::handle(&app, &input, cx(&home)).await.expect("swept"));
+    assert!(r.complete, "{r:?}");
+    let mut accounts: Vec<Option<String>> = r
+        .quarantined
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.account)
+        .collect();
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        vec![Some(MEMBER.to_string()), Some(HUB.to_string())],
+        "the hub and the listed member"
+    );
+    assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
+    assert!(emu.tags(&repo, &digest).await.contains(&qtag(&digest)));
+}

@@ -24,6 +24,7 @@ fn gate(emu: &Emulator, policy: &str, dry_run: bool) -> Gate<EcrRegistry> {
         Settings {
             quarantine_prefix: "quarantine-".into(),
             dry_run,
+            ..Settings::default()
         },
     )
 }

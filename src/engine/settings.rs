@@ -9,6 +9,9 @@ use crate::domain::quarantine::DEFAULT_PREFIX;
 pub struct Settings {
     pub quarantine_prefix: String,
     pub dry_run: bool,
+    /// `GATE_REPOSITORIES`: the repository globs this gate gates (what its IAM grants cover):
+    /// the default scope of a sweep and of the report. Every repository when unset.
+    pub repositories: Vec<String>,
 }
 
 impl Default for Settings {
@@ -16,6 +19,7 @@ impl Default for Settings {
         Settings {
             quarantine_prefix: DEFAULT_PREFIX.to_string(),
             dry_run: false,
+            repositories: vec!["*".to_string()],
         }
     }
 }

@@ -187,7 +187,21 @@ pub async fn handle<R: Registry + Inventory>(
     if let Some(obj) = input.as_object() {
         let direct = obj.contains_key("repository") && !obj.contains_key("source");
         if !direct && obj.contains_key("sweep") {
-            let request = SweepRequest::parse(&obj["sweep"])?;
+            let mut request = SweepRequest::parse(&obj["sweep"])?;
+            // A sweep that names no repositories sweeps the gated ones (GATE_REPOSITORIES).
+            if obj["sweep"].get("repositories").is_none() {
+                request.repositories = gate.settings.repositories.clone();
+            }
+            // With member accounts listed in MEMBER_ACCOUNTS, a sweep that names no accounts
+            // sweeps them too: an event lost on its way from a member is repaired by the next
+            // sweep, as the hub's own are. (`*` lists none: name them in the request.)
+            if let (None, Some(members), Ok(home)) = (&request.accounts, &app.members, cx.home) {
+                if let accounts::AllowedAccounts::Only(listed) = &members.members().accounts {
+                    let mut all = vec![home.account.clone()];
+                    all.extend(listed.iter().filter(|a| **a != home.account).cloned());
+                    request.accounts = Some(all);
+                }
+            }
             let report = app.sweep(&request, cx).await;
             log_sweep(cx.request_id, &report);
             let record = crate::engine::metrics::sweep_record(

@@ -126,6 +126,30 @@ impl Config {
             variable: e.variable,
             problem: e.problem,
         })?;
+        let repositories = match get("GATE_REPOSITORIES") {
+            None => vec!["*".to_string()],
+            Some(list) => {
+                let globs: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if globs.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        variable: "GATE_REPOSITORIES",
+                        problem: "is set but names no repository glob (comma-separated, e.g. team-a/*,demo-api)".to_string(),
+                    });
+                }
+                for g in &globs {
+                    crate::policy::glob::validate(g).map_err(|problem| ConfigError::Invalid {
+                        variable: "GATE_REPOSITORIES",
+                        problem: format!("{g:?} {problem}"),
+                    })?;
+                }
+                globs
+            }
+        };
         let exceptions_path = match get("EXCEPTIONS_PARAMETER_PATH") {
             None => None,
             Some(p) if p.starts_with('/') && p.len() <= 1011 && !p.contains("//") => Some(p),
@@ -146,6 +170,7 @@ impl Config {
             settings: Settings {
                 quarantine_prefix,
                 dry_run,
+                repositories,
             },
             sns_topic_arn: get("SNS_TOPIC_ARN"),
             slack,

@@ -32,10 +32,11 @@ pub async fn report<R: Registry + Inventory>(
     deadline: Deadline,
 ) -> Result<ReportResponse, Vec<String>> {
     // The listing leaves time to send: what it could not list in time is named in `errors`.
-    let everywhere = ["*".to_string()];
+    // The gated repositories (GATE_REPOSITORIES): the others are not the gate's, and its role
+    // may not read them.
     let listing = quarantined_images(
         &gate.registry,
-        &everywhere,
+        &gate.settings.repositories,
         &gate.settings.quarantine_prefix,
     );
     let (quarantined, errors) = match deadline.bound_leaving(REPORT_SEND_RESERVE, listing).await {
