@@ -19,7 +19,8 @@ use ecr_scan_gate::adapters::slack_webhook::{resolve_webhook, RetryPolicy, Slack
 use ecr_scan_gate::engine::gate::Gate;
 use ecr_scan_gate::entry::app::App;
 use ecr_scan_gate::entry::config::{
-    complete_policy, describe_source, load_policy, policy_hash, Config,
+    announce, complete_policy, describe_source, load_policy_revised, policy_drift, policy_hash,
+    Config,
 };
 use ecr_scan_gate::render::alert::AlertOptions;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
@@ -63,6 +64,9 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
+/// How long the policy-drift notice may take at start, per channel.
+const NOTICE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Configuration, policy, clients and notifiers, once per container; the sweep's queue and the
 /// member accounts' registries when they are configured.
 async fn build_app() -> Result<App<EcrRegistry>, Error> {
@@ -71,7 +75,8 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
     let mut ssm = config
         .needs_ssm()
         .then(|| SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
-    let mut policy = load_policy(&config.policy_source, ssm.as_ref()).await?;
+    let (mut policy, revision) = load_policy_revised(&config.policy_source, ssm.as_ref()).await?;
+    let drift = policy_drift(&config, revision.as_deref());
     if ssm.is_none() && !policy.vex_parameters.is_empty() {
         ssm = Some(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
     }
@@ -133,6 +138,20 @@ async fn build_app() -> Result<App<EcrRegistry>, Error> {
         None => tracing::info!(
             "neither SLACK_WEBHOOK_PARAMETER nor SLACK_WEBHOOK_URL is set: no Slack alerts"
         ),
+    }
+    if let Some(notice) = &drift {
+        // Once per execution environment: the gate keeps judging with the document it read.
+        tracing::error!(
+            expected = config.policy_revision.as_deref().unwrap_or(""),
+            read = revision.as_deref().unwrap_or(""),
+            "{}",
+            notice.text
+        );
+        for (channel, sent) in announce(&gate.notifiers, notice, NOTICE_WITHIN).await {
+            if let Err(e) = sent {
+                tracing::error!(channel, error = %e, "the policy-drift notice was not sent");
+            }
+        }
     }
     let mut app = App::new(gate);
     match &config.sweep_queue_url {

@@ -389,6 +389,16 @@ impl Notifier for SlackNotifier {
             "report",
         ))
     }
+
+    fn notice<'a>(
+        &'a self,
+        notice: &'a crate::judgement::notice::Notice,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.post(
+            crate::render::notice::notice_slack_payload(notice),
+            "notice",
+        ))
+    }
 }
 
 #[cfg(test)]

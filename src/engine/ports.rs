@@ -363,6 +363,21 @@ pub trait Notifier: Send + Sync {
         alert: &'a crate::judgement::evaluation::Evaluation,
     ) -> BoxFuture<'a, Result<(), NotifyError>>;
 
+    /// Sends a notice about the gate itself (the policy was changed outside Terraform).
+    /// Channels that do not carry notices say so.
+    fn notice<'a>(
+        &'a self,
+        notice: &'a crate::judgement::notice::Notice,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let _ = notice;
+        Box::pin(async move {
+            Err(NotifyError {
+                channel: self.channel(),
+                message: "this channel does not send notices".to_string(),
+            })
+        })
+    }
+
     /// Sends the registry report's digest (`{"report": {}}`). Channels that do not carry
     /// reports say so.
     fn report<'a>(

@@ -6,6 +6,7 @@ use crate::domain::quarantine::validate_prefix;
 use crate::engine::accounts::MemberConfig;
 use crate::engine::ports::{ParameterError, Parameters};
 use crate::engine::settings::Settings;
+use crate::judgement::notice::Notice;
 use crate::policy::document::{Policy, PolicyError};
 use std::path::PathBuf;
 
@@ -55,6 +56,9 @@ pub struct Config {
     /// `EXCEPTIONS_PARAMETER_PATH`: the SSM path under which teams keep their exceptions
     /// documents.
     pub exceptions_path: Option<String>,
+    /// `GATE_POLICY_REVISION`: what Terraform stored in the policy parameter (the first 16 hex
+    /// digits of its SHA-256), so that a policy rewritten outside Terraform is told.
+    pub policy_revision: Option<String>,
 }
 
 impl Config {
@@ -164,6 +168,7 @@ impl Config {
             }
         };
         Ok(Config {
+            policy_revision: get("GATE_POLICY_REVISION"),
             exceptions_path,
             members,
             policy_source,
@@ -216,6 +221,55 @@ pub fn policy_hash(policy: &Policy) -> String {
 /// silently judge by different policies.
 pub const DEFAULT_POLICY_WARNING: &str = "no policy is set (GATE_POLICY, GATE_POLICY_FILE, GATE_POLICY_PARAMETER or --policy-file): judging by the built-in default (fail on CRITICAL >= 1, warn on HIGH >= 1); if the function runs with another policy, pass the same one here";
 
+/// The revision of a policy document as stored: the first 16 hex digits of the SHA-256 of its
+/// text, as the Terraform computes `GATE_POLICY_REVISION` (`substr(sha256(json), 0, 16)`).
+pub fn revision_of(text: &str) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The notice to send when the policy parameter holds another document than the one
+/// Terraform stored (`GATE_POLICY_REVISION`): someone with `ssm:PutParameter` rewrote what the
+/// gate untags across the organisation. The gate keeps judging with the document it read.
+pub fn policy_drift(config: &Config, read_revision: Option<&str>) -> Option<Notice> {
+    let PolicySource::Parameter(name) = &config.policy_source else {
+        return None;
+    };
+    let (Some(expected), Some(read)) = (config.policy_revision.as_deref(), read_revision) else {
+        return None;
+    };
+    if expected == read {
+        return None;
+    }
+    Some(Notice {
+        title: "ecr-scan-gate: the policy was changed outside Terraform".to_string(),
+        text: format!(
+            "The policy parameter {name} holds revision {read}, but Terraform stored revision {expected} (GATE_POLICY_REVISION). \
+             The gate judges with the document it read. If the change was not meant, apply the Terraform again to put the reviewed policy back, \
+             and find who wrote the parameter (CloudTrail: ssm:PutParameter on {name}); if it was meant, make it in Terraform."
+        ),
+    })
+}
+
+/// Sends `notice` on every channel, each within `within`; what each channel answered. At start,
+/// so it is bounded: a channel that hangs delays the first invocation by `within` at most.
+pub async fn announce(
+    notifiers: &[std::sync::Arc<dyn crate::engine::ports::Notifier>],
+    notice: &Notice,
+    within: std::time::Duration,
+) -> Vec<(&'static str, Result<(), String>)> {
+    futures_util::future::join_all(notifiers.iter().map(|n| async move {
+        let sent = match tokio::time::timeout(within, n.notice(notice)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.message),
+            Err(_) => Err(format!("not sent within {} s", within.as_secs())),
+        };
+        (n.channel(), sent)
+    }))
+    .await
+}
+
 /// Reads and validates the policy once, at start.
 pub async fn load_policy(
     source: &PolicySource,
@@ -234,18 +288,29 @@ pub async fn load_policy(
             Ok(Policy::from_json(&text)
                 .map_err(|e| e.from_source(&format!("GATE_POLICY_FILE={}", path.display())))?)
         }
-        PolicySource::Parameter(name) => {
-            let Some(parameters) = parameters else {
-                return Err(ConfigError::Invalid {
-                    variable: "GATE_POLICY_PARAMETER",
-                    problem: "is set but no parameter store is available".to_string(),
-                });
-            };
-            let text = parameters.get(name).await?;
-            Ok(Policy::from_json(&text)
-                .map_err(|e| e.from_source(&format!("GATE_POLICY_PARAMETER={name}")))?)
-        }
+        PolicySource::Parameter(_) => Ok(load_policy_revised(source, parameters).await?.0),
     }
+}
+
+/// As [`load_policy`], with the revision of the text read from the parameter
+/// ([`revision_of`]); `None` for the other sources.
+pub async fn load_policy_revised(
+    source: &PolicySource,
+    parameters: Option<&impl Parameters>,
+) -> Result<(Policy, Option<String>), ConfigError> {
+    let PolicySource::Parameter(name) = source else {
+        return Ok((Box::pin(load_policy(source, parameters)).await?, None));
+    };
+    let Some(parameters) = parameters else {
+        return Err(ConfigError::Invalid {
+            variable: "GATE_POLICY_PARAMETER",
+            problem: "is set but no parameter store is available".to_string(),
+        });
+    };
+    let text = parameters.get(name).await?;
+    let policy = Policy::from_json(&text)
+        .map_err(|e| e.from_source(&format!("GATE_POLICY_PARAMETER={name}")))?;
+    Ok((policy, Some(revision_of(&text))))
 }
 
 /// Reads what the policy names outside itself, once, at start: the OpenVEX documents of its

@@ -7,4 +7,5 @@ pub mod evaluation;
 pub mod fast_path;
 pub mod findings;
 pub mod judge;
+pub mod notice;
 pub mod registry_report;

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod check_outcome;
+pub mod notice;
 pub mod report_digest;
 pub mod sarif;
 pub mod slack_blocks;

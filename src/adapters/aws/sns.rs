@@ -84,4 +84,11 @@ impl Notifier for SnsNotifier {
     ) -> BoxFuture<'a, Result<(), NotifyError>> {
         Box::pin(self.publish(report_sns_message(report)))
     }
+
+    fn notice<'a>(
+        &'a self,
+        notice: &'a crate::judgement::notice::Notice,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.publish(crate::render::notice::notice_sns_message(notice)))
+    }
 }
