@@ -100,7 +100,7 @@ async fn failing_image_alert_reaches_a_subscribed_queue_with_subject_attributes_
         "{email}"
     );
     assert!(
-        email.contains("- CVE-2026-1000 CRITICAL openssl 3.0.11-1~deb12u1 -> no fix"),
+        email.contains("- CVE-2026-1000 CRITICAL openssl 3.0.11-1~deb12u1 -> fix unknown"),
         "{email}"
     );
 }

@@ -104,7 +104,7 @@ async fn a_critical_image_is_blocked_exit_1_and_named_by_tag() {
         "{t}"
     );
     assert!(
-        t.contains("CRITICAL CVE-2024-0001 openssl 3.0.1 -> no fix"),
+        t.contains("CRITICAL CVE-2024-0001 openssl 3.0.1 -> fix unknown"),
         "{t}"
     );
 }
@@ -277,4 +277,35 @@ fn the_deploy_workflow_checks_between_push_and_deploy() {
         push < check && check < latest && latest < deploy,
         "order: push {push}, check {check}, latest {latest}, deploy {deploy}"
     );
+}
+
+/// A check without ecr:BatchGetImage cannot tell an image index from an image: it says so,
+/// instead of judging a multi-arch image without its platforms in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_manifest_read_is_named_in_the_warnings() {
+    let emu = Emulator::start().await;
+    let proxy = common::proxy::FaultProxy::start(&emu.endpoint).await;
+    let repo = common::unique_repo("check-denied");
+    emu.create_repo(&repo).await;
+    let (digest, _amd64, _arm64) = emu.push_multi_arch(&repo, [None, None], &["latest"]).await;
+    proxy.inject(
+        Some("BatchGetImage"),
+        common::proxy::Fault::AccessDenied,
+        100,
+    );
+    // The proxy runs on this test's runtime: the check runs off it.
+    let endpoint = proxy.endpoint.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        run(&endpoint, &[&repo, "--digest", &digest, "--output", "json"])
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("ecr:BatchGetImage"), "{report}");
+    assert!(
+        warnings.contains("platform images were not judged"),
+        "{report}"
+    );
+    assert!(proxy.count("BatchGetImage") >= 1, "{:?}", proxy.counts());
 }

@@ -26,7 +26,7 @@ pub fn render_text(report: &CheckReport) -> String {
             ));
             out.push_str(&format!("  findings: {}\n", ev.counts.summary()));
             for f in ev.findings.iter().flat_map(|r| r.top.iter()).take(5) {
-                let fixed = f.fixed_version.as_deref().unwrap_or("no fix");
+                let fixed = f.fix_text();
                 let pkg = f.package.as_deref().unwrap_or("?");
                 let installed = f.installed_version.as_deref().unwrap_or("?");
                 out.push_str(&format!(

@@ -134,9 +134,22 @@ pub async fn check<R: Registry>(
             check_index(gate, repository, index, wait, poll, today, started, asked).await
         }
         // A missing image or repository is reported by the image's own check below.
-        Ok(None) | Err(_) => {
+        Ok(None) => {
             let mut r = check_image(gate, repository, image, wait, poll, today, started).await;
             r.image = asked;
+            r
+        }
+        Err(e) => {
+            let mut r = check_image(gate, repository, image, wait, poll, today, started).await;
+            r.image = asked;
+            if !e.is_gone() {
+                // Never silently: a multi-arch image would be judged without its platforms.
+                r.warnings.push(format!(
+                    "could not read the image's manifest ({e}): if it is a multi-arch image \
+                     (an image index), its platform images were not judged; the check needs \
+                     ecr:BatchGetImage on the repository"
+                ));
+            }
             r
         }
     }

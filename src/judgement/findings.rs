@@ -45,6 +45,17 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The fix as people read it: the fixed version; `no fix` when the scanner says there is
+    /// none; `fix unknown` when it does not say (basic scanning has no fix data).
+    pub fn fix_text(&self) -> String {
+        match (&self.fixed_version, self.fix_available) {
+            (Some(v), _) => v.clone(),
+            (None, FixState::No) => "no fix".to_string(),
+            (None, FixState::Yes | FixState::Partial) => "fixed version not named".to_string(),
+            (None, FixState::Unknown) => "fix unknown".to_string(),
+        }
+    }
+
     /// What a `fail_if` / `warn_if` condition looks at.
     pub fn facts(&self) -> Facts<'_> {
         Facts {

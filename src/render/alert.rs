@@ -448,7 +448,7 @@ pub(crate) fn finding_line(f: &Finding, cap: usize) -> String {
     let t = |v: &Option<String>| v.as_deref().map(|s| truncate_chars(s, cap));
     let package = t(&f.package).unwrap_or_else(|| "(package unknown)".to_string());
     let installed = t(&f.installed_version).unwrap_or_else(|| "?".to_string());
-    let fixed = t(&f.fixed_version).unwrap_or_else(|| "no fix".to_string());
+    let fixed = truncate_chars(&f.fix_text(), cap);
     format!(
         "{} {} {package} {installed} -> {fixed}",
         truncate_chars(&f.id, cap),

@@ -199,11 +199,7 @@ pub fn slack_payload(ev: &Evaluation, opts: &AlertOptions) -> Value {
                         .as_deref()
                         .map(|v| esc(v, 80))
                         .unwrap_or_else(|| "?".to_string());
-                    let fixed = x
-                        .fixed_version
-                        .as_deref()
-                        .map(|v| esc(v, 80))
-                        .unwrap_or_else(|| "no fix".to_string());
+                    let fixed = esc(&x.fix_text(), 80);
                     format!(
                         "• {} *{}* `{package}` {installed} → {fixed}",
                         slack_link(x.link.as_deref(), &x.id, 100),

@@ -3,7 +3,7 @@
 //! and the policy that judged. Pure: the command line appends it to the file.
 
 use super::check_outcome::{advisory_link, md, CheckOutcome, Effect};
-use crate::judgement::findings::{Finding, FindingsReport, FixState};
+use crate::judgement::findings::{Finding, FindingsReport};
 use std::fmt::Write;
 
 /// How many findings the summary's table lists.
@@ -134,11 +134,7 @@ fn cell(v: Option<&str>) -> String {
 }
 
 fn fix_cell(f: &Finding) -> String {
-    match (&f.fixed_version, f.fix_available) {
-        (Some(v), _) => md(v),
-        (None, FixState::No) => "no fix".to_string(),
-        (None, _) => "-".to_string(),
-    }
+    md(&f.fix_text())
 }
 
 #[cfg(test)]
@@ -178,7 +174,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains(r"| counts | CVE-2024-0002 | LOW | zl\|ib | 1.0 | - |"),
+            md.contains(r"| counts | CVE-2024-0002 | LOW | zl\|ib | 1.0 | fix unknown |"),
             "{md}"
         );
         assert!(
