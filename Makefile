@@ -1,6 +1,7 @@
 # ecr-scan-gate — the verbs a user types. Every target installs what it needs itself
-# (.venv with moto and cargo-lambda, .venv-infra with checkov): a fresh clone needs only Rust
-# and Python 3.
+# (.venv with moto and cargo-lambda, .venv-infra with checkov): a fresh clone needs Rust and
+# Python 3; `make test` also needs Terraform >= 1.11 and the hashicorp/aws provider (a local
+# mirror or the registry).
 SHELL := bash
 VENV := .venv
 PY := $(VENV)/bin/python

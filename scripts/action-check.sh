@@ -14,6 +14,9 @@
 #   INPUT_REGION            AWS region                         -> AWS_REGION
 #   INPUT_SARIF_FILE        where to write the SARIF log too   -> --sarif-file
 #   INPUT_VERSION           release to install (a v* tag); default: the action's own ref
+#   INPUT_RELEASE_HOST      where the action's repository publishes its releases; default
+#                           https://github.com, also on GitHub Enterprise Server (whose own
+#                           GITHUB_SERVER_URL does not hold this project's releases)
 # Context (action.yml): ACTION_REF, ACTION_REPOSITORY, ACTION_PATH.
 #
 # Outputs (to $GITHUB_OUTPUT): verdict (PASS, WARN, FAIL, ERROR, or empty when the image was
@@ -76,10 +79,10 @@ action_repository() {
 
 # install_check: downloads and verifies the binary; prints its path.
 install_check() {
-    local version repo arch asset base dir expected actual
+    local version repo host arch asset base dir expected actual
     version="$(action_version)"
     [[ "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]] \
-        || die "the action's version '${version}' is not a release tag (v1.2.3): pin the action to a release (uses: <owner>/ecr-scan-gate@v1.2.3), or set the input version: v1.2.3"
+        || die "the action's version '${version}' is not a release tag (v1.2.3): pin the action to a release (uses: your-org/ecr-scan-gate@v1.2.3), or set the input version: v1.2.3"
     [[ "$(uname -s)" == Linux ]] || die "ecr-scan-gate-check is released for Linux runners only"
     arch="$(runner_arch)"
     asset="ecr-scan-gate-check-linux-${arch}"
@@ -88,7 +91,13 @@ install_check() {
     else
         repo="$(action_repository)"
         [[ "$repo" == */* ]] || die "cannot tell which repository the action comes from: set ECR_SCAN_GATE_DOWNLOAD_BASE"
-        base="${GITHUB_SERVER_URL:-https://github.com}/${repo}/releases/download/${version}"
+        # Not GITHUB_SERVER_URL: on GitHub Enterprise Server that is the enterprise's own host,
+        # which does not hold the releases (they are on github.com).
+        host="${INPUT_RELEASE_HOST:-https://github.com}"
+        host="${host%/}"
+        [[ "$host" =~ ^https?://[^/[:space:]]+(/[^[:space:]]*)?$ ]] \
+            || die "the input release-host '${host}' is not a URL such as https://github.com"
+        base="${host}/${repo}/releases/download/${version}"
     fi
     dir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/ecr-scan-gate-check.XXXXXX")"
     echo "ecr-scan-gate-check: downloading $asset from $base" >&2

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Offline checks of the Terraform in infra/:
+# The checks of the Terraform in infra/ (offline when a provider mirror is there):
 #   terraform fmt -check -recursive infra
 #   terraform init -backend=false + validate   (infra/, modules/{member,team-exceptions}, examples/{design-single-repo,organization,ecs-lifecycle-hook})
 #   terraform test                             (infra/tests/*.tftest.hcl: plans with mocked AWS)
 #   checkov -d infra --skip-download           (no failed check; skips are inline, with reasons)
 #   pytest tests/infra                         (design values, IAM == AWS calls of src/adapters/aws/*.rs, dashboard == metrics)
 #
-# Providers come from the filesystem mirror TF_PLUGIN_MIRROR (default
-# /opt/tf-plugins, holding hashicorp/aws), through a CLI config file of our own:
-# nothing is downloaded. Without the mirror the script stops and says so. The
-# Datadog module and example need the Datadog provider, which no mirror holds:
-# fmt, checkov and the pytest HCL checks cover them.
+# Providers (hashicorp/aws), through a CLI config file of our own (the machine's
+# TF_CLI_CONFIG_FILE may point at a missing file):
+#   - from the filesystem mirror TF_PLUGIN_MIRROR (default /opt/tf-plugins) when it
+#     holds registry.terraform.io/hashicorp/aws: nothing is downloaded;
+#   - otherwise from registry.terraform.io (network access needed), cached in
+#     .venv-infra/terraform-plugins so that each directory does not download it again.
+# The script says which one it uses before the first init. The Datadog module and
+# example need the Datadog provider, which the mirror does not hold: fmt, checkov and
+# the pytest HCL checks cover them.
 #
 # Self-contained and idempotent: creates .venv-infra/ at the repository root with
 # pinned tools on first use (about a minute), reuses it afterwards. Needs python3
@@ -36,6 +40,12 @@ die() { printf '\ncheck-infra: %s\n' "$*" >&2; exit 1; }
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 with pip and venv."
 command -v terraform >/dev/null 2>&1 || die "terraform not found on PATH: install Terraform >= 1.11."
+TF_VERSION="$(terraform version -json 2>/dev/null | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["terraform_version"])' 2>/dev/null || true)"
+"$PYTHON" - "$TF_VERSION" <<'EOF_VERSION' || die "terraform ${TF_VERSION:-of unknown version} is on PATH: the tests of infra/ need Terraform >= 1.11 (the module uses write-only arguments)."
+import re, sys
+m = re.match(r"(\d+)\.(\d+)", sys.argv[1])
+sys.exit(0 if m and (int(m.group(1)), int(m.group(2))) >= (1, 11) else 1)
+EOF_VERSION
 
 # ensure_venv DIR "REQUIREMENTS": (re)create DIR when missing or when the pinned
 # requirements changed since it was made.
@@ -58,15 +68,15 @@ ensure_venv "$VENV_ROOT/checkov" "$CHECKOV_REQUIREMENTS"
 ensure_venv "$VENV_ROOT/tests" "$TEST_REQUIREMENTS"
 
 TF_PLUGIN_MIRROR="${TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
-[[ -d "$TF_PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws" ]] \
-    || die "no Terraform provider mirror at $TF_PLUGIN_MIRROR (expected registry.terraform.io/hashicorp/aws in it). terraform init/validate/test need it offline: create it with 'terraform providers mirror $TF_PLUGIN_MIRROR' in infra/ on a machine with registry access, or set TF_PLUGIN_MIRROR to one."
 
-# Our own CLI config (the machine's TF_CLI_CONFIG_FILE may point at a missing
-# file): hashicorp providers from the mirror only, never from the network.
+# Our own CLI config (the machine's TF_CLI_CONFIG_FILE may point at a missing file).
 TF_CLI_CONFIG_FILE="$(mktemp "${TMPDIR:-/tmp}/check-infra-tfrc.XXXXXX")"
 export TF_CLI_CONFIG_FILE
 trap 'rm -f "$TF_CLI_CONFIG_FILE"' EXIT
-cat >"$TF_CLI_CONFIG_FILE" <<EOF_TFRC
+PROVIDERS=mirror
+if [[ -d "$TF_PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws" ]]; then
+    say "Terraform providers: the local mirror $TF_PLUGIN_MIRROR (hashicorp/*; nothing is downloaded)"
+    cat >"$TF_CLI_CONFIG_FILE" <<EOF_TFRC
 provider_installation {
   filesystem_mirror {
     path    = "$TF_PLUGIN_MIRROR"
@@ -77,6 +87,17 @@ provider_installation {
   }
 }
 EOF_TFRC
+else
+    PROVIDERS=registry
+    say "Terraform providers: no mirror at $TF_PLUGIN_MIRROR (no registry.terraform.io/hashicorp/aws in it), so terraform init downloads hashicorp/aws from registry.terraform.io: this needs network access. For offline runs, create a mirror with 'terraform providers mirror DIR' in infra/ and set TF_PLUGIN_MIRROR=DIR."
+    mkdir -p "$VENV_ROOT/terraform-plugins"
+    cat >"$TF_CLI_CONFIG_FILE" <<EOF_TFRC
+plugin_cache_dir = "$VENV_ROOT/terraform-plugins"
+provider_installation {
+  direct {}
+}
+EOF_TFRC
+fi
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
 failed=()
@@ -99,6 +120,8 @@ for dir in infra infra/modules/member infra/modules/team-exceptions infra/exampl
         fi
     else
         cat "$VENV_ROOT/init.log" >&2
+        [[ "$PROVIDERS" == mirror ]] \
+            || echo "check-infra: terraform init could not install the provider from registry.terraform.io (above); without network access, use a mirror: TF_PLUGIN_MIRROR=DIR." >&2
         failed+=("terraform init $dir")
     fi
 done

@@ -50,6 +50,7 @@ INPUT_MAP = {
     "region": ("env", "AWS_REGION"),  # the AWS SDK's own variable
     "sarif-file": ("flag", "--sarif-file"),  # written in addition to the JSON the script reads
     "version": ("action", None),  # which release to install; not passed to the check
+    "release-host": ("action", None),  # where that release is downloaded from; not passed either
 }
 
 
@@ -333,15 +334,47 @@ class DownloadAndVerify(unittest.TestCase):
         self.assertEqual(r.rc, 2, r)
         self.assertIn("not a release tag", r.outputs["message"])
 
-    def test_the_release_url_is_the_actions_repository(self):
-        # Without the download override the script asks GitHub; here nothing answers, so it
-        # fails on the download, naming the URL it tried.
+    def fake_curl(self):
+        """A curl on PATH that records the URL asked for and fails as an unreachable host does."""
+        bindir = self.dir / "bin"
+        bindir.mkdir(exist_ok=True)
+        (bindir / "curl").write_text('#!/usr/bin/env bash\nprintf \'%s\\n\' "${@: -1}" >>"$CURL_LOG"\nexit 6\n')
+        (bindir / "curl").chmod(0o755)
+        return {"PATH": f"{bindir}:{os.environ['PATH']}", "CURL_LOG": str(self.dir / "curl.log")}
+
+    def asked(self):
+        return (self.dir / "curl.log").read_text().split()
+
+    def test_the_release_is_downloaded_from_github_com_even_on_enterprise_server(self):
+        # GitHub Enterprise Server sets GITHUB_SERVER_URL to its own host, which does not hold
+        # this project's releases: the download must still go to github.com.
         r = run_action({"repository": "demo-api", "tag": "v1"},
                        {"ACTION_PATH": f"/home/runner/work/_actions/acme/ecr-scan-gate/{VERSION}",
-                        "GITHUB_SERVER_URL": "http://127.0.0.1:9", "STUB_RECORD": str(self.record)})
+                        "GITHUB_SERVER_URL": "https://ghe.example.com", "STUB_RECORD": str(self.record),
+                        **self.fake_curl()})
         self.assertEqual(r.rc, 2, r)
-        self.assertIn(f"http://127.0.0.1:9/acme/ecr-scan-gate/releases/download/{VERSION}/SHA256SUMS",
-                      r.outputs["message"])
+        url = f"https://github.com/acme/ecr-scan-gate/releases/download/{VERSION}/SHA256SUMS"
+        self.assertEqual(self.asked(), [url])
+        self.assertIn(url, r.outputs["message"])
+        self.assertFalse(self.ran())
+
+    def test_the_input_release_host_replaces_github_com(self):
+        r = run_action({"repository": "demo-api", "tag": "v1", "release-host": "https://mirror.example.com/gh/"},
+                       {"ACTION_REPOSITORY": "acme/ecr-scan-gate", "ACTION_REF": VERSION,
+                        "GITHUB_SERVER_URL": "https://ghe.example.com", "STUB_RECORD": str(self.record),
+                        **self.fake_curl()})
+        self.assertEqual(r.rc, 2, r)
+        self.assertEqual(self.asked(),
+                         [f"https://mirror.example.com/gh/acme/ecr-scan-gate/releases/download/{VERSION}/SHA256SUMS"])
+        r = run_action({"repository": "demo-api", "tag": "v1", "release-host": "github.com"},
+                       {"ACTION_REPOSITORY": "acme/ecr-scan-gate", "ACTION_REF": VERSION, **self.fake_curl()})
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("release-host", r.outputs["message"])
+        self.assertEqual(len(self.asked()), 1, "nothing is downloaded from a release-host that is not a URL")
+
+    def test_the_actions_default_release_host_is_github_com(self):
+        action = yaml.safe_load(ACTION.read_text())
+        self.assertEqual(action["inputs"]["release-host"]["default"], "https://github.com")
 
 
 class InputsMatchTheCli(unittest.TestCase):
@@ -389,7 +422,7 @@ class InputsMatchTheCli(unittest.TestCase):
         env = {"ECR_SCAN_GATE_CHECK_BIN": str(stub), "STUB_RECORD": str(record)}
         values = {"repository": "team/api", "tag": "v9", "wait": "7m", "poll-interval": "6s",
                   "policy-file": "/p.json", "region": "eu-west-3", "version": VERSION,
-                  "sarif-file": "reports/gate.sarif"}
+                  "sarif-file": "reports/gate.sarif", "release-host": "https://github.com"}
         runs = [values, {**values, "tag": "", "digest": "sha256:" + "b" * 64, "policy-file": "",
                          "policy": '{"fail": {"HIGH": 1}}'},
                 {**values, "policy-file": "", "policy-parameter": "/gate/policy"}]

@@ -1,10 +1,15 @@
 """The workflows: this repository's own (.github/workflows/) and the deploy example
 (examples/github-actions/deploy.yml), as far as they can be tried off GitHub.
 
+Every third-party action is pinned by a full commit SHA with its release tag in a comment; the
+release workflow attests the build provenance of every file it uploads; the repository's
+published names (owner placeholder, release version) are one across the documentation.
+
 The example's shell steps run here for real with `docker` and `aws` stand-ins on PATH that
 record what they were asked: the push step must hand on the pushed digest, and the deploy step
 must register a task definition with exactly that digest and point the service at it."""
 
+import fnmatch
 import json
 import os
 import re
@@ -33,9 +38,24 @@ def steps(doc: dict) -> list:
     return job["steps"]
 
 
-def action_version(uses: str) -> int:
-    m = re.search(r"@v(\d+)", uses)
-    assert m, f"{uses} is not pinned to a version"
+# A third-party action pinned as GitHub recommends: the full commit SHA, the tag in a comment.
+PINNED = re.compile(r"^\s*(?:#\s*)?(?:-\s+)?uses:\s*(?P<name>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
+OWN_ACTION = "your-org/ecr-scan-gate"  # this project's action: pinned to a release tag (its binary's version)
+
+
+def uses_lines(path: Path) -> list:
+    """(name, ref, tag comment) of every `uses:` line of a workflow, commented-out ones included."""
+    return [(m["name"], m["ref"], m["tag"]) for m in map(PINNED.match, path.read_text().splitlines()) if m]
+
+
+def pinned_tags(path: Path) -> dict:
+    """name -> the release tag in the comment beside its SHA."""
+    return {name: tag for name, ref, tag in uses_lines(path) if name != OWN_ACTION}
+
+
+def action_version(tag: str) -> int:
+    m = re.fullmatch(r"v(\d+)(?:\.\d+)*", tag or "")
+    assert m, f"{tag!r} is not a release tag"
     return int(m.group(1))
 
 
@@ -137,11 +157,38 @@ class DeployExample(unittest.TestCase):
     def test_current_action_versions(self):
         minimum = {"actions/checkout": 4, "aws-actions/configure-aws-credentials": 4,
                    "aws-actions/amazon-ecr-login": 2, "github/codeql-action/upload-sarif": 4}
-        for s in self.steps:
-            name = s.get("uses", "").split("@")[0]
-            if name in minimum:
-                self.assertGreaterEqual(action_version(s["uses"]), minimum[name], s["uses"])
+        tags = pinned_tags(EXAMPLE)
+        for name, major in minimum.items():
+            self.assertIn(name, tags)
+            self.assertGreaterEqual(action_version(tags[name]), major, f"{name} {tags[name]}")
         self.assertTrue(all(any(s.get("uses", "").startswith(n + "@") for s in self.steps) for n in minimum))
+
+    def test_third_party_actions_are_pinned_by_commit_sha_with_the_tag_in_a_comment(self):
+        lines = uses_lines(EXAMPLE)
+        self.assertGreaterEqual(len(lines), 5)
+        for name, ref, tag in lines:
+            if name == OWN_ACTION:
+                continue
+            self.assertRegex(ref, r"^[0-9a-f]{40}$", f"{name}@{ref} is not pinned by commit SHA")
+            action_version(tag)
+        # The same action at the same pin wherever it appears (the commented static-key step too).
+        pins = {}
+        for name, ref, tag in lines:
+            self.assertEqual(pins.setdefault(name, (ref, tag)), (ref, tag), name)
+
+    def test_the_commented_environment_keeps_the_oidc_trust_right(self):
+        (job,) = self.doc["jobs"].values()
+        self.assertNotIn("environment", job, "an environment changes the OIDC sub the role trusts")
+        text = EXAMPLE.read_text()
+        commented = text.index("# environment: production")
+        block = text[text.rindex("runs-on:", 0, commented):commented]
+        # The comment right above says what the sub becomes and that the trust must follow.
+        self.assertIn(":environment:production", block)
+        self.assertIn("trust", block)
+        # The header's trust policy names both forms of the sub.
+        header = text[:text.index("\nname:")]
+        self.assertIn(":ref:refs/heads/main", header)
+        self.assertIn(":environment:<name>", header)
 
     def test_order_push_check_latest_deploy(self):
         def index(pred, what):
@@ -215,13 +262,16 @@ class DeployExample(unittest.TestCase):
 
 
 class RepositoryWorkflows(unittest.TestCase):
-    def test_every_workflow_parses_and_limits_its_token(self):
+    def test_every_workflow_parses_limits_its_token_and_pins_actions_by_sha(self):
         for path in WORKFLOWS.glob("*.yml"):
             doc = load(path)
             self.assertIn("permissions", doc, path.name)
-            for s in (s for job in doc["jobs"].values() for s in job["steps"]):
-                if "uses" in s:
-                    self.assertRegex(s["uses"], r"@v\d", f"{path.name}: {s['uses']} is not pinned")
+            used = [s["uses"] for job in doc["jobs"].values() for s in job["steps"] if "uses" in s]
+            lines = uses_lines(path)
+            self.assertEqual(len(lines), len(used), f"{path.name}: a uses: line the pattern does not read")
+            for name, ref, tag in lines:
+                self.assertRegex(ref, r"^[0-9a-f]{40}$", f"{path.name}: {name}@{ref} is not pinned by commit SHA")
+                action_version(tag)
 
     def test_ci_runs_ci_run_with_terraform_and_the_provider_mirror(self):
         doc = load(WORKFLOWS / "ci.yml")
@@ -235,11 +285,85 @@ class RepositoryWorkflows(unittest.TestCase):
     def test_release_builds_with_make_dists_script_and_uploads(self):
         doc = load(WORKFLOWS / "release.yml")
         self.assertEqual(doc["on"], {"push": {"tags": ["v*"]}})
-        self.assertEqual(doc["permissions"], {"contents": "write"})
+        self.assertEqual(doc["permissions"], {"contents": "write", "id-token": "write", "attestations": "write"})
         runs = "\n".join(s.get("run", "") for s in steps(doc))
         self.assertIn("bash scripts/dist.sh", runs)
         self.assertIn("gh release upload", runs)
         self.assertIn("bash scripts/dist.sh", (ROOT / "Makefile").read_text())
+
+    def test_release_attests_every_file_it_uploads_before_uploading_it(self):
+        doc = load(WORKFLOWS / "release.yml")
+        all_steps = steps(doc)
+        build = next(i for i, s in enumerate(all_steps) if "bash scripts/dist.sh" in s.get("run", ""))
+        uploads = [(i, s) for i, s in enumerate(all_steps) if "gh release upload" in s.get("run", "")]
+        attests = [(i, s) for i, s in enumerate(all_steps)
+                   if s.get("uses", "").startswith("actions/attest-build-provenance@")]
+        self.assertEqual(len(attests), 1, "one attestation step")
+        (attest_at, attest), = attests
+        self.assertEqual(set(attest["with"]), {"subject-path"})
+        subjects = attest["with"]["subject-path"].split()
+        self.assertTrue(uploads)
+        for upload_at, upload in uploads:
+            self.assertLess(build, attest_at)
+            self.assertLess(attest_at, upload_at, "a file is attested before it is uploaded")
+            # What `gh release upload TAG FILES... [--clobber]` uploads: its file arguments.
+            line = next(l for l in upload["run"].splitlines() if "gh release upload" in l).split()
+            uploaded = [a for a in line[line.index("upload") + 2:] if not a.startswith("-")]
+            for pattern in uploaded:
+                self.assertIn(pattern, subjects, f"{pattern} is uploaded but not attested")
+        # Every file scripts/dist.sh writes (its header lists them) is covered by the attested globs.
+        dist = (ROOT / "scripts" / "dist.sh").read_text()
+        header = dist[:dist.index("set -euo pipefail")]
+        written = re.findall(r"^#\s+((?:ecr-scan-gate-[\w.-]+)|SHA256SUMS|VERSION)\s{2,}", header, re.M)
+        self.assertEqual(len(written), 6, written)
+        for name in written:
+            self.assertTrue(any(fnmatch.fnmatch(f"dist/{name}", p) for p in subjects), f"dist/{name} not attested")
+
+    def test_the_readme_says_how_to_verify_an_attestation_beside_sha256sums(self):
+        readme = (ROOT / "README.md").read_text()
+        self.assertRegex(readme, r"gh attestation verify \S+ --repo your-org/ecr-scan-gate")
+        self.assertIn("SHA256SUMS", readme[readme.index("gh attestation verify") - 400:])
+
+
+class PublishedNames(unittest.TestCase):
+    """One placeholder for the repository's owner and one release version wherever the
+    documentation names the published repository or a release of it."""
+
+    FILES = ["README.md", "infra/README.md", "action.yml", "scripts/deploy.sh", "scripts/action-check.sh",
+             *(p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "docs").glob("*.md"))),
+             *(p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "examples" / "github-actions").glob("*.yml"))),
+             *(p.relative_to(ROOT).as_posix() for p in sorted(WORKFLOWS.glob("*.yml")))]
+    OWNER = [r"github\.com/([^/\s`'\"]+)/ecr-scan-gate\b", r"uses: ([^/\s]+)/ecr-scan-gate@",
+             r"--repo ([^/\s]+)/ecr-scan-gate\b", r"(<[\w -]+>)/ecr-scan-gate\b"]
+    VERSION = [r"ecr-scan-gate@(v\d+\.\d+\.\d+)", r"/releases/download/(v\d+\.\d+\.\d+)",
+               r"\?ref=(v\d+\.\d+\.\d+)", r"--branch (v\d+\.\d+\.\d+)", r"version: (v\d+\.\d+\.\d+)",
+               r"ecr-scan-gate/(v\d+\.\d+\.\d+)/"]
+    # Message formats that show the shape of a tag, not a release.
+    FORMATS = {"scripts/action-check.sh"}
+
+    def found(self, patterns, files):
+        for name in files:
+            for n, line in enumerate((ROOT / name).read_text().splitlines(), 1):
+                for pattern in patterns:
+                    for m in re.finditer(pattern, line):
+                        yield f"{name}:{n}", m.group(1)
+
+    def test_one_owner_placeholder(self):
+        owners = list(self.found(self.OWNER, self.FILES))
+        self.assertGreater(len(owners), 10)
+        self.assertEqual([(where, o) for where, o in owners if o != "your-org"], [])
+
+    def test_one_release_version_the_one_of_cargo_toml(self):
+        cargo = re.search(r'^version = "(.+)"$', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+        versions = list(self.found(self.VERSION, [f for f in self.FILES if f not in self.FORMATS]))
+        self.assertGreater(len(versions), 5)
+        self.assertEqual([(where, v) for where, v in versions if v != f"v{cargo}"], [])
+
+    def test_the_license_is_the_one_cargo_toml_names(self):
+        self.assertIn('license = "MIT"', (ROOT / "Cargo.toml").read_text())
+        text = (ROOT / "LICENSE").read_text()
+        self.assertTrue(text.startswith("MIT License\n"))
+        self.assertIn("Copyright (c) 2026 ecr-scan-gate contributors", text)
 
 
 if __name__ == "__main__":
