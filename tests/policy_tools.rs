@@ -1,6 +1,9 @@
 //! The policy tools of `ecr-scan-gate-check`, run as a process: `policy validate` (exit codes,
 //! the field named, warnings on stderr, `--output json`) and `policy schema` (the checked-in
-//! docs/policy.schema.json is current). No AWS is involved.
+//! docs/policy.schema.json is current), `policy validate --exceptions`, and what `quarantined`
+//! prints when nothing can be listed (a fault proxy answers AccessDenied; no emulator).
+
+mod common;
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -234,5 +237,70 @@ fn validate_checks_team_exceptions_documents_in_a_directory() {
             .unwrap()
             .contains("team-b.json vex[0] (v) statements[0]"),
         "{v}"
+    );
+}
+
+#[test]
+fn json_output_and_plain_words_for_what_is_not_a_policy() {
+    let o = run(&[
+        "policy",
+        "validate",
+        "/nonexistent/policy.json",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON even when unreadable");
+    assert_eq!(v["valid"], false);
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/policy.json"));
+    for (name, text, says) in [
+        ("list.json", "[]", "must be a JSON object"),
+        ("cut.json", r#"{"fail": {"#, "ends too early"),
+        ("garbage.json", "fail: 1", "is not valid JSON"),
+    ] {
+        let o = validate(name, text, &["--output", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(says), "{name}: {e}");
+        assert!(
+            !e.contains("PolicyDoc") && !e.contains("`?`"),
+            "{name}: {e}"
+        );
+    }
+}
+
+/// Without credentials (AWS answers AccessDenied to every call), nothing is listed: no table
+/// of "0 quarantined images" before the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantined_says_nothing_was_listed_when_nothing_could_be() {
+    let proxy = common::proxy::FaultProxy::start("http://127.0.0.1:9").await;
+    proxy.inject(None, common::proxy::Fault::AccessDenied, 1000);
+    let endpoint = proxy.endpoint.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ecr-scan-gate-check"))
+            .args(["quarantined"])
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).trim().is_empty(),
+        "no table of 0 images: {}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("ERROR: ECR DescribeRepositories"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -278,7 +278,16 @@ fn validate(
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("cannot read the policy file {}: {e}", file.display());
+            let error = format!("cannot read the policy file {}: {e}", file.display());
+            if output == Output::Json {
+                // JSON on every path: a pipeline parses the answer whatever it is.
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": false, "error": error, "warnings": []})
+                );
+            } else {
+                eprintln!("{error}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -496,6 +505,9 @@ async fn list_quarantined(mut globs: Vec<String>, output: Output) -> ExitCode {
     let registry = EcrRegistry::new(ecr_scan_gate::adapters::aws::ecr::client(&aws), &prefix);
     let (images, errors) = quarantined_images(&registry, &globs, &prefix).await;
     match output {
+        // Nothing listed because nothing could be listed is no "0 quarantined images": the
+        // errors alone say what happened.
+        Output::Text if images.is_empty() && !errors.is_empty() => {}
         Output::Text => print!("{}", render_table(&images)),
         Output::Json => {
             let doc = serde_json::json!({"quarantined": images, "errors": errors});

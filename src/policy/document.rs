@@ -147,6 +147,12 @@ impl Default for Policy {
 
 impl Policy {
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        if let Some(problem) = crate::policy::suggest::json_object_problem(text) {
+            return Err(PolicyError::Invalid {
+                source_name: String::new(),
+                problem,
+            });
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         let doc: PolicyDoc = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

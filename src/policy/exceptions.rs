@@ -212,6 +212,9 @@ pub struct Exceptions {
 /// Reads one exceptions document; `name` (the parameter, or a file) names it in every error.
 pub fn parse_exceptions(text: &str, name: &str) -> Result<Exceptions, String> {
     let source = format!("exceptions {name}");
+    if let Some(problem) = crate::policy::suggest::json_object_problem(text) {
+        return Err(format!("{source}: {problem}"));
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     let doc: ExceptionsDoc = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -40,6 +40,31 @@ pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 
 /// Adds "did you mean …?" to serde's `unknown field `x`, expected one of `a`, `b`` (and the
 /// same for an unknown variant), computed from the names serde lists.
+/// What is wrong with a text that should be one JSON object, in plain words; `None` when it is
+/// one. Said before the document's fields are read, so that `[]` or a cut-off file is not
+/// explained in terms of the parser's internals.
+pub fn json_object_problem(text: &str) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) if e.is_eof() => Some(format!(
+            "the document ends too early (line {}, column {}): is the file cut off, or a bracket or quote missing?",
+            e.line(),
+            e.column()
+        )),
+        Err(e) => Some(format!("is not valid JSON: {e}")),
+        Ok(serde_json::Value::Object(_)) => None,
+        Ok(other) => {
+            let kind = match other {
+                serde_json::Value::Array(_) => "a list",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "true or false",
+                _ => "null",
+            };
+            Some(format!("must be a JSON object ({{\"fail\": …}}), got {kind}"))
+        }
+    }
+}
+
 pub fn annotate_serde_message(message: &str) -> String {
     let unknown = ["unknown field `", "unknown variant `"];
     if !unknown.iter().any(|u| message.starts_with(u)) {
