@@ -129,30 +129,26 @@ pub async fn check<R: Registry>(
 ) -> CheckReport {
     let started = Instant::now();
     let asked = asked_name(repository, &image);
-    match gate.registry.index_of(repository, &image).await {
+    let unread = match gate.registry.index_of(repository, &image).await {
         Ok(Some(index)) => {
-            check_index(gate, repository, index, wait, poll, today, started, asked).await
+            return check_index(gate, repository, index, wait, poll, today, started, asked).await
         }
+        Ok(None) => None,
         // A missing image or repository is reported by the image's own check below.
-        Ok(None) => {
-            let mut r = check_image(gate, repository, image, wait, poll, today, started).await;
-            r.image = asked;
-            r
-        }
-        Err(e) => {
-            let mut r = check_image(gate, repository, image, wait, poll, today, started).await;
-            r.image = asked;
-            if !e.is_gone() {
-                // Never silently: a multi-arch image would be judged without its platforms.
-                r.warnings.push(format!(
-                    "could not read the image's manifest ({e}): if it is a multi-arch image \
-                     (an image index), its platform images were not judged; the check needs \
-                     ecr:BatchGetImage on the repository"
-                ));
-            }
-            r
-        }
+        Err(e) if e.is_gone() => None,
+        Err(e) => Some(e),
+    };
+    let mut r = check_image(gate, repository, image, wait, poll, today, started).await;
+    r.image = asked;
+    if let Some(e) = unread {
+        // Never silently: a multi-arch image would be judged without its platforms.
+        r.warnings.push(format!(
+            "could not read the image's manifest ({e}): if it is a multi-arch image \
+             (an image index), its platform images were not judged; the check needs \
+             ecr:BatchGetImage on the repository"
+        ));
     }
+    r
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -44,19 +44,7 @@ pub fn validate_document(text: &str, today: &str) -> Validation {
         Ok(policy) => {
             let mut warnings = size_warnings(text.len(), "");
             warnings.extend(policy_warnings(&policy, today));
-            for (i, doc) in policy.vex.iter().enumerate() {
-                for s in crate::policy::vex::statements_about_no_image(doc) {
-                    warning(
-                        &mut warnings,
-                        format!("vex[{i}].statements[{s}]"),
-                        "vex_product_is_no_image",
-                        format!(
-                            "({}) names no OCI image of this registry (pkg:oci/NAME@sha256:… or pkg:oci/NAME?repository_url=…): it excuses nothing here",
-                            doc.id
-                        ),
-                    );
-                }
-            }
+            vex_warnings(&policy.vex, &mut warnings);
             Validation {
                 valid: true,
                 error: None,
@@ -68,6 +56,23 @@ pub fn validate_document(text: &str, today: &str) -> Validation {
             error: Some(e.to_string()),
             warnings: Vec::new(),
         },
+    }
+}
+
+/// A `not_affected` / `fixed` statement whose products name no OCI image excuses nothing.
+fn vex_warnings(docs: &[crate::policy::vex::VexDocument], out: &mut Vec<PolicyWarning>) {
+    for (i, doc) in docs.iter().enumerate() {
+        for s in crate::policy::vex::statements_about_no_image(doc) {
+            warning(
+                out,
+                format!("vex[{i}].statements[{s}]"),
+                "vex_product_is_no_image",
+                format!(
+                    "({}) names no OCI image of this registry (pkg:oci/NAME@sha256:… or pkg:oci/NAME?repository_url=…): it excuses nothing here",
+                    doc.id
+                ),
+            );
+        }
     }
 }
 
@@ -127,19 +132,7 @@ pub fn validate_exceptions(text: &str, name: &str, today: &str) -> Validation {
                     .into_iter()
                     .filter(|w| w.code.starts_with("allowlist")),
             );
-            for (i, doc) in x.vex.iter().enumerate() {
-                for s in crate::policy::vex::statements_about_no_image(doc) {
-                    warning(
-                        &mut warnings,
-                        format!("vex[{i}].statements[{s}]"),
-                        "vex_product_is_no_image",
-                        format!(
-                            "({}) names no OCI image of this registry: it excuses nothing here",
-                            doc.id
-                        ),
-                    );
-                }
-            }
+            vex_warnings(&x.vex, &mut warnings);
             Validation {
                 valid: true,
                 error: None,

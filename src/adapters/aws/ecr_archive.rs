@@ -35,6 +35,27 @@ pub(super) fn storage_of(detail: &ImageDetail) -> Storage {
     }
 }
 
+/// The registry's error for an image or repository that is not there; `None` otherwise.
+fn missing(
+    image_not_found: bool,
+    repository_not_found: bool,
+    repository: &str,
+    digest: &Digest,
+) -> Option<RegistryError> {
+    if image_not_found {
+        Some(RegistryError::ImageNotFound {
+            repository: repository.to_string(),
+            image: digest.to_string(),
+        })
+    } else if repository_not_found {
+        Some(RegistryError::RepositoryNotFound {
+            repository: repository.to_string(),
+        })
+    } else {
+        None
+    }
+}
+
 impl EcrRegistry {
     /// One image's tags and storage, archived images included.
     pub(super) async fn details_of(
@@ -51,17 +72,15 @@ impl EcrRegistry {
             .filter(every_status())
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
-                    repository: repository.to_string(),
-                    image: digest.to_string(),
-                },
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
-                }
-                _ => sdk_error(OP, repository, &e),
+            .map_err(|e| {
+                let se = e.as_service_error();
+                missing(
+                    se.is_some_and(|se| se.is_image_not_found_exception()),
+                    se.is_some_and(|se| se.is_repository_not_found_exception()),
+                    repository,
+                    digest,
+                )
+                .unwrap_or_else(|| sdk_error(OP, repository, &e))
             })?;
         let detail = out
             .image_details()
@@ -99,28 +118,30 @@ impl EcrRegistry {
             .config_override(super::ecr::change_call_config())
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_image_not_found_exception() => RegistryError::ImageNotFound {
-                    repository: repository.to_string(),
-                    image: digest.to_string(),
-                },
-                Some(se) if se.is_repository_not_found_exception() => {
-                    RegistryError::RepositoryNotFound {
-                        repository: repository.to_string(),
-                    }
+            .map_err(|e| {
+                let se = e.as_service_error();
+                if let Some(gone) = missing(
+                    se.is_some_and(|se| se.is_image_not_found_exception()),
+                    se.is_some_and(|se| se.is_repository_not_found_exception()),
+                    repository,
+                    digest,
+                ) {
+                    return gone;
                 }
-                Some(se) if se.is_image_storage_class_update_not_supported_exception() => {
-                    RegistryError::Unsupported {
-                        repository: repository.to_string(),
-                        image: digest.to_string(),
-                        problem: format!(
-                            "ECR does not support moving it to {}: {}",
-                            class.as_str(),
-                            error_text(&e, "ecr", OP)
-                        ),
+                match se {
+                    Some(se) if se.is_image_storage_class_update_not_supported_exception() => {
+                        RegistryError::Unsupported {
+                            repository: repository.to_string(),
+                            image: digest.to_string(),
+                            problem: format!(
+                                "ECR does not support moving it to {}: {}",
+                                class.as_str(),
+                                error_text(&e, "ecr", OP)
+                            ),
+                        }
                     }
+                    _ => sdk_error(OP, repository, &e),
                 }
-                _ => sdk_error(OP, repository, &e),
             })?;
         let raw = out.image_status().map(|s| s.as_str()).unwrap_or_default();
         ImageStatus::parse(raw).ok_or_else(|| RegistryError::BadResponse {
