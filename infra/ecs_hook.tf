@@ -31,10 +31,12 @@ data "aws_iam_policy_document" "ecs_hook_assume" {
 resource "aws_iam_role" "ecs_hook" {
   count = var.ecs_hook_enabled ? 1 : 0
 
-  name               = "${var.name}-ecs-hook"
-  description        = "Assumed by Amazon ECS to invoke the ${var.name} function as a deployment lifecycle hook"
-  assume_role_policy = data.aws_iam_policy_document.ecs_hook_assume[0].json
-  tags               = var.tags
+  name                 = "${var.name}-ecs-hook"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "Assumed by Amazon ECS to invoke the ${var.name} function as a deployment lifecycle hook"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_hook_assume[0].json
+  tags                 = var.tags
 }
 
 # Invoke this function and nothing else. The unqualified ARN: the module

@@ -1,11 +1,13 @@
 # EventBridge rules for the scan events the gate understands, scoped to the gated
 # repositories. The function still checks every event itself and ignores what
-# is not its own.
+# is not its own. The same rules twice: on this account's default bus (its own
+# scans in its own region), and on the hub bus (members.tf) for the events that
+# member accounts and this account's other regions forward there.
 
 locals {
   # Basic scanning finished, in any status: COMPLETE is evaluated, the others
   # (FAILED, UNSUPPORTED_IMAGE, ...) take the scan-error path. No `account`
-  # key: with member accounts, their forwarded events must match too.
+  # key: on the hub bus, the forwarded events of other accounts must match.
   ecr_image_scan_pattern = {
     source        = ["aws.ecr"]
     "detail-type" = ["ECR Image Scan"]
@@ -64,6 +66,12 @@ locals {
     }
   }
 
+  # On the hub bus, the repository ARN of Inspector2 Scan may be of any account
+  # and region (repositories.tf, forwarded_repository_arn_matchers).
+  inspector2_scan_pattern_forwarded = merge(local.inspector2_scan_pattern, {
+    resources = local.forwarded_repository_arn_matchers
+  })
+
   # Each rule's pattern as its JSON text: every branch of a conditional is then
   # a string, whatever the shape of the pattern.
   event_rules = merge(
@@ -84,6 +92,17 @@ locals {
       }
     } : {},
   )
+
+  # The same rules on the hub bus, where they exist (members.tf).
+  forwarded_event_rules = local.hub_bus_enabled ? merge(
+    local.event_rules,
+    var.gate_enhanced_scanning_events ? {
+      inspector2-scan = {
+        description = "Inspector initial scan of an image of a gated repository completed (forwarded to the hub bus)"
+        pattern     = jsonencode(local.inspector2_scan_pattern_forwarded)
+      }
+    } : {},
+  ) : {}
 }
 
 resource "aws_cloudwatch_event_rule" "gate" {
@@ -124,6 +143,56 @@ resource "aws_lambda_permission" "events" {
   for_each = aws_cloudwatch_event_rule.gate
 
   statement_id   = "AllowEventBridge-${each.key}"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.gate.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = each.value.arn
+  source_account = local.account_id
+}
+
+###############################################################################
+# The same rules on the hub bus (members.tf): forwarded events
+###############################################################################
+
+resource "aws_cloudwatch_event_rule" "forwarded" {
+  for_each = local.forwarded_event_rules
+
+  name           = "${var.name}-${each.key}"
+  description    = each.value.description
+  event_bus_name = aws_cloudwatch_event_bus.hub[0].name
+  event_pattern  = each.value.pattern
+  tags           = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(each.value.pattern) <= 2048
+      error_message = "The event pattern of rule ${each.key} on the hub bus is ${length(each.value.pattern)} characters, above EventBridge's 2048: gate repositories by glob (gated_repository_patterns, e.g. \"team-a/*\", or [\"*\"] for all) instead of listing each name."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "forwarded" {
+  for_each = aws_cloudwatch_event_rule.forwarded
+
+  rule           = each.value.name
+  event_bus_name = each.value.event_bus_name
+  target_id      = var.name
+  arn            = aws_lambda_function.gate.arn
+
+  retry_policy {
+    maximum_retry_attempts       = var.event_target_maximum_retry_attempts
+    maximum_event_age_in_seconds = var.event_target_maximum_event_age_seconds
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+resource "aws_lambda_permission" "forwarded" {
+  for_each = aws_cloudwatch_event_rule.forwarded
+
+  statement_id   = "AllowEventBridgeHubBus-${each.key}"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.gate.function_name
   principal      = "events.amazonaws.com"

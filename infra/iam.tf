@@ -49,15 +49,18 @@ data "aws_iam_policy_document" "gate_assume" {
 }
 
 resource "aws_iam_role" "gate" {
-  name               = "${var.name}-function"
-  description        = "Execution role of the ${var.name} function"
-  assume_role_policy = data.aws_iam_policy_document.gate_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-function"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "Execution role of the ${var.name} function"
+  assume_role_policy   = data.aws_iam_policy_document.gate_assume.json
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "gate" {
   # Read the scan result and the image (basic and enhanced findings, manifest,
-  # per-image scan summary of the sweep).
+  # per-image scan summary of the sweep). ECR statements cover the gated
+  # repositories in every region the gate serves (var.gate_regions).
   statement {
     sid    = "EcrReadScanResults"
     effect = "Allow"
@@ -99,14 +102,14 @@ data "aws_iam_policy_document" "gate" {
   }
 
   # DescribeRepositories: the gated repositories, and with a sweep every
-  # repository of the account and region, since the sweep lists them all
-  # (DescribeRepositories without names) and picks the gated ones by glob. It
-  # reveals repository metadata only, no image and no finding.
+  # repository of the account in the regions the gate serves, since the sweep
+  # lists them all (DescribeRepositories without names) and picks the gated ones
+  # by glob. It reveals repository metadata only, no image and no finding.
   statement {
     sid       = "EcrDescribeRepositories"
     effect    = "Allow"
     actions   = ["ecr:DescribeRepositories"]
-    resources = local.sweep_can_run ? ["${local.repository_arn_prefix}*"] : local.gated_repository_arns
+    resources = local.sweep_can_run ? local.all_repository_arns : local.gated_repository_arns
   }
 
   statement {
@@ -134,7 +137,8 @@ data "aws_iam_policy_document" "gate" {
   # against the requested path (main.tf, exceptions_parameter_path_arns). No KMS
   # grant of its own: a SecureString there is encrypted with the AWS-managed
   # aws/ssm key, whose key policy lets every principal of the account decrypt
-  # through SSM, or with this module's key, which KmsUseModuleKey below covers.
+  # through SSM, or with this module's key, which KmsDecryptParameters below
+  # covers.
   dynamic "statement" {
     for_each = local.exceptions_enabled ? [1] : []
 
@@ -146,8 +150,23 @@ data "aws_iam_policy_document" "gate" {
     }
   }
 
-  # The module's key: publish to the encrypted topic, send to and read the
-  # encrypted queues, decrypt the SecureString.
+  # The module's key, only through the services that hold data under it:
+  # decrypt the SecureStrings (the policy, the Slack webhook URL, team
+  # documents) through SSM; publish to the encrypted topic, send to and read
+  # the encrypted queues through SNS and SQS. Never to encrypt a parameter.
+  statement {
+    sid       = "KmsDecryptParameters"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+  }
+
   statement {
     sid    = "KmsUseModuleKey"
     effect = "Allow"
@@ -156,6 +175,12 @@ data "aws_iam_policy_document" "gate" {
       "kms:GenerateDataKey*",
     ]
     resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${local.region}.amazonaws.com", "sqs.${local.region}.amazonaws.com"]
+    }
   }
 
   # On-failure destination of asynchronous invocations.

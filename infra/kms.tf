@@ -1,6 +1,13 @@
-# Customer-managed key for the alert topic, the dead-letter queue, the log group
-# and the Slack webhook parameter. An encrypted topic must use such a key: the
-# AWS-managed alias/aws/sns cannot be used by CloudWatch alarm actions.
+# Customer-managed key for the alert topic, the dead-letter queues, the log
+# group, the policy parameter and the Slack webhook parameter. An encrypted
+# topic must use such a key: the AWS-managed alias/aws/sns cannot be used by
+# CloudWatch alarm actions.
+#
+# The policy parameter decides what gets quarantined across the organisation:
+# only the identity that applies this configuration and var.policy_writer_arns
+# may encrypt a value for it (DenyPolicyParameterWritesExceptWriters), so an
+# `ssm:PutParameter` by anyone else fails even with SSM permissions. Reading
+# needs only kms:Decrypt through SSM, which the function's role has (iam.tf).
 
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key only; the first statement is AWS's default that delegates to IAM policies.
@@ -18,7 +25,52 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # CloudWatch alarm actions publish to the encrypted topic.
+  # Only the writers may encrypt the policy parameter's value. SSM encrypts a
+  # SecureString with the caller's permissions (forward access), always with the
+  # parameter's ARN as encryption context: Encrypt for the Standard tier,
+  # GenerateDataKey for Advanced; ReEncrypt could produce the same ciphertext.
+  # Denied unless the caller is the identity that applies (aws:userid) or one
+  # of var.policy_writer_arns (aws:PrincipalArn): both conditions must hold for
+  # the deny, so either identity escapes it.
+  statement {
+    sid    = "DenyPolicyParameterWritesExceptWriters"
+    effect = "Deny"
+    actions = [
+      "kms:Encrypt",
+      "kms:GenerateDataKey*",
+      "kms:ReEncrypt*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.gate_policy_parameter_arn]
+    }
+
+    condition {
+      test     = "StringNotLike"
+      variable = "aws:userid"
+      values   = [local.policy_writer_user_id]
+    }
+
+    dynamic "condition" {
+      for_each = length(local.policy_writer_arns_list) > 0 ? [1] : []
+
+      content {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = local.policy_writer_arns_list
+      }
+    }
+  }
+
+  # CloudWatch alarm actions of this account publish to the encrypted topic.
   statement {
     sid       = "AllowCloudWatchAlarms"
     effect    = "Allow"
@@ -28,6 +80,12 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
     }
   }
 
@@ -77,7 +135,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "this" {
-  description             = "${var.name}: alert topic, dead-letter queue, logs and Slack webhook parameter"
+  description             = "${var.name}: alert topic, queues, logs, policy and Slack webhook parameters"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_days
   policy                  = data.aws_iam_policy_document.kms.json

@@ -1,11 +1,26 @@
-# The gate: a Rust function on the OS-only runtime, arm64, built by cargo-lambda
-# (`make deploy` -> scripts/deploy.sh builds the zip, then applies).
+# The gate: a Rust function on the OS-only runtime, arm64 (var.architecture:
+# or x86_64), built by cargo-lambda (`make deploy` -> scripts/deploy.sh builds
+# the zip, then applies).
 
 locals {
   # Where the code comes from: an S3 object (a release zip you uploaded), or a
   # local zip (a downloaded release zip, or the one `make deploy` builds).
   lambda_from_s3  = var.lambda_s3_bucket != null
-  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../target/lambda-arm64/ecr-scan-gate/bootstrap.zip")
+  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../target/lambda-${var.architecture}/ecr-scan-gate/bootstrap.zip")
+
+  # A release zip is named for its architecture
+  # (ecr-scan-gate-lambda-<architecture>.zip): a zip or S3 key of that name for
+  # the other architecture would fail at the first invocation (exec format error).
+  lambda_code_name        = local.lambda_from_s3 ? var.lambda_s3_key : local.lambda_zip_path
+  lambda_code_named_arch  = try(regex("ecr-scan-gate-lambda-(arm64|x86_64)\\.zip$", local.lambda_code_name)[0], null)
+  lambda_code_arch_agrees = local.lambda_code_named_arch == null ? true : local.lambda_code_named_arch == var.architecture
+
+  # The gated repositories as the function sees them (GATE_REPOSITORIES): the
+  # globs of repositories.tf, comma-separated, the very set of the role's ECR
+  # grants (iam.tf: one ARN per glob and region). `*` matches any characters,
+  # `/` included; a glob without `*` is a name; "*" alone is every repository.
+  # A repository name never holds a comma.
+  gate_repositories = join(",", local.gated_repository_globs)
 
   # The contract with the code. No secret here: the webhook URL stays in SSM.
   function_environment = merge(
@@ -15,9 +30,14 @@ locals {
       QUARANTINE_TAG_PREFIX = var.quarantine_tag_prefix
       DRY_RUN               = var.dry_run ? "true" : "false"
       RUST_LOG              = var.rust_log
-      # Not read by the code: a new policy changes it, so Lambda replaces the
-      # warm execution environments, which read the policy at cold start.
+      # The first 16 hex digits of the SHA-256 of the policy's JSON text as
+      # stored (ssm.tf). A new policy changes it, so Lambda replaces the warm
+      # execution environments, which read the policy at cold start; the
+      # function compares it with the SHA-256 of the text it reads and alerts
+      # when the policy was changed outside Terraform.
       GATE_POLICY_REVISION = substr(sha256(local.gate_policy_json), 0, 16)
+      # The default scope of the sweep and of the report.
+      GATE_REPOSITORIES = local.gate_repositories
     },
     var.slack_webhook_enabled ? { SLACK_WEBHOOK_PARAMETER = local.slack_webhook_parameter_name } : {},
     var.sweep_queue_enabled ? { SWEEP_QUEUE_URL = aws_sqs_queue.sweep[0].url } : {},
@@ -45,7 +65,7 @@ resource "aws_lambda_function" "gate" {
   role          = aws_iam_role.gate.arn
 
   runtime       = "provided.al2023"
-  architectures = ["arm64"]
+  architectures = [var.architecture]
   handler       = "bootstrap"
 
   filename          = local.lambda_from_s3 ? null : local.lambda_zip_path
@@ -76,7 +96,12 @@ resource "aws_lambda_function" "gate" {
   lifecycle {
     precondition {
       condition     = local.lambda_from_s3 ? true : fileexists(local.lambda_zip_path)
-      error_message = "The function zip is missing. Download the release zip ecr-scan-gate-lambda-arm64.zip and set lambda_zip_path (or lambda_s3_bucket/lambda_s3_key), or build it with `make deploy` (scripts/deploy.sh)."
+      error_message = "The function zip is missing. Download the release zip ecr-scan-gate-lambda-${var.architecture}.zip and set lambda_zip_path (or lambda_s3_bucket/lambda_s3_key), or build it with `make deploy` (scripts/deploy.sh)."
+    }
+
+    precondition {
+      condition     = local.lambda_code_arch_agrees
+      error_message = "The function code ${local.lambda_code_name} is the release zip for ${coalesce(local.lambda_code_named_arch, "?")}, but architecture is ${var.architecture}: use ecr-scan-gate-lambda-${var.architecture}.zip, or set architecture = \"${coalesce(local.lambda_code_named_arch, "?")}\"."
     }
   }
 

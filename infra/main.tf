@@ -22,7 +22,13 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
+  # The regions the gate serves: its own, always, and those of var.gate_regions.
+  # ECR grants (iam.tf) cover each; events of another region reach the function
+  # through the hub bus (members.tf), forwarded there by modules/member.
+  gate_regions = distinct(concat([local.region], var.gate_regions == null ? [] : var.gate_regions))
+
   gate_policy_parameter_name   = coalesce(var.gate_policy_parameter_name, "/${var.name}/policy")
+  gate_policy_parameter_arn    = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(local.gate_policy_parameter_name, "/")}"
   slack_webhook_parameter_name = coalesce(var.slack_webhook_parameter_name, "/${var.name}/slack-webhook-url")
   slack_webhook_parameter_arn  = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(local.slack_webhook_parameter_name, "/")}"
 
@@ -36,6 +42,16 @@ locals {
     "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${trimsuffix(var.exceptions_parameter_path, "/")}",
     "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.exceptions_parameter_path}*",
   ] : []
+
+  # Who may write the policy parameter (kms.tf denies everyone else the
+  # encryption of its value under the gate's key): the identity that applies
+  # this configuration, by its unique id (aws:userid: "AROA...:*" for every
+  # session of a role, whatever the role's path; "AIDA..." for a user), and the
+  # IAM principals of var.policy_writer_arns.
+  caller_arn              = data.aws_caller_identity.current.arn
+  caller_user_id          = data.aws_caller_identity.current.user_id
+  policy_writer_user_id   = strcontains(local.caller_arn, ":assumed-role/") ? "${split(":", local.caller_user_id)[0]}:*" : local.caller_user_id
+  policy_writer_arns_list = var.policy_writer_arns == null ? [] : var.policy_writer_arns
 
   log_group_name = "/aws/lambda/${var.name}"
   log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"

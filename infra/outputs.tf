@@ -27,8 +27,13 @@ output "gated_repository_names" {
 }
 
 output "gated_repository_globs" {
-  description = "Every repository selector of the gate: names and globs, or [\"*\"] for every repository"
+  description = "Every repository selector of the gate: names and globs, or [\"*\"] for every repository (GATE_REPOSITORIES is these, comma-separated)"
   value       = local.gated_repository_globs
+}
+
+output "gate_regions" {
+  description = "Regions whose gated repositories the function's role may act on in this account: its own and gate_regions"
+  value       = local.gate_regions
 }
 
 output "function_name" {
@@ -67,12 +72,12 @@ output "dead_letter_queue_arn" {
 }
 
 output "kms_key_arn" {
-  description = "ARN of the customer-managed key of the topic, queue, logs and webhook parameter (use it with `aws ssm put-parameter --key-id` for a webhook parameter created outside Terraform)"
+  description = "ARN of the customer-managed key of the topic, queues, logs, policy and webhook parameters (use it with `aws ssm put-parameter --key-id` for a webhook parameter created outside Terraform)"
   value       = aws_kms_key.this.arn
 }
 
 output "gate_policy_parameter_name" {
-  description = "Name of the SSM String parameter holding the policy (GATE_POLICY_PARAMETER)"
+  description = "Name of the SSM SecureString parameter holding the policy (GATE_POLICY_PARAMETER), encrypted with kms_key_arn; only the identity that applies and policy_writer_arns may write it"
   value       = aws_ssm_parameter.gate_policy.name
 }
 
@@ -131,8 +136,13 @@ output "schedule_arns" {
 }
 
 output "event_bus_arn" {
-  description = "ARN of this account's default event bus, where member accounts forward their scan events (hub_event_bus_arn of modules/member)"
-  value       = local.default_bus_arn
+  description = "ARN of the hub bus `<name>-hub`, where member accounts and this account's other regions (gate_regions) forward their scan events (hub_event_bus_arn of modules/member); null with neither member_accounts nor another region"
+  value       = local.hub_bus_enabled ? aws_cloudwatch_event_bus.hub[0].arn : null
+}
+
+output "hub_bus_rule_arns" {
+  description = "ARN of each rule of the hub bus that triggers the gate (forwarded events), by key; empty without the hub bus"
+  value       = { for key, rule in aws_cloudwatch_event_rule.forwarded : key => rule.arn }
 }
 
 output "ecs_hook_role_arn" {

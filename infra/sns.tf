@@ -44,6 +44,25 @@ data "aws_iam_policy_document" "alerts_topic" {
       values   = [local.account_id]
     }
   }
+
+  # Encrypted in transit only: no publish, subscribe or read without TLS.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:*"]
+    resources = [aws_sns_topic.alerts.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "alerts" {

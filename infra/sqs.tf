@@ -1,7 +1,9 @@
 # Dead-letter queue of the gate. Two producers:
 #  - Lambda's on-failure destination: an event whose invocation still failed
 #    after the asynchronous retries (the record carries the event and the error);
-#  - EventBridge targets: an event that could not be delivered to the function.
+#  - EventBridge targets (default bus and hub bus): an event that could not be
+#    delivered to the function;
+#  - the Scheduler schedules: a sweep or report that could not invoke it.
 # Any message here is an image that was not evaluated: the alarm in alarms.tf
 # fires on the first one.
 
@@ -28,7 +30,26 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for rule in aws_cloudwatch_event_rule.gate : rule.arn]
+      values   = concat([for rule in aws_cloudwatch_event_rule.gate : rule.arn], [for rule in aws_cloudwatch_event_rule.forwarded : rule.arn])
+    }
+  }
+
+  # Encrypted in transit only.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
     }
   }
 }

@@ -1,10 +1,17 @@
-# The gate's policy (GATE_POLICY_PARAMETER). Changing it needs no redeploy: edit
-# var.gate_policy and apply, or put a new value with the AWS CLI. Each execution
-# environment of the function reads the policy once, at cold start. An apply
-# also changes GATE_POLICY_REVISION in the function's environment, which makes
-# Lambda start new execution environments, so the new policy applies at once; a
-# value put with the CLI only applies as environments are recycled (and the next
-# apply puts var.gate_policy back).
+# The gate's policy (GATE_POLICY_PARAMETER), a SecureString under the gate's
+# key. The policy is no secret, but it decides what gets quarantined across the
+# organisation: the key lets only the identity that applies this configuration
+# and var.policy_writer_arns encrypt its value (kms.tf), so a principal with
+# ssm:PutParameter alone cannot rewrite it. Each execution environment of the
+# function reads the policy once, at cold start (GetParameter, decrypted). An
+# apply also changes GATE_POLICY_REVISION in the function's environment, the
+# first 16 hex digits of the SHA-256 of the JSON text stored here, which makes
+# Lambda start new execution environments, so the new policy applies at once.
+# The function compares the text it reads with GATE_POLICY_REVISION: on a
+# mismatch (a value put outside Terraform, e.g. by a policy writer with the AWS
+# CLI) it keeps judging with the document it read and alerts once per
+# execution environment that the policy was changed outside Terraform; the
+# next apply puts var.gate_policy back.
 #
 # Tier: Standard holds 4096 bytes, Advanced 8192 (and costs money). Terraform
 # picks Advanced only when the document as stored exceeds 4096 bytes. AWS cannot
@@ -14,10 +21,10 @@
 # the same apply then updates the function (GATE_POLICY_REVISION), whose new
 # execution environments read the new parameter.
 resource "aws_ssm_parameter" "gate_policy" {
-  #checkov:skip=CKV2_AWS_34:The policy is not a secret (thresholds, allowlist); the contract makes it a String parameter that the function reads without decryption.
   name        = local.gate_policy_parameter_name
-  description = "${var.name}: policy document (JSON)"
-  type        = "String"
+  description = "${var.name}: policy document (JSON); written only by Terraform's identity and policy_writer_arns"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
   tier        = local.gate_policy_tier
   value       = local.gate_policy_json
   tags        = var.tags

@@ -30,6 +30,28 @@ variable "tags" {
   default     = {}
 }
 
+variable "role_path" {
+  description = "Path of every IAM role this module creates (the function's, the scheduler's, the ECS hook's, the Chatbot channel's), e.g. `/security/`. Their ARNs (outputs function_role_arn, ecs_hook_role_arn) carry it. Default `/`."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = length(var.role_path) <= 512 && can(regex("^/([\\x21-\\x7E]+/)?$", var.role_path))
+    error_message = "role_path must be an IAM path: `/` alone, or printable ASCII characters between a leading and a trailing `/` (e.g. /security/), at most 512 characters."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary (a managed policy ARN) of every IAM role this module creates. Null (default): none. Set it where your organisation requires a boundary on roles that a pipeline creates."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN (arn:aws:iam::123456789012:policy/NAME)."
+  }
+}
+
 ###############################################################################
 # ECR (design sections 2-4)
 ###############################################################################
@@ -105,6 +127,30 @@ variable "gated_repository_patterns" {
   }
 }
 
+variable "gate_regions" {
+  description = <<-EOT
+    Regions of this account whose gated repositories the gate serves, besides the function's own
+    region (always served). The function's role gets its ECR permissions on the gated
+    repositories of each (`arn:...:ecr:<region>:<account>:repository/<glob>`), and the scheduled
+    sweep covers each (as `sweep_input.regions`, unless that is set; it must then name regions of
+    this list). Scan events of another region reach the function only when modules/member runs
+    in that region of this account (`create_role = false`) and forwards them to the hub bus
+    (output event_bus_arn). Null (default): the function's region only.
+  EOT
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.gate_regions == null ? true : alltrue([for r in var.gate_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", r))])
+    error_message = "gate_regions must hold AWS region names such as eu-west-1 or us-gov-west-1."
+  }
+
+  validation {
+    condition     = var.gate_regions == null ? true : length(distinct(var.gate_regions)) == length(var.gate_regions)
+    error_message = "gate_regions must not repeat a region."
+  }
+}
+
 variable "untagged_image_expiry_days" {
   description = "Lifecycle rule 1 (design section 3): untagged images expire this many days after push."
   type        = number
@@ -160,7 +206,7 @@ variable "ecs_execution_role_arns" {
 ###############################################################################
 
 variable "lambda_zip_path" {
-  description = "Local path of the function zip: the release asset `ecr-scan-gate-lambda-arm64.zip` you downloaded (no Rust needed), or the zip of `cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64`. Null: `<repository root>/target/lambda-arm64/ecr-scan-gate/bootstrap.zip`, resolved from this module's directory. Ignored when lambda_s3_bucket is set."
+  description = "Local path of the function zip: the release asset `ecr-scan-gate-lambda-<architecture>.zip` you downloaded (no Rust needed), or the zip of `cargo lambda build --release --arm64 --output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-arm64`. Null: `<repository root>/target/lambda-<architecture>/ecr-scan-gate/bootstrap.zip` (default architecture arm64: target/lambda-arm64/...), resolved from this module's directory. Ignored when lambda_s3_bucket is set."
   type        = string
   default     = null
 
@@ -182,7 +228,7 @@ variable "lambda_s3_bucket" {
 }
 
 variable "lambda_s3_key" {
-  description = "S3 key of the function zip, with lambda_s3_bucket, e.g. `ecr-scan-gate/v0.2.0/ecr-scan-gate-lambda-arm64.zip`."
+  description = "S3 key of the function zip, with lambda_s3_bucket, e.g. `ecr-scan-gate/v0.1.0/ecr-scan-gate-lambda-arm64.zip`."
   type        = string
   default     = null
 
@@ -205,6 +251,17 @@ variable "lambda_s3_object_version" {
   validation {
     condition     = var.lambda_s3_object_version == null ? true : var.lambda_s3_bucket != null
     error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: `arm64` (default) or `x86_64`. The zip must be built for it: the release assets ecr-scan-gate-lambda-arm64.zip and ecr-scan-gate-lambda-x86_64.zip, or `cargo lambda build --release --arm64` (`--x86-64`) `--output-format zip --bin ecr-scan-gate --lambda-dir target/lambda-<architecture>`, whose zip is the default lambda_zip_path. A release zip named for the other architecture stops the plan."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
   }
 }
 
@@ -245,6 +302,15 @@ variable "reserved_concurrent_executions" {
   validation {
     condition     = var.reserved_concurrent_executions == -1 ? true : (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
     error_message = "reserved_concurrent_executions must be -1 (no reservation) or a whole number >= 1 (0 would stop the gate)."
+  }
+
+  # The sweep queue's event-source mapping runs up to sweep_max_concurrency
+  # invocations: a smaller reservation throttles them (and the scan events with
+  # them), and Lambda returns the throttled messages to the queue until they
+  # land in the sweep dead-letter queue.
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 ? true : (var.sweep_queue_enabled ? var.reserved_concurrent_executions >= var.sweep_max_concurrency : true)
+    error_message = "reserved_concurrent_executions must be at least sweep_max_concurrency while sweep_queue_enabled is true: the sweep queue alone runs that many invocations at once. Raise the reservation, lower sweep_max_concurrency, or use -1 (no reservation)."
   }
 }
 
@@ -325,7 +391,7 @@ variable "async_maximum_event_age_seconds" {
 ###############################################################################
 
 variable "gate_policy" {
-  description = "The gate's policy document, stored as JSON in the SSM String parameter named by GATE_POLICY_PARAMETER. Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories, block (`{archive = \"off\" | \"unused\" | \"always\", in_use_days = 30}`: also archive a failing image, so that it cannot be pulled; an archive other than \"off\" grants the function ecr:UpdateImageStorageClass on the gated repositories), ecs_hook (`{max_wait_s = 600, non_ecr = \"allow\" | \"block\"}`: the ECS deployment lifecycle hook's wait for a scan and its answer for images outside ECR). Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns. Size: up to 4096 bytes as stored (JSON-encoded) the parameter is Standard (free); above that Terraform makes it Advanced (up to 8192), which AWS bills per parameter-month and per API call (AWS Systems Manager pricing), and which becomes Standard again only by replacement when the policy shrinks."
+  description = "The gate's policy document, stored as JSON in the SSM SecureString parameter named by GATE_POLICY_PARAMETER (encrypted with the gate's key; only the identity that applies and policy_writer_arns may write it). Keys: fail, warn, fail_if, warn_if, allowlist, ignore_unfixed, on_scan_failure, notify, strip_tags, repositories, block (`{archive = \"off\" | \"unused\" | \"always\", in_use_days = 30}`: also archive a failing image, so that it cannot be pulled; an archive other than \"off\" grants the function ecr:UpdateImageStorageClass on the gated repositories), ecs_hook (`{max_wait_s = 600, non_ecr = \"allow\" | \"block\"}`: the ECS deployment lifecycle hook's wait for a scan and its answer for images outside ECR). Default: the design's rule, CRITICAL >= 1 fails and HIGH >= 1 warns. Size: up to 4096 bytes as stored (JSON-encoded) the parameter is Standard (free); above that Terraform makes it Advanced (up to 8192), which AWS bills per parameter-month and per API call (AWS Systems Manager pricing), and which becomes Standard again only by replacement when the policy shrinks."
   type        = any
   default = {
     fail            = { CRITICAL = 1 }
@@ -395,13 +461,25 @@ variable "exceptions_parameter_path" {
 }
 
 variable "gate_policy_parameter_name" {
-  description = "Name of the SSM String parameter that holds the policy (GATE_POLICY_PARAMETER). Null: `/<name>/policy`."
+  description = "Name of the SSM SecureString parameter that holds the policy (GATE_POLICY_PARAMETER). Null: `/<name>/policy`."
   type        = string
   default     = null
 
   validation {
     condition     = var.gate_policy_parameter_name == null ? true : length(var.gate_policy_parameter_name) <= 1011 && can(regex("^/[A-Za-z0-9_.\\-/]+$", var.gate_policy_parameter_name))
     error_message = "gate_policy_parameter_name must be a hierarchical SSM name starting with '/' (letters, digits, '_', '.', '-', '/')."
+  }
+}
+
+variable "policy_writer_arns" {
+  description = "IAM roles or users (ARNs) that may write the policy parameter besides the identity that applies this configuration. The parameter is a SecureString under the gate's key, and the key refuses the encryption of a value for that parameter to everyone else (kms.tf), so `aws ssm put-parameter` by any other principal fails, whatever its SSM permissions. The identity that applies is recognised by its unique id (aws:userid: every session of the role, whatever its path), and is the one that wrote the parameter last. Default []: that identity only. E.g. a break-glass role."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.policy_writer_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "Each policy_writer_arns entry must be an IAM role or user ARN (arn:aws:iam::123456789012:role/NAME; not an assumed-role session ARN)."
   }
 }
 
@@ -478,12 +556,26 @@ variable "slack_webhook_parameter_name" {
 }
 
 variable "chatbot_slack" {
-  description = "Optional AWS Chatbot Slack channel subscribed to the alert topic (the workspace must first be authorized in the Chatbot console). `guardrail_policy_arns` null: CloudWatchReadOnlyAccess, never the AdministratorAccess that Chatbot applies when none is given."
+  description = <<-EOT
+    Optional AWS Chatbot (Amazon Q Developer in chat applications) Slack channel subscribed to the
+    alert topic (the workspace must first be authorized in the Chatbot console). What it is for:
+    the CloudWatch alarms of the gate (function errors, dead-letter queues, sweep), which Chatbot
+    renders with their graphs, and reading the gate's logs and alarms from the channel. It does
+    NOT show the gate's own alerts (FAIL, ERROR, quarantines): the function publishes them to the
+    topic in a format Chatbot does not display. For those use slack_webhook_enabled (or e-mail).
+    The channel role and, by default, the guardrail are a read-only policy of this module on the
+    function's log group and the gate's alarms and metrics only (CloudWatch has no resource-level
+    permission for metric data: GetMetricData and GetMetricWidgetImage are on "*"); never the
+    AdministratorAccess that Chatbot applies when no guardrail is given. `guardrail_policy_arns`
+    replaces that guardrail. `user_authorization_required` (default true): each Slack user acts
+    with an IAM role of their own, not with the channel role.
+  EOT
   type = object({
-    team_id               = string
-    channel_id            = string
-    guardrail_policy_arns = optional(list(string))
-    logging_level         = optional(string, "ERROR")
+    team_id                     = string
+    channel_id                  = string
+    guardrail_policy_arns       = optional(list(string))
+    logging_level               = optional(string, "ERROR")
+    user_authorization_required = optional(bool, true)
   })
   default = null
 
@@ -498,17 +590,22 @@ variable "chatbot_slack" {
   }
 
   validation {
-    condition = var.chatbot_slack == null ? true : alltrue([
-      for a in coalesce(var.chatbot_slack.guardrail_policy_arns, ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]) :
+    condition = var.chatbot_slack == null ? true : (var.chatbot_slack.guardrail_policy_arns == null ? true : alltrue([
+      for a in var.chatbot_slack.guardrail_policy_arns :
       can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a)) && !can(regex("AdministratorAccess$", a))
-    ])
+    ]))
     error_message = "chatbot_slack.guardrail_policy_arns must be IAM policy ARNs, and not AdministratorAccess."
   }
 
   # An empty list would make Chatbot fall back to AdministratorAccess.
   validation {
     condition     = var.chatbot_slack == null ? true : (var.chatbot_slack.guardrail_policy_arns == null ? true : length(var.chatbot_slack.guardrail_policy_arns) > 0)
-    error_message = "chatbot_slack.guardrail_policy_arns must not be empty (Chatbot would apply AdministratorAccess): leave it out for CloudWatchReadOnlyAccess, or name policies."
+    error_message = "chatbot_slack.guardrail_policy_arns must not be empty (Chatbot would apply AdministratorAccess): leave it out for the module's read-only guardrail, or name policies."
+  }
+
+  validation {
+    condition     = var.chatbot_slack == null ? true : var.chatbot_slack.user_authorization_required != null
+    error_message = "chatbot_slack.user_authorization_required must be true or false (default true)."
   }
 }
 
@@ -641,7 +738,7 @@ variable "sweep_schedule_expression" {
 }
 
 variable "sweep_input" {
-  description = "The body of the sweep request, sent as {\"sweep\": <this>}. Keys (all optional): repositories (name globs, default every repository), pushed_within_days, start_scans, accounts, regions. Default {}: every deployable image of the gated repositories."
+  description = "The body of the sweep request, sent as {\"sweep\": <this>}. Keys (all optional): repositories (name globs; default: the gated repositories, GATE_REPOSITORIES), pushed_within_days, start_scans, accounts, regions (must be among the function's region and gate_regions; default: those regions, set here when gate_regions names more than the function's own). Default {}: every deployable image of the gated repositories."
   type        = any
   default     = {}
 
@@ -708,9 +805,9 @@ variable "sweep_batch_size" {
 }
 
 variable "sweep_max_receive_count" {
-  description = "Deliveries of a sweep message before it goes to the sweep dead-letter queue (the redrive policy's maxReceiveCount)."
+  description = "Deliveries of a sweep message before it goes to the sweep dead-letter queue (the redrive policy's maxReceiveCount). Default 5: a message throttled by ECR or by the function's concurrency counts as received too, and 5 is AWS's advice for a Lambda event source."
   type        = number
-  default     = 3
+  default     = 5
 
   validation {
     condition     = var.sweep_max_receive_count >= 1 && var.sweep_max_receive_count <= 1000 && floor(var.sweep_max_receive_count) == var.sweep_max_receive_count
@@ -734,7 +831,7 @@ variable "sweep_queue_age_alarm_seconds" {
 ###############################################################################
 
 variable "member_accounts" {
-  description = "Member accounts whose scan events this hub gates: 12-digit account ids, or [\"*\"] for every account of the organisation (needs organization_id). Empty (default): single account, nothing below applies. Each member runs modules/member (a role for the gate, a rule forwarding its scan events to this account's default event bus)."
+  description = "Member accounts whose scan events this hub gates: 12-digit account ids, or [\"*\"] for every account of the organisation (needs organization_id). Empty (default): single account, nothing below applies. Each member runs modules/member (a role for the gate, rules forwarding its gated repositories' scan events to the hub bus, output event_bus_arn)."
   type        = list(string)
   default     = []
 
@@ -750,7 +847,7 @@ variable "member_accounts" {
 }
 
 variable "organization_id" {
-  description = "AWS Organizations id (o-xxxxxxxxxx). With it, only principals of the organisation may put events on the hub bus (aws:PrincipalOrgID), and with member_accounts = [\"*\"] the gate may assume the member role in any account of the organisation (aws:ResourceOrgID)."
+  description = "AWS Organizations id (o-xxxxxxxxxx). With it, only principals of the organisation may put events on the hub bus (aws:PrincipalOrgID), and with member_accounts = [\"*\"] any account of the organisation may, and the gate may assume the member role in any account of the organisation (aws:ResourceOrgID)."
   type        = string
   default     = null
 
@@ -761,13 +858,16 @@ variable "organization_id" {
 }
 
 variable "member_role_name" {
-  description = "Name of the role the gate assumes in each member account (MEMBER_ROLE_NAME); modules/member creates it under the same name."
+  description = "Name of the role the gate assumes in each member account (MEMBER_ROLE_NAME), optionally after its IAM path: `ecr-scan-gate-member`, or `security/ecr-scan-gate-member` for the role ecr-scan-gate-member under the path /security/. The gate assumes arn:<partition>:iam::<account>:role/<this>; modules/member creates it under the same name (and path)."
   type        = string
   default     = "ecr-scan-gate-member"
 
+  # The function's own rule (src/engine/accounts.rs, validate_role_name): a role
+  # name of 1-64 of letters, digits and +=,.@_-, after an optional path of
+  # non-empty segments of the same characters, at most 511 characters.
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
-    error_message = "member_role_name must be an IAM role name (1-64 characters)."
+    condition     = can(regex("^([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name)) && length(var.member_role_name) - length(element(split("/", var.member_role_name), length(split("/", var.member_role_name)) - 1)) <= 512
+    error_message = "member_role_name must be an IAM role name (1-64 letters, digits and +=,.@_-), optionally after a path such as security/ (segments of the same characters, no leading or trailing '/', at most 511 characters)."
   }
 }
 
@@ -778,15 +878,9 @@ variable "member_role_external_id" {
   sensitive   = true
 
   validation {
-    condition     = var.member_role_external_id == null ? true : length(var.member_role_external_id) >= 2 && length(var.member_role_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]+$", var.member_role_external_id))
-    error_message = "member_role_external_id must be 2-1224 characters of letters, digits and +=,.@:/-."
+    condition     = var.member_role_external_id == null ? true : length(var.member_role_external_id) >= 2 && length(var.member_role_external_id) <= 1224 && can(regex("^[A-Za-z0-9_+=,.@:/-]+$", var.member_role_external_id))
+    error_message = "member_role_external_id must be 2-1224 characters of letters, digits and _+=,.@:/- (AWS's [\\w+=,.@:/-])."
   }
-}
-
-variable "create_event_bus_policy" {
-  description = "With member_accounts: manage the resource policy of this account's default event bus so that the members may put events on it. It replaces any policy already there; set false and add the statement yourself when something else manages that policy."
-  type        = bool
-  default     = true
 }
 
 ###############################################################################

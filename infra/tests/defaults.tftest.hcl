@@ -5,7 +5,11 @@
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:sts::123456789012:assumed-role/deploy/ci-run-42"
+      user_id    = "AROAEXAMPLEDEPLOYROLE:ci-run-42"
+    }
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
@@ -189,7 +193,7 @@ run "defaults" {
 
   # Function environment (the contract with the code).
   assert {
-    condition     = toset(keys(aws_lambda_function.gate.environment[0].variables)) == toset(["SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "GATE_POLICY_REVISION", "SWEEP_QUEUE_URL"])
+    condition     = toset(keys(aws_lambda_function.gate.environment[0].variables)) == toset(["SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "GATE_POLICY_REVISION", "GATE_REPOSITORIES", "SWEEP_QUEUE_URL"])
     error_message = "function environment keys: ${nonsensitive(jsonencode(keys(aws_lambda_function.gate.environment[0].variables)))}"
   }
 
@@ -290,7 +294,7 @@ run "defaults" {
     condition = (
       aws_sqs_queue.sweep[0].visibility_timeout_seconds == 6 * 60 &&
       aws_sqs_queue.sweep[0].message_retention_seconds == 345600 &&
-      jsondecode(aws_sqs_queue.sweep[0].redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq", maxReceiveCount = 3 } &&
+      jsondecode(aws_sqs_queue.sweep[0].redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:ap-northeast-1:123456789012:ecr-scan-gate-sweep-dlq", maxReceiveCount = 5 } &&
       aws_sqs_queue.sweep[0].kms_data_key_reuse_period_seconds == 300
     )
     error_message = "sweep queue: visibility 6 x timeout, 4 days' retention, redrive to its dead-letter queue, encrypted"
@@ -316,8 +320,13 @@ run "defaults" {
 
   # Nothing optional that changes the account.
   assert {
-    condition     = length(aws_ecr_registry_scanning_configuration.this) == 0 && length(aws_cloudwatch_event_bus_policy.members) == 0 && length(aws_chatbot_slack_channel_configuration.alerts) == 0
-    error_message = "registry scanning, bus policy and Chatbot are opt-in"
+    condition = (
+      length(aws_ecr_registry_scanning_configuration.this) == 0 &&
+      length(aws_cloudwatch_event_bus.hub) == 0 && length(aws_cloudwatch_event_bus_policy.hub) == 0 &&
+      length(aws_cloudwatch_event_rule.forwarded) == 0 && output.event_bus_arn == null &&
+      length(aws_chatbot_slack_channel_configuration.alerts) == 0
+    )
+    error_message = "registry scanning, the hub bus and its policy, and Chatbot are opt-in"
   }
 }
 

@@ -221,10 +221,10 @@ run "member_module" {
   }
 
   variables {
-    hub_role_arn              = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
-    hub_event_bus_arn         = "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"
-    external_id               = "ecr-scan-gate-org"
-    gated_repository_patterns = ["team-b/*"]
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    external_id         = "ecr-scan-gate-org"
+    repository_patterns = ["team-b/*"]
   }
 
   # Trust only the hub function's role, with the external id.
@@ -232,17 +232,20 @@ run "member_module" {
     condition = (
       one(data.aws_iam_policy_document.member_assume.statement).principals == toset([{ type = "AWS", identifiers = toset(["arn:aws:iam::123456789012:role/ecr-scan-gate-function"]) }]) &&
       one(one(data.aws_iam_policy_document.member_assume.statement).condition).variable == "sts:ExternalId" &&
-      aws_iam_role.member[0].name == "ecr-scan-gate-member"
+      aws_iam_role.member[0].name == "ecr-scan-gate-member" &&
+      aws_iam_role.member[0].path == "/"
     )
     error_message = "the member role trusts the hub function's role only, with sts:ExternalId"
   }
 
-  # Exactly the gate's ECR actions, on this account's gated repositories in every region.
+  # Exactly the gate's ECR actions, on this account's gated repositories, in
+  # this instance's region only (role_regions not set).
   assert {
     condition = (
       one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).actions == toset(["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:PutImage", "ecr:StartImageScan"]) &&
-      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:*:222222222222:repository/team-b/*"]) &&
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:us-east-1:222222222222:repository/team-b/*"]) &&
       one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrDescribeRepositories"]).actions == toset(["ecr:DescribeRepositories"]) &&
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrDescribeRepositories"]).resources == toset(["arn:aws:ecr:us-east-1:222222222222:repository/*"]) &&
       one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "InspectorReadFindingsForEnhancedScanning"]).actions == toset(["inspector2:ListCoverage", "inspector2:ListFindings"])
     )
     error_message = "the member role's permissions"
@@ -252,17 +255,78 @@ run "member_module" {
   assert {
     condition = (
       toset(keys(aws_cloudwatch_event_rule.forward)) == toset(["ecr-image-scan", "inspector2-scan", "inspector2-finding"]) &&
-      alltrue([for t in aws_cloudwatch_event_target.forward : t.arn == "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"]) &&
-      one(data.aws_iam_policy_document.forwarder.statement).resources == toset(["arn:aws:events:ap-northeast-1:123456789012:event-bus/default"]) &&
+      alltrue([for t in aws_cloudwatch_event_target.forward : t.arn == "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"]) &&
+      one(data.aws_iam_policy_document.forwarder.statement).resources == toset(["arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"]) &&
       one(data.aws_iam_policy_document.forwarder.statement).actions == toset(["events:PutEvents"]) &&
       aws_iam_role.forwarder.name == "ecr-scan-gate-forward-us-east-1"
     )
     error_message = "forwarding to the hub bus"
   }
 
+  # Only the gated repositories' events leave the account.
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.forward["inspector2-finding"].event_pattern).detail == { status = ["ACTIVE"], severity = ["CRITICAL", "HIGH"], resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] } }
-    error_message = "the member forwards only findings that can matter"
+    condition = jsondecode(aws_cloudwatch_event_rule.forward["ecr-image-scan"].event_pattern) == {
+      source        = ["aws.ecr"]
+      "detail-type" = ["ECR Image Scan"]
+      detail        = { "repository-name" = [{ prefix = "team-b/" }] }
+    }
+    error_message = "ECR Image Scan forwarding pattern: ${aws_cloudwatch_event_rule.forward["ecr-image-scan"].event_pattern}"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.forward["inspector2-scan"].event_pattern).resources == [{ prefix = "arn:aws:ecr:us-east-1:222222222222:repository/team-b/" }]
+    error_message = "Inspector2 Scan forwarding pattern: ${aws_cloudwatch_event_rule.forward["inspector2-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.forward["inspector2-finding"].event_pattern).detail == {
+      status   = ["ACTIVE"]
+      severity = ["CRITICAL", "HIGH"]
+      resources = {
+        type    = ["AWS_ECR_CONTAINER_IMAGE"]
+        details = { awsEcrContainerImage = { repositoryName = [{ prefix = "team-b/" }] } }
+      }
+    }
+    error_message = "the member forwards only findings that can matter, of the gated repositories"
+  }
+
+  # EventBridge assumes the forwarder role for these rules only.
+  assert {
+    condition = one(data.aws_iam_policy_document.forwarder_assume.statement).condition == toset([
+      { test = "StringEquals", variable = "aws:SourceAccount", values = tolist(["222222222222"]) },
+      { test = "ArnEquals", variable = "aws:SourceArn", values = tolist([
+        "arn:aws:events:us-east-1:222222222222:rule/ecr-scan-gate-forward-ecr-image-scan",
+        "arn:aws:events:us-east-1:222222222222:rule/ecr-scan-gate-forward-inspector2-finding",
+        "arn:aws:events:us-east-1:222222222222:rule/ecr-scan-gate-forward-inspector2-scan",
+      ]) },
+    ])
+    error_message = "the forwarder trusts EventBridge for its own rules only (aws:SourceArn)"
+  }
+
+  # An event that cannot reach the hub lands in the dead-letter queue, which alarms.
+  assert {
+    condition = (
+      alltrue([for t in aws_cloudwatch_event_target.forward : length(t.dead_letter_config) == 1]) &&
+      aws_sqs_queue.forward_dlq.name == "ecr-scan-gate-forward-dlq" &&
+      aws_sqs_queue.forward_dlq.sqs_managed_sse_enabled == true &&
+      aws_cloudwatch_metric_alarm.forward_dlq.namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.forward_dlq.metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.forward_dlq.dimensions["QueueName"] == "ecr-scan-gate-forward-dlq" &&
+      aws_cloudwatch_metric_alarm.forward_dlq.threshold == 1 &&
+      aws_cloudwatch_metric_alarm.forward_dlq.comparison_operator == "GreaterThanOrEqualToThreshold"
+    )
+    error_message = "the forwarding targets' dead-letter queue and its alarm"
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.forward_dlq.statement : s if s.sid == "AllowForwardingRulesDeadLetters"]).principals == toset([{ type = "Service", identifiers = toset(["events.amazonaws.com"]) }]) &&
+      length(one([for s in data.aws_iam_policy_document.forward_dlq.statement : s if s.sid == "AllowForwardingRulesDeadLetters"]).condition) == 1 &&
+      one(one([for s in data.aws_iam_policy_document.forward_dlq.statement : s if s.sid == "AllowForwardingRulesDeadLetters"]).condition).variable == "aws:SourceArn" &&
+      one([for s in data.aws_iam_policy_document.forward_dlq.statement : s if s.sid == "DenyInsecureTransport"]).effect == "Deny" &&
+      one([for s in data.aws_iam_policy_document.forward_dlq.statement : s if s.sid == "DenyInsecureTransport"]).condition == toset([{ test = "Bool", variable = "aws:SecureTransport", values = tolist(["false"]) }])
+    )
+    error_message = "the dead-letter queue takes the forwarding rules' events only, over TLS only"
   }
 }
 
@@ -279,16 +343,16 @@ run "member_module_archive" {
   }
 
   variables {
-    hub_role_arn              = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
-    hub_event_bus_arn         = "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"
-    gated_repository_patterns = ["team-b/*"]
-    archive_enabled           = true
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns = ["team-b/*"]
+    archive_enabled     = true
   }
 
   assert {
     condition = (
       one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).actions == toset(["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:PutImage", "ecr:StartImageScan", "ecr:UpdateImageStorageClass"]) &&
-      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:*:222222222222:repository/team-b/*"])
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:us-east-1:222222222222:repository/team-b/*"])
     )
     error_message = "with archive_enabled the member role may UpdateImageStorageClass, on the same repositories"
   }
@@ -306,15 +370,185 @@ run "member_module_second_region" {
   }
 
   variables {
-    hub_role_arn      = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
-    hub_event_bus_arn = "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"
-    create_role       = false
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns = ["team-a/*"]
+    create_role         = false
   }
 
   assert {
     condition     = length(aws_iam_role.member) == 0 && length(one(data.aws_iam_policy_document.member_assume.statement).condition) == 0
     error_message = "no role where create_role = false; no external id condition without one"
   }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.forward) == 3 && length(aws_cloudwatch_metric_alarm.forward_dlq.alarm_actions) == 0
+    error_message = "a forwarding-only instance still forwards, with its dead-letter queue's alarm (no action by default)"
+  }
+}
+
+# Names, a prefix and a wildcard; several regions for the role; a role under a
+# path (as MEMBER_ROLE_NAME may name it); an external id with `_`; a boundary.
+run "member_module_names_regions_path" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_a
+  }
+
+  variables {
+    hub_role_arn             = "arn:aws:iam::123456789012:role/platform/ecr-scan-gate-function"
+    hub_event_bus_arn        = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns      = ["payments/api", "team-a/*", "*-prod"]
+    role_regions             = ["ap-northeast-1", "us-east-1"]
+    role_name                = "security/ecr-scan-gate-member"
+    external_id              = "org_gate-2024"
+    role_path                = "/gate/"
+    permissions_boundary_arn = "arn:aws:iam::111111111111:policy/boundary"
+    alarm_actions            = ["arn:aws:sns:ap-northeast-1:111111111111:oncall"]
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.forward["ecr-image-scan"].event_pattern).detail["repository-name"] == [
+      "payments/api", { prefix = "team-a/" }, { wildcard = "*-prod" },
+    ]
+    error_message = "repository-name matchers: ${aws_cloudwatch_event_rule.forward["ecr-image-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.forward["inspector2-scan"].event_pattern).resources == [
+      "arn:aws:ecr:ap-northeast-1:111111111111:repository/payments/api",
+      { prefix = "arn:aws:ecr:ap-northeast-1:111111111111:repository/team-a/" },
+      { wildcard = "arn:aws:ecr:ap-northeast-1:111111111111:repository/*-prod" },
+    ]
+    error_message = "Inspector2 Scan resources: ${aws_cloudwatch_event_rule.forward["inspector2-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset([
+      "arn:aws:ecr:ap-northeast-1:111111111111:repository/payments/api",
+      "arn:aws:ecr:ap-northeast-1:111111111111:repository/team-a/*",
+      "arn:aws:ecr:ap-northeast-1:111111111111:repository/*-prod",
+      "arn:aws:ecr:us-east-1:111111111111:repository/payments/api",
+      "arn:aws:ecr:us-east-1:111111111111:repository/team-a/*",
+      "arn:aws:ecr:us-east-1:111111111111:repository/*-prod",
+    ])
+    error_message = "the role's ECR resources: each pattern in each of role_regions"
+  }
+
+  # arn:aws:iam::111111111111:role/security/ecr-scan-gate-member, the ARN the
+  # gate assumes for MEMBER_ROLE_NAME = security/ecr-scan-gate-member.
+  assert {
+    condition = (
+      aws_iam_role.member[0].name == "ecr-scan-gate-member" &&
+      aws_iam_role.member[0].path == "/security/" &&
+      aws_iam_role_policy.member[0].name == "ecr-scan-gate-member-ecr" &&
+      aws_iam_role.member[0].permissions_boundary == "arn:aws:iam::111111111111:policy/boundary" &&
+      aws_iam_role.forwarder.path == "/gate/" &&
+      aws_iam_role.forwarder.permissions_boundary == "arn:aws:iam::111111111111:policy/boundary"
+    )
+    error_message = "role name and path from role_name; forwarder path and both boundaries"
+  }
+
+  assert {
+    condition     = one(one(data.aws_iam_policy_document.member_assume.statement).condition).values == tolist(["org_gate-2024"]) && aws_cloudwatch_metric_alarm.forward_dlq.alarm_actions == toset(["arn:aws:sns:ap-northeast-1:111111111111:oncall"])
+    error_message = "external id with `_`; alarm actions"
+  }
+}
+
+# "*" chosen deliberately: no repository filter (Inspector2 Scan: ECR only).
+run "member_module_every_repository" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_a
+  }
+
+  variables {
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns = ["*"]
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.forward["ecr-image-scan"].event_pattern) == { source = ["aws.ecr"], "detail-type" = ["ECR Image Scan"] } &&
+      jsondecode(aws_cloudwatch_event_rule.forward["inspector2-scan"].event_pattern).resources == [{ prefix = "arn:aws:ecr:" }] &&
+      jsondecode(aws_cloudwatch_event_rule.forward["inspector2-finding"].event_pattern).detail.resources == { type = ["AWS_ECR_CONTAINER_IMAGE"] } &&
+      one([for s in data.aws_iam_policy_document.member.statement : s if s.sid == "EcrGateActions"]).resources == toset(["arn:aws:ecr:ap-northeast-1:111111111111:repository/*"])
+    )
+    error_message = "repository_patterns = [\"*\"]: every repository of this region, explicitly"
+  }
+}
+
+run "member_module_no_repository_patterns" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_a
+  }
+
+  variables {
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns = []
+  }
+
+  expect_failures = [var.repository_patterns]
+}
+
+# The hub admits member events only on its own bus.
+run "member_module_default_bus_refused" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_a
+  }
+
+  variables {
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/default"
+    repository_patterns = ["team-a/*"]
+  }
+
+  expect_failures = [var.hub_event_bus_arn]
+}
+
+run "member_module_role_name_with_leading_slash" {
+  command = plan
+
+  module {
+    source = "./modules/member"
+  }
+
+  providers = {
+    aws = aws.member_a
+  }
+
+  variables {
+    hub_role_arn        = "arn:aws:iam::123456789012:role/ecr-scan-gate-function"
+    hub_event_bus_arn   = "arn:aws:events:ap-northeast-1:123456789012:event-bus/ecr-scan-gate-hub"
+    repository_patterns = ["team-a/*"]
+    role_name           = "/security/ecr-scan-gate-member"
+  }
+
+  expect_failures = [var.role_name]
 }
 
 # --- modules/team-exceptions: one team's exceptions document -----------------------

@@ -8,7 +8,11 @@
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:sts::123456789012:assumed-role/deploy/ci-run-42"
+      user_id    = "AROAEXAMPLEDEPLOYROLE:ci-run-42"
+    }
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
@@ -101,9 +105,9 @@ run "exceptions_path_set" {
   }
 
   # Decision: no KMS grant of its own (aws/ssm needs none; the module's key is
-  # covered by KmsUseModuleKey).
+  # covered by KmsDecryptParameters, through SSM).
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.gate.statement : s if length([for a in s.actions : a if startswith(a, "kms:")]) > 0]) == 1
+    condition     = toset([for s in data.aws_iam_policy_document.gate.statement : s.sid if length([for a in s.actions : a if startswith(a, "kms:")]) > 0]) == toset(["KmsDecryptParameters", "KmsUseModuleKey"])
     error_message = "the exceptions path adds no KMS statement"
   }
 

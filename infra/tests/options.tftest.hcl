@@ -4,7 +4,11 @@
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:sts::123456789012:assumed-role/deploy/ci-run-42"
+      user_id    = "AROAEXAMPLEDEPLOYROLE:ci-run-42"
+    }
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
@@ -43,6 +47,14 @@ variables {
 
 run "every_option_on" {
   command = plan
+
+  override_resource {
+    target          = aws_iam_policy.chatbot_read_only
+    override_during = plan
+    values = {
+      arn = "arn:aws:iam::123456789012:policy/gate-chatbot-read-only"
+    }
+  }
 
   variables {
     name                           = "gate"
@@ -85,16 +97,40 @@ run "every_option_on" {
     error_message = "repository-name matchers: ${aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern}"
   }
 
-  # With member accounts the repository ARN may be of any account and region.
+  # On the default bus, this account's and region's repositories only: member
+  # events arrive on the hub bus, whose rule takes any account and region.
   assert {
     condition = jsondecode(aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern).resources == [
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-api",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/demo-web",
+      "arn:aws:ecr:ap-northeast-1:123456789012:repository/legacy/api",
+      { prefix = "arn:aws:ecr:ap-northeast-1:123456789012:repository/team-a/" },
+      { wildcard = "arn:aws:ecr:ap-northeast-1:123456789012:repository/*-prod" },
+    ]
+    error_message = "Inspector2 Scan resources on the default bus: ${aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.forwarded["inspector2-scan"].event_pattern).resources == [
       { wildcard = "arn:aws:ecr:*:*:repository/demo-api" },
       { wildcard = "arn:aws:ecr:*:*:repository/demo-web" },
       { wildcard = "arn:aws:ecr:*:*:repository/legacy/api" },
       { wildcard = "arn:aws:ecr:*:*:repository/team-a/*" },
       { wildcard = "arn:aws:ecr:*:*:repository/*-prod" },
     ]
-    error_message = "Inspector2 Scan resources: ${aws_cloudwatch_event_rule.gate["inspector2-scan"].event_pattern}"
+    error_message = "Inspector2 Scan resources on the hub bus: ${aws_cloudwatch_event_rule.forwarded["inspector2-scan"].event_pattern}"
+  }
+
+  assert {
+    condition = (
+      toset(keys(aws_cloudwatch_event_rule.forwarded)) == toset(["ecr-image-scan", "inspector2-scan", "inspector2-finding"]) &&
+      alltrue([for r in aws_cloudwatch_event_rule.forwarded : r.event_bus_name == "gate-hub"]) &&
+      aws_cloudwatch_event_rule.forwarded["ecr-image-scan"].event_pattern == aws_cloudwatch_event_rule.gate["ecr-image-scan"].event_pattern &&
+      aws_cloudwatch_event_rule.forwarded["inspector2-finding"].event_pattern == aws_cloudwatch_event_rule.gate["inspector2-finding"].event_pattern &&
+      alltrue([for t in aws_cloudwatch_event_target.forwarded : t.event_bus_name == "gate-hub" && length(t.dead_letter_config) == 1]) &&
+      length(aws_lambda_permission.forwarded) == 3
+    )
+    error_message = "the gate's rules on the hub bus gate-hub, with targets, dead-letter queue and permissions"
   }
 
   assert {
@@ -154,7 +190,8 @@ run "every_option_on" {
       nonsensitive(aws_lambda_function.gate.environment[0].variables["MEMBER_ROLE_EXTERNAL_ID"]) == "gate-external-id" &&
       nonsensitive(aws_lambda_function.gate.environment[0].variables["SLACK_WEBHOOK_PARAMETER"]) == "/platform/ecr-scan-gate/slack" &&
       nonsensitive(aws_lambda_function.gate.environment[0].variables["DRY_RUN"]) == "true" &&
-      nonsensitive(aws_lambda_function.gate.environment[0].variables["EXCEPTIONS_PARAMETER_PATH"]) == "/platform/ecr-scan-gate/exceptions/"
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["EXCEPTIONS_PARAMETER_PATH"]) == "/platform/ecr-scan-gate/exceptions/" &&
+      nonsensitive(aws_lambda_function.gate.environment[0].variables["GATE_REPOSITORIES"]) == "demo-api,demo-web,legacy/api,team-a/*,*-prod"
     )
     error_message = "function environment with every option"
   }
@@ -167,14 +204,21 @@ run "every_option_on" {
     error_message = "team exception documents: GetParametersByPath on their path"
   }
 
-  # The bus accepts the members' events, within the organisation.
+  # The hub bus accepts the members' scan events, within the organisation.
   assert {
     condition = (
-      one(data.aws_iam_policy_document.event_bus[0].statement).principals == toset([{ type = "AWS", identifiers = toset(["111111111111", "222222222222"]) }]) &&
-      one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).variable == "aws:PrincipalOrgID" &&
-      aws_cloudwatch_event_bus_policy.members[0].event_bus_name == "default"
+      one(data.aws_iam_policy_document.hub_bus[0].statement).principals == toset([{ type = "AWS", identifiers = toset(["111111111111", "222222222222"]) }]) &&
+      one(data.aws_iam_policy_document.hub_bus[0].statement).actions == toset(["events:PutEvents"]) &&
+      one(data.aws_iam_policy_document.hub_bus[0].statement).resources == toset(["arn:aws:events:ap-northeast-1:123456789012:event-bus/gate-hub"]) &&
+      one(data.aws_iam_policy_document.hub_bus[0].statement).condition == toset([
+        { test = "ForAllValues:StringEquals", variable = "events:source", values = tolist(["aws.ecr", "aws.inspector2"]) },
+        { test = "ForAllValues:StringEquals", variable = "events:detail-type", values = tolist(["ECR Image Scan", "Inspector2 Scan", "Inspector2 Finding"]) },
+        { test = "StringEquals", variable = "aws:PrincipalOrgID", values = tolist(["o-abc123defg"]) },
+      ]) &&
+      aws_cloudwatch_event_bus.hub[0].name == "gate-hub" &&
+      aws_cloudwatch_event_bus_policy.hub[0].event_bus_name == "gate-hub"
     )
-    error_message = "event bus policy for the member accounts"
+    error_message = "hub bus policy for the member accounts: PutEvents of aws.ecr / aws.inspector2 scan events, within the organisation"
   }
 
   # Registry scanning: Inspector, continuous, over the same selection.
@@ -218,7 +262,8 @@ run "every_option_on" {
   assert {
     condition = (
       length(aws_chatbot_slack_channel_configuration.alerts) == 1 &&
-      aws_chatbot_slack_channel_configuration.alerts[0].guardrail_policy_arns == tolist(["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]) &&
+      aws_chatbot_slack_channel_configuration.alerts[0].guardrail_policy_arns == tolist(["arn:aws:iam::123456789012:policy/gate-chatbot-read-only"]) &&
+      aws_chatbot_slack_channel_configuration.alerts[0].user_authorization_required == true &&
       length(jsondecode(aws_ecr_lifecycle_policy.this["demo-api"].policy).rules) == 2 &&
       length(aws_ecr_repository_policy.this) == 2 &&
       length(aws_sns_topic_subscription.email) == 1
@@ -324,9 +369,18 @@ run "whole_organization" {
     error_message = "MEMBER_ACCOUNTS=* and no external id"
   }
 
+  # Any principal of the organisation, scan events only.
   assert {
-    condition     = one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).variable == "aws:PrincipalOrgID" && contains(one(one(data.aws_iam_policy_document.event_bus[0].statement).condition).values, "o-abc123defg")
-    error_message = "the bus accepts the organisation"
+    condition = (
+      one(data.aws_iam_policy_document.hub_bus[0].statement).sid == "AllowOrganizationPutScanEvents" &&
+      one(data.aws_iam_policy_document.hub_bus[0].statement).principals == toset([{ type = "*", identifiers = toset(["*"]) }]) &&
+      one(data.aws_iam_policy_document.hub_bus[0].statement).condition == toset([
+        { test = "StringEquals", variable = "aws:PrincipalOrgID", values = tolist(["o-abc123defg"]) },
+        { test = "ForAllValues:StringEquals", variable = "events:source", values = tolist(["aws.ecr", "aws.inspector2"]) },
+        { test = "ForAllValues:StringEquals", variable = "events:detail-type", values = tolist(["ECR Image Scan", "Inspector2 Scan", "Inspector2 Finding"]) },
+      ])
+    )
+    error_message = "the hub bus accepts the organisation's scan events only"
   }
 }
 

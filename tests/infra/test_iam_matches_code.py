@@ -223,10 +223,9 @@ def test_function_role_ecr_actions_only_on_gated_repositories(module):
         if not any(a.startswith("ecr:") for a in statement.get("actions", [])):
             continue
         if statement.get("sid") == "EcrDescribeRepositories":
-            # The sweep lists every repository of the account and region.
+            # The sweep lists every repository of the account in the regions the gate serves.
             assert statement["actions"] == ["ecr:DescribeRepositories"]
-            assert "local.gated_repository_arns" in statement["resources"]
-            assert '${local.repository_arn_prefix}*' in statement["resources"]
+            assert statement["resources"] == "${local.sweep_can_run ? local.all_repository_arns : local.gated_repository_arns}"
             continue
         assert statement["resources"] == "${local.gated_repository_arns}", (
             f"ECR statement {statement.get('sid')} must be scoped to the gated repositories"
@@ -345,3 +344,66 @@ def test_iam_matches_code():
         f"IAM and code drifted apart. Called by the code but not granted (add to infra/iam.tf): {missing}. "
         f"Granted but neither called by the code (remove from infra/iam.tf): {unjustified}."
     )
+
+
+def test_gated_repository_arns_cover_every_region_the_gate_serves(module):
+    """Each ECR grant is a gated glob in a region of local.gate_regions (the function's own
+    region and var.gate_regions), and GATE_REPOSITORIES is exactly those globs."""
+    locals_ = module["locals"]
+    arns = locals_["gated_repository_arns"]
+    assert "for r in local.gate_regions" in arns and "for g in local.gated_repository_globs" in arns
+    assert "ecr:${r}:${local.account_id}:repository/${g}" in arns
+    assert "for r in local.gate_regions" in locals_["all_repository_arns"]
+    assert locals_["gate_regions"] == "${distinct(concat([local.region], var.gate_regions == null ? [] : var.gate_regions))}"
+    assert locals_["gate_repositories"] == '${join(",", local.gated_repository_globs)}'
+
+
+def _member_actions(member: dict) -> set[str]:
+    """Every action the member module's role may take: its documents' literal action lists,
+    and the ECR actions of local.gate_ecr_actions (an expression)."""
+    actions: set[str] = set(re.findall(r"ecr:[A-Za-z]+", member["locals"]["gate_ecr_actions"]))
+    document = data_source(member, "aws_iam_policy_document", "member")
+    statements = list(document.get("statement", []))
+    for dynamic in document.get("dynamic", []):
+        statements.extend(dynamic["statement"]["content"])
+    for statement in statements:
+        value = statement["actions"]
+        if isinstance(value, list):
+            actions.update(value)
+        else:
+            assert value == "${local.gate_ecr_actions}", value
+    return actions
+
+
+def test_member_role_actions_match_code():
+    """The member role may do in a member account what the code does there, and nothing
+    else: its ECR and Inspector actions are the code's ECR and Inspector calls (plus the
+    enhanced-scanning reads that come with DescribeImageScanFindings). The hub-only calls
+    (SNS, SSM, SQS, the ECS hook) are not the member's."""
+    member = load_module(INFRA_DIR / "modules" / "member")
+    granted = compared_actions(_member_actions(member))
+    member_services = ("ecr", "inspector2")
+    called = {a for a in code_actions() if a.split(":", 1)[0] in member_services}
+    assert {a.split(":", 1)[0] for a in granted} <= set(member_services), granted
+    missing = sorted(called - granted)
+    unjustified = sorted(granted - called - ENHANCED_SCANNING_ACTIONS)
+    assert not missing and not unjustified, (
+        f"modules/member and the code drifted apart. Called by the code but not granted to the member role: "
+        f"{missing}. Granted to the member role but not called: {unjustified}."
+    )
+
+
+def test_member_role_actions_are_scoped_to_the_repository_patterns():
+    """The member role's ECR statements are on the repositories of repository_patterns (in
+    role_regions), the sweep's DescribeRepositories on the regions' repositories."""
+    member = load_module(INFRA_DIR / "modules" / "member")
+    document = data_source(member, "aws_iam_policy_document", "member")
+    ecr = {s["sid"]: s for s in document["statement"] if s["actions"] == "${local.gate_ecr_actions}" or any(a.startswith("ecr:") for a in s["actions"])}
+    assert set(ecr) == {"EcrGateActions", "EcrDescribeRepositories"}, set(ecr)
+    assert ecr["EcrGateActions"]["actions"] == "${local.gate_ecr_actions}"
+    assert ecr["EcrGateActions"]["resources"] == "${local.repository_arns}"
+    assert ecr["EcrDescribeRepositories"]["resources"] == "${local.all_repository_arns}"
+    arns = member["locals"]["repository_arns"]
+    assert "for r in local.role_regions" in arns and "for g in var.repository_patterns" in arns
+    assert "ecr:${r}:${local.account_id}:repository/${g}" in arns
+    assert "default" not in member["variable"]["repository_patterns"], "repository_patterns must have no default"

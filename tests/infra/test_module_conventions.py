@@ -148,16 +148,18 @@ def test_output_exists(module, output):
 def test_function_runtime_and_architecture(module):
     function = resource(module, "aws_lambda_function", "gate")
     assert function["runtime"] == "provided.al2023"
-    assert function["architectures"] == ["arm64"]
+    assert function["architectures"] == ["${var.architecture}"]
+    assert module["variable"]["architecture"]["default"] == "arm64"
     assert function["handler"] == "bootstrap"
     assert function["memory_size"] == "${var.memory_size}"
     assert function["timeout"] == "${var.timeout}"
-    assert "target/lambda-arm64/ecr-scan-gate/bootstrap.zip" in module["locals"]["lambda_zip_path"]
+    # make deploy's zip (target/lambda-arm64/...) by default; the other architecture's build dir otherwise.
+    assert "target/lambda-${var.architecture}/ecr-scan-gate/bootstrap.zip" in module["locals"]["lambda_zip_path"]
 
 
 def test_function_environment_contract(module):
     environment = module["locals"]["function_environment"]
-    for key in ("SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "SLACK_WEBHOOK_PARAMETER", "SWEEP_QUEUE_URL"):
+    for key in ("SNS_TOPIC_ARN", "GATE_POLICY_PARAMETER", "QUARANTINE_TAG_PREFIX", "DRY_RUN", "RUST_LOG", "SLACK_WEBHOOK_PARAMETER", "SWEEP_QUEUE_URL", "GATE_POLICY_REVISION", "GATE_REPOSITORIES"):
         assert re.search(rf"\b{key}\s*=", environment), f"{key} missing from the function environment"
     assert "local.member_environment" in environment
     members = module["locals"]["member_environment"]
@@ -167,7 +169,7 @@ def test_function_environment_contract(module):
     assert module["variable"]["rust_log"]["default"] == "info"
     assert module["variable"]["dry_run"]["default"] is False
     policy = resource(module, "aws_ssm_parameter", "gate_policy")
-    assert policy["type"] == "String"
+    assert policy["type"] == "SecureString"
     assert "jsonencode(var.gate_policy)" in module["locals"]["gate_policy_json"]
     default = module["variable"]["gate_policy"]["default"]
     assert default["fail"] == {"CRITICAL": 1} and default["warn"] == {"HIGH": 1}
@@ -235,7 +237,9 @@ def test_topic_uses_customer_managed_key_usable_by_alarms(module):
 def test_chatbot_has_explicit_guardrail(module):
     chatbot = resource(module, "aws_chatbot_slack_channel_configuration", "alerts")
     assert chatbot["guardrail_policy_arns"] == "${local.chatbot_guardrail_policy_arns}"
-    assert "CloudWatchReadOnlyAccess" in module["locals"]["chatbot_guardrail_policy_arns"]
+    # Default guardrail: the module's own read-only policy, never an AWS managed one.
+    assert "aws_iam_policy.chatbot_read_only[0].arn" in module["locals"]["chatbot_guardrail_policy_arns"]
+    assert "ReadOnlyAccess" not in module["locals"]["chatbot_guardrail_policy_arns"]
 
 
 def test_alarms_notify_the_topic(module):

@@ -86,8 +86,11 @@ def test_no_kms_grant_of_its_own(root):
     the account's principals decrypt through SSM) or with the gate's key, which the function
     may already use; the exceptions add no KMS statement."""
     kms = [s for s in function_role_statements(root) if any(a.startswith("kms:") for a in s.get("actions", []))]
-    assert [s.get("sid") for s in kms] == ["KmsUseModuleKey"]
-    assert kms[0]["resources"] == ["${aws_kms_key.this.arn}"]
+    assert [s.get("sid") for s in kms] == ["KmsDecryptParameters", "KmsUseModuleKey"]
+    assert all(s["resources"] == ["${aws_kms_key.this.arn}"] for s in kms)
+    # Decryption of parameters only through SSM.
+    assert kms[0]["actions"] == ["kms:Decrypt"]
+    assert kms[0]["condition"] == [{"test": "StringEquals", "variable": "kms:ViaService", "values": ["ssm.${local.region}.amazonaws.com"]}]
 
 
 @pytest.mark.parametrize(
