@@ -7,7 +7,7 @@
 mod common;
 
 use aws_config::sts::AssumeRoleProvider;
-use common::proxy::{Fault, FaultProxy};
+use common::proxy::{Fault, FaultProxy, Recorded};
 use common::summaries::Summaries;
 use common::{basic_finding, basic_findings, ecr_scan_event, http, Emulator, TODAY};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
@@ -29,7 +29,6 @@ use ecr_scan_gate::policy::document::Policy;
 use ecr_scan_gate::render::alert::AlertOptions;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::time::Duration;
 
 const HUB: &str = "123456789012";
 const MEMBER: &str = "111111111111";
@@ -46,38 +45,56 @@ fn home() -> Home {
 }
 
 fn members() -> MemberConfig {
-    let env: HashMap<&str, &str> = [
+    members_from(&[
         ("MEMBER_ROLE_NAME", ROLE),
         ("MEMBER_ACCOUNTS", "111111111111,222222222222"),
         ("MEMBER_ROLE_EXTERNAL_ID", "hub-external-id"),
-    ]
-    .into();
+    ])
+}
+
+/// The member-account settings as `Config::from_env` reads them from these variables.
+fn members_from(variables: &[(&str, &str)]) -> MemberConfig {
+    let env: HashMap<&str, &str> = variables.iter().copied().collect();
     MemberConfig::from_lookup(|k| env.get(k).map(|v| v.to_string()))
         .unwrap()
         .unwrap()
 }
 
-/// The hub function's SDK configuration, through the proxy: short timeouts and backoff.
+/// The access key id that signed a request (SigV4 `Authorization: ... Credential=KEY/...`).
+fn signed_by(request: &Recorded) -> String {
+    request
+        .header("authorization")
+        .and_then(|auth| {
+            let credential = auth.split("Credential=").nth(1)?;
+            Some(credential.split('/').next()?.to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The hub function's own credentials (what its execution role gives it, in the emulator).
+const HUB_KEY_ID: &str = "hubfunctionkey";
+
+/// The hub function's SDK configuration as `main` loads it (`aws::load_sdk_config`: its HTTP
+/// client, timeouts and retries), pointed at the proxy with the region and the credentials
+/// that the Lambda environment gives it.
 async fn hub_config(proxy: &FaultProxy) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ecr_scan_gate::adapters::aws::load_sdk_config()
+        .await
+        .to_builder()
         .endpoint_url(&proxy.endpoint)
         .region(aws_config::Region::new(common::REGION))
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-            "test", "test", None, None, "tests",
+        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+            aws_sdk_ecr::config::Credentials::new(HUB_KEY_ID, "test", None, None, "tests"),
         ))
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(15))
-                .build(),
-        )
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(20)),
-        )
-        .load()
-        .await
+        .build()
+}
+
+/// The hub's own registry, with the ECR client `main` builds (`ecr::client`).
+fn hub_registry(config: &aws_config::SdkConfig) -> EcrRegistry {
+    EcrRegistry::new(
+        ecr_scan_gate::adapters::aws::ecr::client(config),
+        "quarantine-",
+    )
 }
 
 /// The hub: its gate (own registry, SNS alerts naming the account) and the member registries.
@@ -89,10 +106,16 @@ struct Hub {
 
 impl Hub {
     async fn start(emu: &Emulator, topic_arn: Option<&str>) -> Hub {
+        Hub::start_with(emu, topic_arn, members()).await
+    }
+
+    async fn start_with(emu: &Emulator, topic_arn: Option<&str>, members: MemberConfig) -> Hub {
         let proxy = FaultProxy::start(&emu.endpoint).await;
+        // Every AssumeRole the hub sends is kept, to be read back.
+        proxy.record("AssumeRole");
         let config = hub_config(&proxy).await;
         let mut gate = Gate::new(
-            EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+            hub_registry(&config),
             Policy::default(),
             Settings::default(),
         );
@@ -108,7 +131,7 @@ impl Hub {
                 options,
             )));
         }
-        let members = MemberRegistries::new(&config, members(), "quarantine-");
+        let members = MemberRegistries::new(&config, members, "quarantine-");
         Hub {
             gate,
             members,
@@ -292,6 +315,77 @@ async fn a_member_event_quarantines_in_the_member_registry_and_leaves_the_hub_un
         .as_array()
         .unwrap()
         .contains(&json!(["Account", "Repository"])));
+}
+
+/// moto assumes any role, whatever its trust policy says: a missing or wrong `ExternalId` would
+/// pass every other test and be refused by every member role that requires it. What the role's
+/// trust policy checks is read here from the `AssumeRole` request the hub sent (query protocol:
+/// `Action=AssumeRole&RoleArn=...&RoleSessionName=...&ExternalId=...`).
+#[tokio::test]
+async fn assume_role_sends_the_members_role_the_gates_session_name_and_the_external_id() {
+    let emu = Emulator::start().await;
+    let hub = Hub::start(&emu, None).await;
+    hub.proxy.record("PutImage");
+    let member = place(&emu, MEMBER, common::REGION).await;
+    let repo = common::unique_repo("acct-external-id");
+    let digest = failing_image(&member, MEMBER, common::REGION, &repo).await;
+    let ev = evaluated(
+        hub.handle(&event_from(MEMBER, common::REGION, &repo, &digest))
+            .await,
+    );
+    assert_eq!(ev.actions[0].status(), &ActionStatus::Done, "{ev:?}");
+
+    let sent = hub.proxy.recorded("AssumeRole");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let assume = &sent[0];
+    assert_eq!(assume.form("Action").as_deref(), Some("AssumeRole"));
+    assert_eq!(
+        assume.form("RoleArn"),
+        Some(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))
+    );
+    // The session name the member's CloudTrail shows (docs/accounts.md).
+    assert_eq!(
+        assume.form("RoleSessionName").as_deref(),
+        Some("ecr-scan-gate")
+    );
+    assert_eq!(
+        assume.form("ExternalId").as_deref(),
+        Some("hub-external-id"),
+        "{}",
+        assume.body
+    );
+    // Signed with the hub function's own credentials; the change in the member's registry
+    // with the credentials the role gave.
+    assert_eq!(signed_by(assume), HUB_KEY_ID, "{}", assume.head);
+    let puts = hub.proxy.recorded("PutImage");
+    assert_eq!(puts.len(), 1);
+    let role_key = signed_by(&puts[0]);
+    assert!(
+        !role_key.is_empty() && role_key != HUB_KEY_ID,
+        "PutImage signed by {role_key:?}"
+    );
+
+    // Without MEMBER_ROLE_EXTERNAL_ID no ExternalId is sent at all (not an empty one).
+    let hub = Hub::start_with(
+        &emu,
+        None,
+        members_from(&[("MEMBER_ROLE_NAME", ROLE), ("MEMBER_ACCOUNTS", MEMBER)]),
+    )
+    .await;
+    let repo = common::unique_repo("acct-no-external-id");
+    let digest = failing_image(&member, MEMBER, common::REGION, &repo).await;
+    let ev = evaluated(
+        hub.handle(&event_from(MEMBER, common::REGION, &repo, &digest))
+            .await,
+    );
+    assert_eq!(ev.actions[0].status(), &ActionStatus::Done, "{ev:?}");
+    let sent = hub.proxy.recorded("AssumeRole");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].form("RoleArn"),
+        Some(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))
+    );
+    assert_eq!(sent[0].form("ExternalId"), None, "{}", sent[0].body);
 }
 
 #[tokio::test]
@@ -511,7 +605,7 @@ async fn without_member_accounts_nothing_changes() {
     let proxy = FaultProxy::start(&emu.endpoint).await;
     let config = hub_config(&proxy).await;
     let gate = Gate::new(
-        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+        hub_registry(&config),
         Policy::default(),
         Settings::default(),
     );
@@ -602,7 +696,7 @@ async fn a_member_fail_costs_the_calls_of_a_same_account_fail_and_one_assume_rol
 async fn hub_app(proxy: &FaultProxy) -> App<EcrRegistry> {
     let config = hub_config(proxy).await;
     let gate = Gate::new(
-        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+        hub_registry(&config),
         Policy::default(),
         Settings::default(),
     );
@@ -744,6 +838,83 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
         other => panic!("not a batch response: {other:?}"),
     }
     assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
+}
+
+/// A sweep-queue record naming an account not in MEMBER_ACCOUNTS, through the function's own
+/// entry (`app::handle`, an SQS event) beside a member's record and a malformed one: the
+/// stranger's record is done (not in `batchItemFailures`, so SQS does not deliver it again), no
+/// role is assumed for it and nothing changes for it, in the stranger's registry or the hub's;
+/// the member's record is quarantined; the malformed one is the only failure.
+#[tokio::test]
+async fn a_queue_record_for_a_strangers_account_is_done_and_nothing_is_read_or_changed_for_it() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    proxy.record("AssumeRole");
+    let app = hub_app(&proxy).await;
+    let repo = common::unique_repo("acct-queue-stranger");
+    let stranger = place(&emu, STRANGER, common::REGION).await;
+    let member = place(&emu, MEMBER, common::REGION).await;
+    // The same failing image in the stranger's registry, the member's and the hub's.
+    let digest = failing_image(&stranger, STRANGER, common::REGION, &repo).await;
+    assert_eq!(
+        failing_image(&member, MEMBER, common::REGION, &repo).await,
+        digest
+    );
+    assert_eq!(
+        failing_image(&emu, HUB, common::REGION, &repo).await,
+        digest
+    );
+    // The body the sweep enqueues for an image of another account (see the test above).
+    let body = |account: &str| {
+        json!({"repository": repo, "digest": digest, "sweep": true, "account": account, "region": common::REGION})
+            .to_string()
+    };
+    let event = json!({"Records": [
+        {"messageId": "m-stranger", "eventSource": "aws:sqs", "body": body(STRANGER)},
+        {"messageId": "m-member", "eventSource": "aws:sqs", "body": body(MEMBER)},
+        {"messageId": "m-malformed", "eventSource": "aws:sqs", "body": json!({"repository": repo}).to_string()},
+    ]});
+
+    let home = home();
+    let failed: Vec<String> = match app::handle(&app, &event, cx(&home)).await.expect("handled") {
+        Output::Batch(b) => b
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect(),
+        other => panic!("not a batch response: {other:?}"),
+    };
+    assert_eq!(
+        failed,
+        vec!["m-malformed".to_string()],
+        "only the malformed record is delivered again"
+    );
+    assert_eq!(
+        stranger.tags(&repo, &digest).await,
+        vec!["v1".to_string()],
+        "nothing changed in the stranger's registry"
+    );
+    assert_eq!(
+        emu.tags(&repo, &digest).await,
+        vec!["v1".to_string()],
+        "nor in the hub's"
+    );
+    assert!(member.tags(&repo, &digest).await.contains(&qtag(&digest)));
+    let roles: Vec<Option<String>> = proxy
+        .recorded("AssumeRole")
+        .iter()
+        .map(|r| r.form("RoleArn"))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![Some(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))],
+        "no role assumed in the stranger's account"
+    );
+    assert_eq!(
+        app.members.as_ref().map(MemberRegistries::registries_built),
+        Some(1),
+        "only the member's registry was built"
+    );
 }
 
 /// A sweep that names no accounts sweeps the member accounts MEMBER_ACCOUNTS lists too: an

@@ -2,6 +2,14 @@
 //! proxy: transient faults are absorbed by bounded retries; persistent ones fail the invocation
 //! naming the failed action after the others were attempted; a redelivery then completes the
 //! job with no second quarantine tag.
+//!
+//! The clients are the function's own: the SDK configuration `main` loads
+//! (`aws::load_sdk_config`: timeouts, retries, HTTP client), the ECR client it builds
+//! (`aws::ecr::client`: adaptive retry, many attempts), the SNS client and the Slack retry policy
+//! it uses; only the endpoint, the region and the credentials (what the Lambda environment
+//! gives) point at the proxy. So the attempts and timeouts asserted here are the ones the
+//! function ships. Timing is asserted only from below (a retry cannot come before its timeout
+//! or backoff), never against a wall-clock margin.
 
 mod alert_support;
 mod common;
@@ -11,6 +19,7 @@ use alert_support::{Reply, SlackReceiver};
 use common::proxy::{Fault, FaultProxy};
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
+use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
 use ecr_scan_gate::adapters::slack_webhook::{RetryPolicy, SlackNotifier, WebhookUrl};
 use ecr_scan_gate::domain::verdict::Verdict;
 use ecr_scan_gate::engine::gate::{Gate, GateError};
@@ -23,32 +32,37 @@ use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Real SDK clients through the proxy, with short timeouts and backoff so faults resolve fast.
+/// The function's SDK configuration as `main` loads it (`aws::load_sdk_config`), pointed at
+/// the proxy with the region and credentials the Lambda environment would give.
+async fn function_config(proxy: &FaultProxy) -> aws_config::SdkConfig {
+    ecr_scan_gate::adapters::aws::load_sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(&proxy.endpoint)
+        .region(aws_config::Region::new(common::REGION))
+        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+            aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .build()
+}
+
+/// The gate as `main` builds it, through the proxy: its ECR client (`aws::ecr::client`) and
+/// Inspector client on the function's configuration.
 async fn gate_through(
     proxy: &FaultProxy,
     notifier: Option<RecordingNotifier>,
 ) -> Gate<EcrRegistry> {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&proxy.endpoint)
-        .region(aws_config::Region::new(common::REGION))
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_millis(800))
-                .operation_timeout(Duration::from_secs(10))
-                .build(),
-        )
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(20)),
-        )
-        .load()
-        .await;
+    let config = function_config(proxy).await;
+    // `aws::ecr::client` is this with the partition "ecr". Each test is a function instance of
+    // its own (a process on Lambda): its own retry tokens and client-side rate, which one
+    // test's throttling must not drain for the tests running beside it.
+    let partition = format!("ecr-{}", proxy.endpoint);
     let gate = Gate::new(
-        EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+        EcrRegistry::new(
+            ecr_scan_gate::adapters::aws::ecr::client_in_partition(&config, &partition),
+            "quarantine-",
+        )
+        .with_inspector(aws_sdk_inspector2::Client::new(&config)),
         Policy::default(),
         Settings::default(),
     );
@@ -56,6 +70,39 @@ async fn gate_through(
         Some(n) => gate.with_notifier(Box::new(n)),
         None => gate,
     }
+}
+
+/// The settings the tests below rely on, as the function's clients carry them (the figures
+/// docs/reliability.md promises): the behaviour at the proxy is asserted in the tests after.
+#[tokio::test]
+async fn the_function_clients_carry_the_attempts_and_timeouts_the_documentation_promises() {
+    let proxy = FaultProxy::start("http://127.0.0.1:9").await;
+    let config = function_config(&proxy).await;
+    let ecr = ecr_scan_gate::adapters::aws::ecr::client(&config);
+    let retry = ecr.config().retry_config().expect("ECR retry");
+    assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+    assert_eq!(retry.max_attempts(), 100);
+    assert_eq!(retry.max_backoff(), Duration::from_secs(2));
+    let timeouts = ecr.config().timeout_config().expect("ECR timeouts");
+    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(3)));
+    assert_eq!(
+        timeouts.operation_attempt_timeout(),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(60)));
+    // SNS (and SSM, SQS, ECS: the same configuration) keep the SDK's standard retry.
+    let sns = aws_sdk_sns::Client::new(&config);
+    let retry = sns.config().retry_config().expect("SNS retry");
+    assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
+    assert_eq!(retry.max_attempts(), 3);
+    let timeouts = sns.config().timeout_config().expect("SNS timeouts");
+    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(3)));
+    assert_eq!(
+        timeouts.operation_attempt_timeout(),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(12)));
+    assert_eq!(RetryPolicy::default().max_attempts, 3, "Slack");
 }
 
 fn critical() -> Value {
@@ -124,26 +171,20 @@ async fn transient_throttling_on_every_ecr_call_is_absorbed() {
     );
 }
 
+/// A throttled ECR call is retried past the SDK's default 3 attempts and past the 10 the
+/// function had before (it now retries while the deadline allows): 11 throttled `PutImage`s,
+/// then the twelfth goes through.
 #[tokio::test]
-async fn transient_5xx_dropped_connections_and_slow_answers_are_absorbed() {
+async fn a_quarantine_throttled_eleven_times_is_done_on_the_twelfth_attempt() {
     let emu = Emulator::start().await;
     let proxy = FaultProxy::start(&emu.endpoint).await;
-    let (repo, digest) = scanned(&emu, "rel-5xx", critical()).await;
-    proxy.inject(Some("DescribeImageScanFindings"), Fault::Drop, 1);
-    proxy.inject(Some("BatchGetImage"), Fault::Unavailable, 1);
-    proxy.inject(Some("PutImage"), Fault::ServerError, 1);
-    // Longer than the 800 ms attempt timeout: the attempt is abandoned and retried.
-    proxy.inject(
-        Some("DescribeImageScanFindings"),
-        Fault::Slow(Duration::from_secs(3)),
-        1,
-    );
+    let (repo, digest) = scanned(&emu, "rel-throttle-11", critical()).await;
+    proxy.inject(Some("PutImage"), Fault::Throttle, 11);
     let gate = gate_through(&proxy, None).await;
     let ev = evaluated(gate.handle(&fail_event(&repo, &digest), TODAY).await);
-    assert_eq!(ev.verdict, Verdict::Fail);
-    assert_eq!(ev.actions[0].status(), &ActionStatus::Done);
-    assert_eq!(proxy.faults_served(), 4);
-    assert_eq!(proxy.count("DescribeImageScanFindings"), 3);
+    assert_eq!(ev.actions[0].status(), &ActionStatus::Done, "{ev:?}");
+    assert_eq!(proxy.count("PutImage"), 12);
+    assert_eq!(proxy.faults_served(), 11);
     assert_eq!(
         emu.tags(&repo, &digest).await,
         vec![qtag(&digest), "v1".to_string()]
@@ -151,17 +192,67 @@ async fn transient_5xx_dropped_connections_and_slow_answers_are_absorbed() {
 }
 
 #[tokio::test]
-async fn persistent_throttling_of_the_quarantine_fails_the_invocation_after_alerting_then_a_redelivery_completes(
+async fn transient_5xx_dropped_connections_and_an_unanswered_attempt_are_absorbed() {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let (repo, digest) = scanned(&emu, "rel-5xx", critical()).await;
+    // The first read of the findings is held at the proxy, unanswered until the evaluation
+    // is over: only the function's attempt timeout (5 s) can give it up. The retry is dropped,
+    // the third answered.
+    let held = proxy.hold("DescribeImageScanFindings");
+    proxy.inject_after(Some("DescribeImageScanFindings"), 1, Fault::Drop, 1);
+    proxy.inject(Some("BatchGetImage"), Fault::Unavailable, 1);
+    proxy.inject(Some("PutImage"), Fault::ServerError, 1);
+    let gate = gate_through(&proxy, None).await;
+    let started = Instant::now();
+    let ev = evaluated(gate.handle(&fail_event(&repo, &digest), TODAY).await);
+    // The evaluation finished while the first attempt was still held: it was given up, not
+    // waited for.
+    held.release();
+    assert_eq!(ev.verdict, Verdict::Fail);
+    assert_eq!(ev.actions[0].status(), &ActionStatus::Done);
+    assert_eq!(proxy.faults_served(), 3);
+    assert_eq!(
+        proxy.count("DescribeImageScanFindings"),
+        3,
+        "held, dropped, answered"
+    );
+    assert_eq!(proxy.count("BatchGetImage"), 2, "503, then answered");
+    assert_eq!(proxy.count("PutImage"), 2, "500, then answered");
+    let reads = proxy.arrivals("DescribeImageScanFindings");
+    assert!(
+        reads[1] >= started + Duration::from_secs(5),
+        "the retry of the held read came {:?} after the start, before the 5 s attempt timeout",
+        reads[1] - started
+    );
+    assert_eq!(
+        emu.tags(&repo, &digest).await,
+        vec![qtag(&digest), "v1".to_string()]
+    );
+}
+
+/// `PutImage` throttled for good: the function's ECR client does not give up after a number of
+/// attempts; the tag change is retried until the deadline's bound gives it up (3 s before the
+/// deadline), the alert has gone out, the invocation fails naming the quarantine, and the
+/// redelivery quarantines.
+#[tokio::test]
+async fn persistent_throttling_of_the_quarantine_is_retried_until_the_deadline_then_fails_after_alerting_and_a_redelivery_completes(
 ) {
     let emu = Emulator::start().await;
     let proxy = FaultProxy::start(&emu.endpoint).await;
     let (repo, digest) = scanned(&emu, "rel-persist", critical()).await;
-    proxy.inject(Some("PutImage"), Fault::Throttle, 1000);
+    proxy.inject(Some("PutImage"), Fault::Throttle, usize::MAX);
     let alerts = RecordingNotifier::new("sns");
     let gate = gate_through(&proxy, Some(alerts.clone())).await;
     let event = fail_event(&repo, &digest);
 
-    let err = gate.handle(&event, TODAY).await.unwrap_err();
+    // Time to start the tag change (CHANGE_RESERVE, 12 s) and 1 s more: it may retry for about
+    // 10 s, until FINISH_MARGIN (3 s) is left.
+    let deadline = Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(1));
+    let err = gate
+        .handle_until(&event, TODAY, deadline)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "ActionsFailed");
     let text = err.to_string();
     assert!(
@@ -171,16 +262,23 @@ async fn persistent_throttling_of_the_quarantine_fails_the_invocation_after_aler
         )),
         "{text}"
     );
+    // Given up by the deadline while the SDK was still retrying, not by the SDK after its
+    // attempts (that would read "ThrottlingException: Rate exceeded").
     assert!(
-        text.contains("PutImage") && text.contains("Rate exceeded"),
+        text.contains("BatchGetImage/PutImage") && text.contains("abandoned"),
         "{text}"
+    );
+    assert!(!text.contains("Rate exceeded"), "{text}");
+    assert!(
+        proxy.count("PutImage") >= 2,
+        "retried: {:?}",
+        proxy.counts()
     );
     assert_eq!(
         alerts.count(),
         1,
         "the alert went out although the quarantine failed"
     );
-    assert_eq!(proxy.count("PutImage"), 3, "bounded: the SDK's 3 attempts");
     assert_eq!(emu.tags(&repo, &digest).await, vec!["v1".to_string()]);
 
     // Lambda retries the event once the registry answers again.
@@ -204,6 +302,63 @@ async fn persistent_throttling_of_the_quarantine_fails_the_invocation_after_aler
         emu.tags(&repo, &digest).await,
         vec![qtag(&digest), "v1".to_string()]
     );
+}
+
+/// Alerts through the function's SNS client (the SDK's standard retry: 3 attempts): a
+/// throttled `Publish` is retried and delivered once; throttled for good, the alert fails after
+/// exactly 3 attempts, the quarantine is still done, and the invocation fails naming SNS.
+#[tokio::test]
+async fn sns_throttling_is_retried_within_3_attempts_and_a_persistent_one_fails_naming_sns_after_tagging(
+) {
+    let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
+    let topic = emu
+        .topic_with_queue(&common::unique_repo("rel-sns"), None)
+        .await;
+    let config = function_config(&proxy).await;
+    let gate = gate_through(&proxy, None)
+        .await
+        .with_notifier(Box::new(SnsNotifier::new(
+            aws_sdk_sns::Client::new(&config),
+            &topic.topic_arn,
+            AlertOptions::default(),
+        )));
+
+    proxy.inject(Some("Publish"), Fault::Throttle, 2);
+    let (repo, digest) = scanned(&emu, "rel-sns", critical()).await;
+    let ev = evaluated(gate.handle(&fail_event(&repo, &digest), TODAY).await);
+    assert!(
+        ev.actions
+            .iter()
+            .all(|a| matches!(a.status(), ActionStatus::Done)),
+        "{:?}",
+        ev.actions
+    );
+    assert_eq!(proxy.count("Publish"), 3, "two throttled, then delivered");
+    assert_eq!(emu.sent_notifications(&topic.topic_arn).len(), 1);
+
+    proxy.inject(Some("Publish"), Fault::Throttle, usize::MAX);
+    proxy.reset_counts();
+    let (repo, digest) = scanned(&emu, "rel-sns-down", critical()).await;
+    let err = gate
+        .handle(&fail_event(&repo, &digest), TODAY)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("alert via sns (FAILED:") && text.contains("Throttling"),
+        "{text}"
+    );
+    assert_eq!(
+        proxy.count("Publish"),
+        3,
+        "the SDK's 3 attempts, then given up"
+    );
+    assert_eq!(
+        emu.tags(&repo, &digest).await,
+        vec![qtag(&digest), "v1".to_string()]
+    );
+    assert_eq!(emu.sent_notifications(&topic.topic_arn).len(), 1);
 }
 
 #[tokio::test]
@@ -254,9 +409,12 @@ async fn too_little_time_for_a_tag_change_does_not_start_it_and_the_retry_comple
     let (repo, digest) = scanned(&emu, "rel-deadline-tag", critical()).await;
     let alerts = RecordingNotifier::new("sns");
     let gate = gate_through(&proxy, Some(alerts.clone())).await;
-    // Enough for a page of findings, not for a tag change with its retries.
-    let deadline = Deadline::at(Instant::now() + Deadline::PAGE_RESERVE + Duration::from_secs(2));
-    assert!(Deadline::PAGE_RESERVE + Duration::from_secs(2) < Deadline::CHANGE_RESERVE);
+    // Less than a tag change needs, whenever it is asked (the deadline is closer than
+    // CHANGE_RESERVE from the start); enough for a page of findings with ~7 s to spare, so a
+    // slow machine does not turn this into a read given up.
+    let deadline =
+        Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE - Duration::from_millis(100));
+    assert!(Deadline::PAGE_RESERVE + Duration::from_secs(5) < Deadline::CHANGE_RESERVE);
     let err = gate
         .handle_until(&fail_event(&repo, &digest), TODAY, deadline)
         .await
@@ -377,18 +535,15 @@ async fn a_release_racing_a_quarantine_ends_in_the_state_of_the_newest_scan() {
     );
 }
 
-/// Slack through the fault proxy: the webhook path carries the secret.
+/// Slack through the fault proxy, with the retry policy `main` gives it
+/// (`RetryPolicy::default()`: 3 attempts, 0.5 s then 1 s between them); the webhook path
+/// carries the secret.
 async fn slack_through(proxy: &FaultProxy) -> SlackNotifier {
     let url = format!("{}/services/T0REL/B0REL/r3l1abil1tyS3cr3t", proxy.endpoint);
     SlackNotifier::new(
         WebhookUrl::parse(&url).unwrap(),
         AlertOptions::default(),
-        RetryPolicy {
-            max_attempts: 3,
-            base_backoff: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(2),
-            request_timeout: Duration::from_secs(2),
-        },
+        RetryPolicy::default(),
     )
     .unwrap()
 }
@@ -424,15 +579,25 @@ async fn slack_faults_are_absorbed_and_a_persistent_one_fails_after_tagging_with
     );
     assert_eq!(slack_proxy.faults_served(), 2);
 
-    // Persistent: Slack keeps failing; tagging still happens, the invocation fails naming Slack.
-    slack_proxy.inject(None, Fault::Unavailable, 1000);
+    // Persistent: Slack keeps failing; tagging still happens, the invocation fails naming Slack
+    // after the function's 3 attempts, spaced by its backoff (0.5 s, then 1 s).
+    slack_proxy.inject(None, Fault::Unavailable, usize::MAX);
+    slack_proxy.reset_counts();
     let (repo, digest) = scanned(&emu, "rel-slack-down", critical()).await;
+    let started = Instant::now();
     let result = gate.handle(&fail_event(&repo, &digest), TODAY).await;
     let err = result.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("alert via slack (FAILED:") && text.contains("503"),
         "{text}"
+    );
+    assert_eq!(slack_proxy.total(), 3, "3 attempts, then given up");
+    let attempts = slack_proxy.arrivals(&slack_proxy.sequence()[0]);
+    assert!(
+        attempts[2] >= started + Duration::from_millis(1500),
+        "the third attempt came {:?} after the start: the backoff was not waited",
+        attempts[2] - started
     );
     assert_eq!(
         emu.tags(&repo, &digest).await,

@@ -2,6 +2,8 @@
 //! operation and answers faults on demand: throttling, 5xx, slow responses, dropped connections;
 //! it can also hold an operation to a rate (ThrottlingException beyond it) and rewrite the
 //! upstream's answers (to add what the emulator lacks, e.g. DescribeImages' scan summaries).
+//! It notes when each request arrived and, for the operations a test asks, keeps the requests
+//! whole (what the emulator does not check, e.g. `AssumeRole`'s `ExternalId`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,6 +81,68 @@ struct State {
     rewrites: Vec<(String, Rewrite)>,
     answers: Vec<(String, Answer)>,
     limits: Vec<RateLimit>,
+    /// When each request reached the proxy, by operation (since the last `reset_counts`).
+    arrivals: Vec<(String, Instant)>,
+    /// The operations whose requests are kept whole (see [`FaultProxy::record`]).
+    recording: Vec<String>,
+    recorded: Vec<(String, Recorded)>,
+}
+
+/// A request as it reached the proxy (see [`FaultProxy::record`]).
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The request line and the headers.
+    pub head: String,
+    pub body: String,
+}
+
+impl Recorded {
+    /// The decoded value of a form field of the body (query protocol: STS, SNS), e.g.
+    /// `ExternalId` of `Action=AssumeRole&...&ExternalId=...`; `None` when it is absent.
+    pub fn form(&self, field: &str) -> Option<String> {
+        self.body.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name) == field).then(|| percent_decode(value))
+        })
+    }
+
+    /// The value of a header (the first of that name).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn percent_decode(text: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
+            .flatten();
+        match (bytes[i], escaped) {
+            (_, Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, None) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Clone)]
@@ -203,6 +267,7 @@ impl FaultProxy {
         let mut st = self.state.lock().unwrap();
         st.counts.clear();
         st.sequence.clear();
+        st.arrivals.clear();
     }
 
     /// The operations that reached the proxy, in order (since the last `reset_counts`).
@@ -212,6 +277,41 @@ impl FaultProxy {
 
     pub fn faults_served(&self) -> usize {
         self.state.lock().unwrap().faults_served
+    }
+
+    /// When each request for `operation` reached the proxy, in order (since the last
+    /// `reset_counts`): the time a retry came after the attempt it replaced.
+    pub fn arrivals(&self, operation: &str) -> Vec<Instant> {
+        self.state
+            .lock()
+            .unwrap()
+            .arrivals
+            .iter()
+            .filter(|(o, _)| o == operation)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    /// From now on every request for `operation` is kept whole, head and body, for
+    /// [`FaultProxy::recorded`]: what the function sent (e.g. `AssumeRole`'s `ExternalId`).
+    pub fn record(&self, operation: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .recording
+            .push(operation.to_string());
+    }
+
+    /// The requests for `operation` kept since [`FaultProxy::record`], in order.
+    pub fn recorded(&self, operation: &str) -> Vec<Recorded> {
+        self.state
+            .lock()
+            .unwrap()
+            .recorded
+            .iter()
+            .filter(|(o, _)| o == operation)
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 }
 
@@ -288,6 +388,14 @@ async fn serve(
         let mut st = state.lock().unwrap();
         *st.counts.entry(operation.clone()).or_default() += 1;
         st.sequence.push(operation.clone());
+        st.arrivals.push((operation.clone(), Instant::now()));
+        if st.recording.contains(&operation) {
+            let recorded = Recorded {
+                head: head.clone(),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            st.recorded.push((operation.clone(), recorded));
+        }
         let mut fault = None;
         for r in st.rules.iter_mut() {
             if r.remaining == 0 || r.operation.as_deref().is_some_and(|o| o != operation) {
