@@ -177,7 +177,7 @@ class SarifAndSummary(unittest.TestCase):
         self.assertIn("- 1 CRITICAL finding (policy: fail at 1 or more)", text)
         self.assertIn("| effect | id | severity | package | version | fix |", text)
         self.assertIn("| fails | [CVE-2024-0001](https://nvd.nist.gov/vuln/detail/CVE-2024-0001) | CRITICAL "
-                      "| openssl | 3.0.1 | - |", text)
+                      "| openssl | 3.0.1 | fix unknown |", text)
         self.assertIn("| warns | [CVE-2024-0002]", text)
         self.assertRegex(text, r"Policy: built-in default[^\n]* \(hash `[0-9a-f]{12}`\)")
 

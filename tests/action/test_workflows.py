@@ -334,7 +334,9 @@ class PublishedNames(unittest.TestCase):
              *(p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "examples" / "github-actions").glob("*.yml"))),
              *(p.relative_to(ROOT).as_posix() for p in sorted(WORKFLOWS.glob("*.yml")))]
     OWNER = [r"github\.com/([^/\s`'\"]+)/ecr-scan-gate\b", r"uses: ([^/\s]+)/ecr-scan-gate@",
-             r"--repo ([^/\s]+)/ecr-scan-gate\b", r"(<[\w -]+>)/ecr-scan-gate\b"]
+             r"--repo ([^/\s]+)/ecr-scan-gate\b",
+             # `<owner>/ecr-scan-gate`, not a path such as `target/lambda-<architecture>/ecr-scan-gate`
+             r"(?<![\w-])(<[\w -]+>)/ecr-scan-gate\b"]
     VERSION = [r"ecr-scan-gate@(v\d+\.\d+\.\d+)", r"/releases/download/(v\d+\.\d+\.\d+)",
                r"\?ref=(v\d+\.\d+\.\d+)", r"--branch (v\d+\.\d+\.\d+)", r"version: (v\d+\.\d+\.\d+)",
                r"ecr-scan-gate/(v\d+\.\d+\.\d+)/"]
