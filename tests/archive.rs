@@ -36,14 +36,7 @@ fn qtag(digest: &str) -> String {
 }
 
 fn cx() -> Context<'static> {
-    Context {
-        request_id: "test",
-        function_name: "ecr-scan-gate",
-        today: TODAY,
-        now_s: 1_795_746_208,
-        deadline: Deadline::none(),
-        home: Err("no function ARN: one account"),
-    }
+    common::one_account_cx()
 }
 
 fn now_s() -> i64 {

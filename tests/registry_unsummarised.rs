@@ -16,7 +16,6 @@ use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::adapters::aws::sns::SnsNotifier;
 use ecr_scan_gate::domain::verdict::Verdict;
 use ecr_scan_gate::engine::gate::{Gate, GateError};
-use ecr_scan_gate::engine::ports::Deadline;
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app::{self, App, Context, Output, RegistryOutcome};
 use ecr_scan_gate::entry::sweep::report::SweepReport;
@@ -32,14 +31,7 @@ fn qtag(digest: &str) -> String {
 }
 
 fn cx() -> Context<'static> {
-    Context {
-        request_id: "test",
-        function_name: "ecr-scan-gate",
-        today: TODAY,
-        now_s: 1_795_746_208,
-        deadline: Deadline::none(),
-        home: Err("no function ARN: one account"),
-    }
+    common::one_account_cx()
 }
 
 /// Strips what real ECR leaves out of `DescribeImages` under enhanced scanning.

@@ -7,10 +7,9 @@ mod common;
 mod fakes;
 
 use common::proxy::FaultProxy;
-use common::{Emulator, ManifestKind, TODAY};
+use common::{Emulator, ManifestKind};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::engine::gate::Gate;
-use ecr_scan_gate::engine::ports::Deadline;
 use ecr_scan_gate::engine::settings::Settings;
 use ecr_scan_gate::entry::app::{self, App, Context, Output, RegistryOutcome};
 use ecr_scan_gate::entry::config::Config;
@@ -19,14 +18,7 @@ use fakes::RecordingNotifier;
 use serde_json::json;
 
 fn cx() -> Context<'static> {
-    Context {
-        request_id: "test",
-        function_name: "ecr-scan-gate",
-        today: TODAY,
-        now_s: 1_795_746_208,
-        deadline: Deadline::none(),
-        home: Err("no function ARN: one account"),
-    }
+    common::one_account_cx()
 }
 
 #[tokio::test]

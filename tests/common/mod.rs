@@ -618,3 +618,16 @@ pub async fn image_with_critical_findings(
     );
     (repo, digest, event)
 }
+
+/// The function's context for one invocation in a single account (no function ARN, so no
+/// member routing), at the tests' fixed day and time, with no deadline.
+pub fn one_account_cx() -> ecr_scan_gate::entry::app::Context<'static> {
+    ecr_scan_gate::entry::app::Context {
+        request_id: "test",
+        function_name: "ecr-scan-gate",
+        today: TODAY,
+        now_s: 1_795_746_208,
+        deadline: ecr_scan_gate::engine::ports::Deadline::none(),
+        home: Err("no function ARN: one account"),
+    }
+}
