@@ -1,18 +1,14 @@
 //! ECR archive on the registry port: an image's storage (`imageStatus`, `lastRecordedPullTime`
-//! from `DescribeImages`), `UpdateImageStorageClass`, and Amazon Inspector's word on whether
-//! the image runs (`inUseCount`).
+//! from `DescribeImages`) and `UpdateImageStorageClass`. Whether an image runs (Inspector's
+//! `inUseCount`) is asked in `inspector.rs`.
 
-use super::ecr::{call_error, image_id, sdk_error, EcrRegistry};
+use super::ecr::{image_id, sdk_error, EcrRegistry};
 use super::error_text;
 use crate::domain::image::{Digest, ImageRef};
-use crate::domain::storage::{ImageStatus, InspectorUse, Storage, StorageClass};
+use crate::domain::storage::{ImageStatus, Storage, StorageClass};
 use crate::engine::ports::{ImageDetails, RegistryError};
 use aws_sdk_ecr::types::{
     DescribeImagesFilter, ImageDetail, ImageStatusFilter, TargetStorageClass,
-};
-use aws_sdk_inspector2::types::{
-    AggregationRequest, AggregationResponse, AggregationType, AwsEcrContainerAggregation,
-    StringComparison, StringFilter,
 };
 
 /// `DescribeImages` answers only `ACTIVE` images unless asked for every status (ECR API
@@ -149,61 +145,5 @@ impl EcrRegistry {
             repository: repository.to_string(),
             problem: format!("imageStatus {raw:?} is not ACTIVE, ARCHIVED or ACTIVATING"),
         })
-    }
-
-    /// Inspector's `inUseCount` of one image (`ListFindingAggregations`, `AWS_ECR_CONTAINER`,
-    /// filtered by repository and image digest). `None` when Inspector is not there for the
-    /// gate (no client, not enabled, not allowed) or does not list the image.
-    pub(super) async fn inspector_in_use(
-        &self,
-        repository: &str,
-        digest: &Digest,
-    ) -> Result<Option<InspectorUse>, RegistryError> {
-        const OP: &str = "ListFindingAggregations";
-        let Some(client) = &self.inspector else {
-            return Ok(None);
-        };
-        let equals = |value: &str| {
-            StringFilter::builder()
-                .comparison(StringComparison::Equals)
-                .value(value)
-                .build()
-                .map_err(|e| call_error(OP, repository, e.to_string()))
-        };
-        let request = AggregationRequest::AwsEcrContainerAggregation(
-            AwsEcrContainerAggregation::builder()
-                .repositories(equals(repository)?)
-                .image_shas(equals(digest.as_str())?)
-                .build(),
-        );
-        let out = client
-            .list_finding_aggregations()
-            .aggregation_type(AggregationType::AwsEcrContainer)
-            .aggregation_request(request)
-            .send()
-            .await;
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                let code = aws_sdk_inspector2::error::ProvideErrorMetadata::code(&e)
-                    .unwrap_or("")
-                    .to_string();
-                return match code.as_str() {
-                    "AccessDeniedException" | "ResourceNotFoundException" => Ok(None),
-                    _ => Err(call_error(OP, repository, error_text(&e, "inspector2", OP))),
-                };
-            }
-        };
-        Ok(out.responses().iter().find_map(|r| match r {
-            AggregationResponse::AwsEcrContainerAggregation(image)
-                if image.image_sha() == Some(digest.as_str()) =>
-            {
-                Some(InspectorUse {
-                    in_use_count: image.in_use_count().unwrap_or(0).max(0) as u64,
-                    last_in_use_at: image.last_in_use_at().map(|t| t.secs()),
-                })
-            }
-            _ => None,
-        }))
     }
 }

@@ -1,12 +1,14 @@
-//! Amazon Inspector's counts in bulk: `ListFindingAggregations` with `aggregationType`
-//! `AWS_ECR_CONTAINER`, filtered by repository, 100 images a page. Real ECR's `DescribeImages`
-//! gives no summary for an image under enhanced scanning; this gives each image's counts for
-//! one call per 100 images instead of one `DescribeImageScanFindings` per image.
+//! Amazon Inspector's `ListFindingAggregations` (`aggregationType` `AWS_ECR_CONTAINER`): the
+//! counts of a repository's images in bulk, filtered by repository, 100 images a page (real
+//! ECR's `DescribeImages` gives no summary under enhanced scanning: one call per 100 images
+//! instead of one `DescribeImageScanFindings` per image); and, for the archive, whether one
+//! image runs (`inUseCount`, filtered by its digest too).
 
 use super::ecr::{call_error, EcrRegistry, MAX_PAGES};
 use super::error_text;
 use crate::domain::image::Digest;
 use crate::domain::severity::{Counts, Severity};
+use crate::domain::storage::InspectorUse;
 use crate::engine::ports::{BulkCounts, EnhancedCounts, RegistryError};
 use aws_sdk_inspector2::types::{
     AggregationRequest, AggregationResponse, AggregationType, AwsEcrContainerAggregation,
@@ -23,15 +25,9 @@ impl EcrRegistry {
         client: &aws_sdk_inspector2::Client,
         repository: &str,
     ) -> Result<BulkCounts, RegistryError> {
-        const OP: &str = "ListFindingAggregations";
-        let filter = StringFilter::builder()
-            .comparison(StringComparison::Equals)
-            .value(repository)
-            .build()
-            .map_err(|e| call_error(OP, repository, e.to_string()))?;
         let request = AggregationRequest::AwsEcrContainerAggregation(
             AwsEcrContainerAggregation::builder()
-                .repositories(filter)
+                .repositories(equals(repository, repository)?)
                 .build(),
         );
         let mut images = HashMap::new();
@@ -47,20 +43,11 @@ impl EcrRegistry {
                 .await;
             let out = match out {
                 Ok(out) => out,
-                Err(e) => {
-                    let code = aws_sdk_inspector2::error::ProvideErrorMetadata::code(&e)
-                        .unwrap_or("")
-                        .to_string();
-                    let text = error_text(&e, "inspector2", OP);
-                    return match code.as_str() {
-                        // Not enabled in this account and region, or not allowed: each image
-                        // is read on its own instead.
-                        "AccessDeniedException" | "ResourceNotFoundException" => {
-                            Ok(BulkCounts::Unavailable(text))
-                        }
-                        _ => Err(call_error(OP, repository, text)),
-                    };
+                // Each image is then read on its own instead.
+                Err(e) if not_available(&e) => {
+                    return Ok(BulkCounts::Unavailable(error_text(&e, "inspector2", OP)))
                 }
+                Err(e) => return Err(call_error(OP, repository, error_text(&e, "inspector2", OP))),
             };
             for response in out.responses() {
                 let AggregationResponse::AwsEcrContainerAggregation(image) = response else {
@@ -87,6 +74,68 @@ impl EcrRegistry {
             problem: format!("more than {MAX_PAGES} pages of images"),
         })
     }
+
+    /// Inspector's `inUseCount` of one image (`ListFindingAggregations`, `AWS_ECR_CONTAINER`,
+    /// filtered by repository and image digest). `None` when Inspector is not there for the
+    /// gate (no client, not enabled, not allowed) or does not list the image.
+    pub(super) async fn inspector_in_use(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<InspectorUse>, RegistryError> {
+        let Some(client) = &self.inspector else {
+            return Ok(None);
+        };
+        let request = AggregationRequest::AwsEcrContainerAggregation(
+            AwsEcrContainerAggregation::builder()
+                .repositories(equals(repository, repository)?)
+                .image_shas(equals(digest.as_str(), repository)?)
+                .build(),
+        );
+        let out = client
+            .list_finding_aggregations()
+            .aggregation_type(AggregationType::AwsEcrContainer)
+            .aggregation_request(request)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if not_available(&e) => return Ok(None),
+            Err(e) => return Err(call_error(OP, repository, error_text(&e, "inspector2", OP))),
+        };
+        Ok(out.responses().iter().find_map(|r| match r {
+            AggregationResponse::AwsEcrContainerAggregation(image)
+                if image.image_sha() == Some(digest.as_str()) =>
+            {
+                Some(InspectorUse {
+                    in_use_count: image.in_use_count().unwrap_or(0).max(0) as u64,
+                    last_in_use_at: image.last_in_use_at().map(|t| t.secs()),
+                })
+            }
+            _ => None,
+        }))
+    }
+}
+
+/// The operation every call here makes.
+const OP: &str = "ListFindingAggregations";
+
+/// An `EQUALS` filter on `value` (a repository name, an image digest).
+fn equals(value: &str, repository: &str) -> Result<StringFilter, RegistryError> {
+    StringFilter::builder()
+        .comparison(StringComparison::Equals)
+        .value(value)
+        .build()
+        .map_err(|e| call_error(OP, repository, e.to_string()))
+}
+
+/// Inspector is not enabled in this account and region, or the gate may not ask it: the
+/// caller goes without it rather than fail.
+fn not_available<E: aws_sdk_inspector2::error::ProvideErrorMetadata>(e: &E) -> bool {
+    matches!(
+        e.code(),
+        Some("AccessDeniedException" | "ResourceNotFoundException")
+    )
 }
 
 /// Inspector's `severityCounts`: `all`, and the severities it names (`critical`, `high`,
