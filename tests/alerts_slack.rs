@@ -84,6 +84,12 @@ async fn rate_limit_429_is_retried_after_retry_after_then_succeeds() {
     let got = slack.requests();
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].body, got[1].body, "the same message is sent again");
+    // Bounded from below only: a loaded runner can make the wait longer, never shorter.
+    let waited = got[1].at.duration_since(got[0].at);
+    assert!(
+        waited >= std::time::Duration::from_secs(1),
+        "the second post came {waited:?} after the first, not after Retry-After: 1"
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::proxy::FaultProxy;
 use common::{basic_finding, basic_findings, Emulator, ManifestKind};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -143,24 +144,33 @@ async fn no_scan_and_no_wait_is_undecided_exit_2() {
     );
 }
 
-#[tokio::test]
+/// The wait is read from the answers, not from the clock: the check looks at the start and once
+/// more at the end of its wait (two reads of the findings at the proxy), and says how long it
+/// waited (at least the wait: a bound from below, which a loaded runner cannot break).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_for_a_scan_that_never_comes_times_out_exit_2() {
     let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
     let (repo, digest) = image(&emu, "chk-timeout", None).await;
-    let o = run(
-        &emu.endpoint,
-        &[
-            &repo,
-            "--digest",
-            &digest,
-            "--wait",
-            "1s",
-            "--poll-interval",
-            "5s",
-            "--output",
-            "json",
-        ],
-    );
+    let endpoint = proxy.endpoint.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &endpoint,
+            &[
+                &repo,
+                "--digest",
+                &digest,
+                "--wait",
+                "1s",
+                "--poll-interval",
+                "5s",
+                "--output",
+                "json",
+            ],
+        )
+    })
+    .await
+    .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["decision"], "undecided");
@@ -172,28 +182,75 @@ async fn waiting_for_a_scan_that_never_comes_times_out_exit_2() {
         "{report}"
     );
     assert!(
-        report["waited_seconds"].as_f64().unwrap() >= 0.8,
+        report["waited_seconds"].as_f64().unwrap() >= 1.0,
         "{report}"
+    );
+    assert_eq!(
+        proxy.count(LOOK),
+        2,
+        "one look at the start, the last at the end of the 1 s wait (not one poll of 5 s later): {:?}",
+        proxy.sequence()
     );
 }
 
-#[tokio::test]
+/// What a look of the check reads: the image's scan findings.
+const LOOK: &str = "DescribeImageScanFindings";
+
+/// The scan completes while the check waits: the test holds one of the check's later looks at
+/// the proxy, completes the scan meanwhile, then lets the look go on. No sleep decides the order:
+/// the first look has been answered (no scan yet) before the held one starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_sees_a_scan_that_completes_meanwhile() {
     let emu = Emulator::start().await;
+    let proxy = FaultProxy::start(&emu.endpoint).await;
     let (repo, digest) = image(&emu, "chk-wait", None).await;
-    let endpoint = emu.endpoint.clone();
+    let endpoint = proxy.endpoint.clone();
     let (r, d) = (repo.clone(), digest.clone());
-    let checker = std::thread::spawn(move || {
+    let checker = tokio::task::spawn_blocking(move || {
         run(
             &endpoint,
-            &[&r, "--digest", &d, "--wait", "60s", "--poll-interval", "5s"],
+            &[
+                &r,
+                "--digest",
+                &d,
+                "--wait",
+                "60s",
+                "--poll-interval",
+                "5s",
+                "--output",
+                "json",
+            ],
         )
     });
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The first look reached the proxy; the next one is held.
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while proxy.count(LOOK) == 0 && !checker.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the check's first look");
+    assert!(!checker.is_finished(), "the check ended before it waited");
+    let later = proxy.hold(LOOK);
+    tokio::time::timeout(std::time::Duration::from_secs(60), later.arrived())
+        .await
+        .expect("the check looks again while it waits");
+    let looks_before = proxy.count(LOOK);
     emu.seed(&repo, &digest, "COMPLETE", critical());
     emu.start_scan(&repo, &digest).await;
-    let o = checker.join().unwrap();
+    later.release();
+    let o = checker.await.unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["decision"], "blocked", "{report}");
+    assert!(
+        looks_before >= 2,
+        "it looked again after a scan-less answer"
+    );
+    assert!(
+        report["waited_seconds"].as_f64().unwrap() >= 5.0,
+        "it waited at least one poll interval (5 s): {report}"
+    );
 }
 
 #[tokio::test]

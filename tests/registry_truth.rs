@@ -5,7 +5,7 @@
 mod common;
 mod fakes;
 
-use common::proxy::{Fault, FaultProxy};
+use common::proxy::FaultProxy;
 use common::{basic_finding, basic_findings, ecr_scan_event, Emulator, ManifestKind, TODAY};
 use ecr_scan_gate::adapters::aws::ecr::EcrRegistry;
 use ecr_scan_gate::domain::image::{Digest, ImageRef};
@@ -305,6 +305,7 @@ async fn a_failing_platform_image_blocks_the_tagged_index_and_a_policy_change_re
 }
 
 /// Item 8: a slow alert channel is given up at the deadline, leaving time for the log lines.
+/// The channel never answers: had the gate waited for it, the test would time out.
 #[tokio::test]
 async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_reported() {
     struct Slow;
@@ -319,11 +320,8 @@ async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_r
             'a,
             Result<(), ecr_scan_gate::engine::ports::NotifyError>,
         > {
-            // Slack with its retries and Retry-After waits can take about 35 s.
-            Box::pin(async {
-                tokio::time::sleep(Duration::from_secs(35)).await;
-                Ok(())
-            })
+            // Slack with its retries and Retry-After waits can take about 35 s; this one, forever.
+            Box::pin(std::future::pending())
         }
     }
     let emu = Emulator::start().await;
@@ -337,12 +335,16 @@ async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_r
         .await
         .with_notifier(Box::new(Slow));
     let event = ecr_scan_event(&repo, &digest, &["v1"], json!({"CRITICAL": 1}), "COMPLETE");
-    // 15 s: enough for the tag change (12 s reserve), not for the alert.
-    let deadline = Deadline::at(Instant::now() + Duration::from_secs(15));
-    let err = gate
-        .handle_until(&event, TODAY, deadline)
-        .await
-        .unwrap_err();
+    // Ample time for the tag change (6 s beyond its 12 s reserve), none that an alert which
+    // never ends could fill.
+    let deadline = Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(6));
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        gate.handle_until(&event, TODAY, deadline),
+    )
+    .await
+    .expect("the alert is given up at the deadline, not waited for")
+    .unwrap_err();
     let ev = err
         .evaluation()
         .expect("the decision is kept for the log and metric lines");
@@ -357,9 +359,14 @@ async fn an_alert_that_outlasts_the_deadline_is_cut_off_and_the_decision_still_r
         other => panic!("{other:?}"),
     }
     assert!(emu.tags(&repo, &digest).await.contains(&qtag(&digest)));
+    assert!(
+        deadline.allows(Duration::from_millis(1)),
+        "given up before the deadline, leaving time for the log lines"
+    );
 }
 
-/// Item 8: a page read whose retries outlast the deadline is given up, not waited for.
+/// Item 8: a page read whose retries outlast the deadline is given up, not waited for. The read
+/// is held at the proxy and never answered: had the gate waited for it, the test would time out.
 #[tokio::test]
 async fn a_page_read_that_outlasts_the_deadline_is_given_up() {
     let emu = Emulator::start().await;
@@ -369,20 +376,26 @@ async fn a_page_read_that_outlasts_the_deadline_is_given_up() {
     let digest = emu.push(&repo, "v1", ManifestKind::DockerV2).await;
     emu.seed(&repo, &digest, "COMPLETE", critical());
     emu.start_scan(&repo, &digest).await;
-    proxy.inject(
-        Some("DescribeImageScanFindings"),
-        Fault::Slow(Duration::from_secs(20)),
-        1,
-    );
+    let read = proxy.hold("DescribeImageScanFindings");
     let gate = gate_through(&proxy, "{}").await;
     let event = ecr_scan_event(&repo, &digest, &["v1"], json!({"CRITICAL": 1}), "COMPLETE");
-    // 7 s: the page may start (5 s reserve) but its 20 s answer would outlast the invocation.
-    let deadline = Deadline::at(Instant::now() + Duration::from_secs(7));
-    let err = gate
-        .handle_until(&event, TODAY, deadline)
-        .await
-        .unwrap_err();
+    // The page may start (5 s reserve, with 5 s to spare), but its answer never comes.
+    let deadline = Deadline::at(Instant::now() + Deadline::PAGE_RESERVE + Duration::from_secs(5));
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        gate.handle_until(&event, TODAY, deadline),
+    )
+    .await
+    .expect("the read is given up at the deadline, not waited for")
+    .unwrap_err();
     assert_eq!(err.kind(), "DeadlineReached", "{err}");
+    tokio::time::timeout(Duration::from_secs(1), read.arrived())
+        .await
+        .expect("the page read was started, then given up");
+    assert!(
+        deadline.allows(Duration::from_millis(1)),
+        "given up before the deadline, leaving time for the log lines"
+    );
 }
 
 /// Item 2: Inspector's counts list CRITICAL, HIGH and MEDIUM beside TOTAL (AWS's sample: TOTAL

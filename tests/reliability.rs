@@ -32,18 +32,9 @@ use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// The function's SDK configuration as `main` loads it (`aws::load_sdk_config`), pointed at
-/// the proxy with the region and credentials the Lambda environment would give.
+/// The function's SDK configuration as `main` loads it, pointed at the proxy.
 async fn function_config(proxy: &FaultProxy) -> aws_config::SdkConfig {
-    ecr_scan_gate::adapters::aws::load_sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .region(aws_config::Region::new(common::REGION))
-        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
-            aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"),
-        ))
-        .build()
+    common::function_config(&proxy.endpoint).await
 }
 
 /// The gate as `main` builds it, through the proxy: its ECR client (`aws::ecr::client`) and
@@ -53,13 +44,10 @@ async fn gate_through(
     notifier: Option<RecordingNotifier>,
 ) -> Gate<EcrRegistry> {
     let config = function_config(proxy).await;
-    // `aws::ecr::client` is this with the partition "ecr". Each test is a function instance of
-    // its own (a process on Lambda): its own retry tokens and client-side rate, which one
-    // test's throttling must not drain for the tests running beside it.
-    let partition = format!("ecr-{}", proxy.endpoint);
+    // `aws::ecr::client` is this with the partition "ecr".
     let gate = Gate::new(
         EcrRegistry::new(
-            ecr_scan_gate::adapters::aws::ecr::client_in_partition(&config, &partition),
+            common::function_ecr(&config, &proxy.endpoint),
             "quarantine-",
         )
         .with_inspector(aws_sdk_inspector2::Client::new(&config)),

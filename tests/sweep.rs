@@ -49,9 +49,13 @@ impl World {
     }
 
     async fn gate(&self, alerts: &RecordingNotifier) -> Gate<EcrRegistry> {
-        let config = common::sdk_config(&self.proxy.endpoint).await;
+        // The function's configuration and ECR client, as `main` builds them.
+        let config = common::function_config(&self.proxy.endpoint).await;
         Gate::new(
-            EcrRegistry::new(aws_sdk_ecr::Client::new(&config), "quarantine-"),
+            EcrRegistry::new(
+                common::function_ecr(&config, &self.proxy.endpoint),
+                "quarantine-",
+            ),
             Policy::default(),
             Settings::default(),
         )
@@ -311,10 +315,26 @@ async fn an_inline_sweep_near_its_deadline_says_complete_false_and_how_far_it_go
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await);
 
-    // Time to list, not to start an evaluation.
-    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_secs(3));
-    assert!(LISTING_RESERVE + Duration::from_secs(3) < INLINE_RESERVE);
-    let r = swept(run(&app, &w.sweep_input(), deadline).await);
+    // Time to list, not to start an evaluation: the listing is held at the proxy until less than
+    // an evaluation's reserve is left, then answered. No margin of the clock decides it.
+    let deadline = Deadline::at(Instant::now() + INLINE_RESERVE + Duration::from_secs(2));
+    let listing = w.proxy.hold("DescribeImages");
+    let sweep = {
+        let input = w.sweep_input();
+        let app = &app;
+        async move { run(app, &input, deadline).await }
+    };
+    let release = async {
+        tokio::time::timeout(Duration::from_secs(60), listing.arrived())
+            .await
+            .expect("the sweep lists the repository");
+        while deadline.allows(INLINE_RESERVE) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        listing.release();
+    };
+    let (out, ()) = tokio::join!(sweep, release);
+    let r = swept(out);
     assert!(!r.complete);
     assert_eq!(r.images, 2, "listed");
     assert_eq!(r.evaluated, Some(0), "none started");
@@ -474,7 +494,9 @@ async fn a_failed_action_fails_only_its_own_record() {
     let clean = w.image("clean", 0, 0).await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await);
-    w.proxy.inject(Some("PutImage"), Fault::Throttle, 1000);
+    // Refused, not throttled: the function's client does not retry a refusal, so the record
+    // fails at once instead of after its 100 attempts.
+    w.proxy.inject(Some("PutImage"), Fault::AccessDenied, 1000);
     let event = sqs_event(&[
         ("m-bad", body(&w.repo, &bad)),
         ("m-clean", body(&w.repo, &clean)),
@@ -557,7 +579,7 @@ async fn a_burst_of_24_failing_images_under_a_put_image_quota_of_2_per_second_lo
     w.proxy.rate_limit("PutImage", 2);
     // Four instances, each with the function's own ECR client (adaptive retry), six records
     // each, all at once.
-    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let config = common::function_config(&w.proxy.endpoint).await;
     let mut apps = Vec::new();
     for instance in 0..4 {
         // Separate processes on Lambda: each its own client-side rate limiter.
@@ -636,7 +658,7 @@ async fn under_ecr_quotas_a_burst_of_24_is_quarantined_on_the_first_delivery() {
     w.proxy.rate_limit("PutImage", 2);
     w.proxy.rate_limit("BatchGetImage", 4);
     w.proxy.rate_limit("DescribeImageScanFindings", 4);
-    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let config = common::function_config(&w.proxy.endpoint).await;
     // Separate processes on Lambda: each its own retry partition, built as the function
     // builds its clients.
     let apps: Vec<App<EcrRegistry>> = (0..4)
@@ -687,18 +709,20 @@ async fn under_ecr_quotas_a_burst_of_24_is_quarantined_on_the_first_delivery() {
 async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cut_off() {
     let w = World::new("sweep-abandon", None).await;
     let digest = w.image("v1", 1, 0).await;
-    let config = common::sdk_config(&w.proxy.endpoint).await;
+    let config = common::function_config(&w.proxy.endpoint).await;
     let gate = Gate::new(
         EcrRegistry::new(
-            ecr_scan_gate::adapters::aws::ecr::client(&config),
+            common::function_ecr(&config, &w.proxy.endpoint),
             "quarantine-",
         ),
         Policy::default(),
         Settings::default(),
     );
     w.proxy.inject(Some("PutImage"), Fault::Throttle, 10_000);
-    // Enough time to start the change, not for the function's 10 attempts.
-    let deadline = Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(1));
+    // Ample time to start the change (10 s more than its reserve: reading one page of findings
+    // takes far less, even on a loaded runner), not for the function's 100 attempts.
+    let deadline =
+        Deadline::at(Instant::now() + Deadline::CHANGE_RESERVE + Duration::from_secs(10));
     let event = ecr_scan_event(
         &w.repo,
         &digest,
@@ -718,7 +742,15 @@ async fn a_quarantine_throttled_until_the_deadline_is_abandoned_before_it_not_cu
             && text.contains("the event will be retried"),
         "{text}"
     );
-    assert!(w.proxy.count("PutImage") >= 1, "the change was started");
+    let attempts = w.proxy.count("PutImage");
+    assert!(
+        (2..ecr_scan_gate::adapters::aws::ecr::MAX_ATTEMPTS as usize).contains(&attempts),
+        "the change was started and retried, then given up by the deadline, not by running out of attempts: {attempts}"
+    );
+    assert!(
+        deadline.allows(Duration::from_millis(1)),
+        "it ended before the deadline, not cut off by it"
+    );
     assert_eq!(w.emu.tags(&w.repo, &digest).await, vec!["v1".to_string()]);
 }
 
@@ -733,7 +765,7 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
         failing.push(w.image(&format!("v{i}"), 1, 0).await);
     }
     // Through the proxy, which holds the first SendMessageBatch.
-    let sqs = aws_sdk_sqs::Client::new(&common::sdk_config(&w.proxy.endpoint).await);
+    let sqs = aws_sdk_sqs::Client::new(&common::function_config(&w.proxy.endpoint).await);
     let queue_url = new_queue(&sqs, "sweep-resume-q").await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await)
@@ -761,7 +793,8 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
 
     // The first page's messages are held at the proxy until the deadline leaves no time for
     // another page: the sweep stops after one image.
-    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_millis(1500));
+    // 5 s beyond the listing's reserve: time to list the first page, even on a loaded runner.
+    let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_secs(5));
     let hold = w.proxy.hold("SendMessageBatch");
     let sweep = {
         let input = w.sweep_input();
@@ -769,7 +802,9 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
         async move { run(app, &input, deadline).await }
     };
     let release = async {
-        hold.arrived().await;
+        tokio::time::timeout(Duration::from_secs(60), hold.arrived())
+            .await
+            .expect("the first page is enqueued");
         while deadline.allows(LISTING_RESERVE) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -110,6 +110,8 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the whole request had arrived: the wait between a retry and the attempt before it.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -236,6 +238,7 @@ async fn serve(
         path,
         headers,
         body,
+        at: std::time::Instant::now(),
     });
     let reply = script.lock().unwrap().pop_front().unwrap_or(then);
     let mut out = format!(

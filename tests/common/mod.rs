@@ -122,6 +122,28 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The function's SDK configuration as `main` loads it (`aws::load_sdk_config`: its HTTP client,
+/// timeouts and retries), pointed at `endpoint` with the region and the credentials the Lambda
+/// environment would give.
+pub async fn function_config(endpoint: &str) -> aws_config::SdkConfig {
+    ecr_scan_gate::adapters::aws::load_sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+            aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .build()
+}
+
+/// The function's ECR client (`aws::ecr::client`: adaptive retry, its attempts and backoff),
+/// in a retry partition of its own: each test is a function instance (a process on Lambda),
+/// whose retry tokens and client-side rate one test's throttling must not drain for another.
+pub fn function_ecr(config: &aws_config::SdkConfig, instance: &str) -> aws_sdk_ecr::Client {
+    ecr_scan_gate::adapters::aws::ecr::client_in_partition(config, &format!("ecr-{instance}"))
+}
+
 pub struct Emulator {
     pub endpoint: String,
     pub config: aws_config::SdkConfig,
