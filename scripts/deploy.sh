@@ -134,6 +134,8 @@ function_architecture() {
         return
     fi
     out="$(printf '%s\n' 'var.architecture' | terraform -chdir=infra console "${var_args[@]}" 2>/dev/null)" || out=""
+    # The value is the last line: warnings (e.g. an undeclared variable of a var-file) come before it.
+    out="$(printf '%s\n' "$out" | awk 'NF { last = $0 } END { print last }')"
     out="${out//\"/}"
     case "$out" in
         arm64 | x86_64) echo "$out" ;;
@@ -185,7 +187,9 @@ policy_from_terraform() {
         || die "terraform console could not evaluate the policy (see above)."
     printf '%s' "$out" | python3 -c '
 import json, sys
-text = sys.stdin.read().strip()
+# The value is the last line: warnings (e.g. an undeclared variable of a var-file) come before it.
+lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
+text = lines[-1].strip() if lines else ""
 # HCL escapes interpolation markers, which JSON does not.
 value = json.loads(text.replace("$${", "${").replace("%%{", "%{"))
 sys.stdout.write(value)
@@ -255,4 +259,6 @@ if [[ -z "${AWS_REGION:-}${AWS_DEFAULT_REGION:-}${AWS_PROFILE:-}" ]]; then
     echo "deploy: note: AWS_REGION is not set; the AWS provider will use the region of your default profile."
 fi
 
-terraform -chdir=infra apply -var "lambda_zip_path=$ZIP" "${apply_policy_args[@]}" "$@"
+# The validated policy file last: of the -var/-var-file arguments, Terraform keeps the last
+# value, and a -var-file of "$@" may set gate_policy_json too.
+terraform -chdir=infra apply -var "lambda_zip_path=$ZIP" "$@" "${apply_policy_args[@]}"
