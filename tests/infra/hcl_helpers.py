@@ -241,3 +241,86 @@ def code_actions(aws_dir: Path = RUST_AWS_DIR) -> set[str]:
             action = f"{service_of_operation(service, op, source)}:{op}"
             actions.add(ACTION_OF_OPERATION.get(action, action))
     return actions
+
+
+# --- policy attachments: which resource takes which policy ---------------------------
+
+# A reference to a resource or data source of the module, as written in an expression:
+# `aws_iam_role.gate.id`, `aws_cloudwatch_event_rule.gate` (a for_each over it), `aws_iam_role.scheduler[0].arn`,
+# `data.aws_iam_policy_document.sweep_queues["sweep"].json`.
+_RESOURCE_REF = re.compile(
+    r"\b((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)((?:\[[^\]]*\])?)(?:\.[a-z_]+)?\b"
+)
+# Every reference to a policy document, wherever it is used.
+DOCUMENT_REF = re.compile(r"\bdata\.aws_iam_policy_document\.([A-Za-z0-9_-]+)")
+
+# The argument of each attaching resource type that takes the policy, and the argument
+# that names what it is attached to (None: the resource itself takes the policy).
+POLICY_ARGUMENTS = {
+    "aws_iam_role": ("assume_role_policy", None),
+    "aws_iam_role_policy": ("policy", "role"),
+    "aws_iam_policy": ("policy", None),
+    "aws_iam_role_policy_attachment": ("policy_arn", "role"),
+    "aws_sns_topic_policy": ("policy", "arn"),
+    "aws_sqs_queue_policy": ("policy", "queue_url"),
+    "aws_kms_key": ("policy", None),
+    "aws_cloudwatch_event_bus_policy": ("policy", "event_bus_name"),
+    "aws_ecr_repository_policy": ("policy", "repository"),
+    "aws_lambda_permission": ("source_arn", "function_name"),
+}
+
+
+def reference(value, body: dict | None = None) -> str:
+    """The one thing an expression names, canonical: `aws_iam_role.scheduler` (a `[0]` of a
+    counted resource dropped), `data.aws_iam_policy_document.sweep_queues["sweep"]` (a
+    for_each key kept), or, for anything but a resource of the module, the expression itself
+    without `${}` (`var.role_name`, `local.policy`). `each.value.<attr>` is the resource the
+    body's for_each iterates over."""
+    text = str(value)
+    if body is not None and re.fullmatch(r"\$\{each\.value\.[a-z_]+\}", text):
+        text = str(body.get("for_each", ""))
+    found = {m.group(1) + ("" if m.group(2) in ("", "[0]") else m.group(2)) for m in _RESOURCE_REF.finditer(text)}
+    if not found:
+        bare = re.fullmatch(r"\$\{(.+)\}", text)
+        return bare.group(1) if bare else text
+    assert len(found) == 1, f"{value!r} names more than one resource: {sorted(found)}"
+    return found.pop()
+
+
+def policy_attachments(module: dict) -> dict[str, tuple[str, str]]:
+    """`type.name` of every resource that attaches a policy (or, for a Lambda permission,
+    grants an invocation) -> (what it is attached to, where the policy comes from), both as
+    reference() gives them."""
+    found = {}
+    for type_name, (policy_argument, target_argument) in POLICY_ARGUMENTS.items():
+        for name, body in module["resource"].get(type_name, {}).items():
+            address = f"{type_name}.{name}"
+            assert policy_argument in body, f"{address} has no {policy_argument}"
+            target = address if target_argument is None else reference(body[target_argument], body)
+            found[address] = (target, reference(body[policy_argument], body))
+    return found
+
+
+def document_statements(module: dict, ref: str) -> list[dict]:
+    """The statements of `data.aws_iam_policy_document.<name>[<key>]`; in a document with
+    for_each, `${each.value}` is replaced by that key's value of the for_each map."""
+    match = re.fullmatch(r'data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\["([^"]+)"\])?', ref)
+    assert match, f"not a policy document: {ref!r}"
+    document = data_source(module, "aws_iam_policy_document", match.group(1))
+    statements = _statements(document)
+    key = match.group(2)
+    if key is None:
+        assert "for_each" not in document, f"{ref} has for_each: name one of its keys"
+        return statements
+    entry = re.search(rf"(?:^|[{{,\s]){re.escape(key)}\s*=\s*([^,}}]+)", str(document.get("for_each", "")))
+    assert entry, f"{ref}: no key {key!r} in its for_each {document.get('for_each')!r}"
+    value = "${" + entry.group(1).strip() + "}"
+
+    def substitute(node):
+        if isinstance(node, dict):
+            return {k: substitute(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [substitute(v) for v in node]
+        return value if node == "${each.value}" else node
+
+    return [substitute(s) for s in statements]

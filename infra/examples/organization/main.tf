@@ -1,11 +1,18 @@
 # A hub and two members in two regions. The hub runs the gate; each
-# member forwards its scan events to the hub's default event bus and lets the
-# gate assume its role. Plan/apply with credentials that can assume
-# deployment_role_name in the three accounts.
+# member forwards its scan events to the hub's own bus (`<name>-hub`, output
+# event_bus_arn; never its default bus) and lets the gate assume its role.
+# Every name follows var.name: the function, its role and bus in the hub, the
+# member role (`<name>-member`), and each member's forwarding rules, role and
+# dead-letter queue, so that a second gate (another name) can serve the same
+# accounts. Plan/apply with credentials that can assume deployment_role_name in
+# the three accounts.
 
 module "hub" {
   source    = "../.."
   providers = { aws = aws.hub }
+
+  name             = var.name
+  member_role_name = "${var.name}-member"
 
   # The hub's own repositories: the design's demo-api, and the members' teams.
   # The hub's selection must cover each member's repository_patterns.
@@ -23,6 +30,7 @@ module "member_a" {
   source    = "../../modules/member"
   providers = { aws = aws.member_a }
 
+  name              = var.name
   hub_role_arn      = module.hub.function_role_arn
   hub_event_bus_arn = module.hub.event_bus_arn
   role_name         = module.hub.member_role_name
@@ -37,6 +45,7 @@ module "member_b" {
   source    = "../../modules/member"
   providers = { aws = aws.member_b }
 
+  name              = var.name
   hub_role_arn      = module.hub.function_role_arn
   hub_event_bus_arn = module.hub.event_bus_arn
   role_name         = module.hub.member_role_name

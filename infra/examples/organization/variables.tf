@@ -1,3 +1,16 @@
+variable "name" {
+  description = "Name of the gate: the hub's function (and prefix of its role `<name>-function`, bus `<name>-hub` and other resources), the member role `<name>-member`, and the prefix of each member's forwarding rules, role and dead-letter queue."
+  type        = string
+  default     = "ecr-scan-gate"
+
+  # The member module's rule (the stricter): its forwarding role is
+  # `<name>-forward-<region>`, at most 64 characters.
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$", var.name))
+    error_message = "name must be 1-30 characters of letters, digits, '-' or '_', starting with a letter or digit."
+  }
+}
+
 variable "hub_account_id" {
   description = "Account of the security team that runs the gate (the hub)."
   type        = string
@@ -9,7 +22,7 @@ variable "hub_account_id" {
 }
 
 variable "hub_region" {
-  description = "Region of the gate function and of the hub's default event bus."
+  description = "Region of the gate function and of the hub bus (`<name>-hub`)."
   type        = string
   default     = "ap-northeast-1"
 }
