@@ -10,7 +10,7 @@
 # resource exists, so in a plan every such attachment is unknown. (Overrides stay
 # apply-time: an `override_during = plan` override makes the mocked apply
 # inconsistent with its plan.) The statements of each document are read in
-# tests/infra/test_attachments.py; the organisation example runs here under
+# tests/infra/test_attachment_statements.py; the organisation example runs here under
 # another name than the default.
 
 mock_provider "aws" {
