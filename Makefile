@@ -59,7 +59,7 @@ deploy: ## validate the policy, build (or LAMBDA_ZIP=release zip), terraform app
 dist: venv ## release artifacts into dist/: Lambda zips and check binaries (arm64, x86_64), SHA256SUMS; slow, not run by CI
 	@bash scripts/dist.sh
 
-bench: venv ## measure cold start (and against a bare lambda_runtime), per-event time, findings volume, memory, zip size, AWS calls (BENCHMARKS.md)
+bench: venv ## every figure of BENCHMARKS.md: cold start (and a bare lambda_runtime), per event, findings volume, memory, zip size, AWS calls, storm, sweep; prints the summary
 	@bash scripts/bench.sh
 
 clean: ## remove build output and the virtual environments

@@ -4,8 +4,14 @@
 //! at the counting loopback proxy of the tests (`tests/common/proxy.rs`) in front of a moto
 //! server, and a loopback Slack receiver. For each scenario it prints the AWS requests by
 //! operation; for a failing image it also records when each registry call and each alert ran.
-//! Writes `target/bench/aws-calls.json` and `target/bench/critical-path.json` (only under
-//! `cargo bench`; `cargo test --all-targets` runs the scenarios as a check and writes nothing).
+//! The critical path is one run. The hub and member rows (a FAIL in the hub's own account, then
+//! in a member account: the container's first event of that account, then a warm one) run
+//! `MEMBER_RUNS` times, each time in a new "container" (new clients, new identity cache), and
+//! keep the minimum, median and maximum time per event.
+//!
+//! Writes `aws-calls.json` and `critical-path.json` into `$CARGO_TARGET_DIR/bench` (default
+//! `target/bench`) only under `cargo bench`; `cargo test --all-targets` runs every scenario once
+//! as a check and writes nothing.
 //!
 //! Not a test: it asserts nothing about time. Every loop is bounded; every server is loopback.
 
@@ -166,10 +172,35 @@ impl Notifier for TimedNotifier {
     }
 }
 
+/// Runs of the hub and member rows under `cargo bench` (one under `cargo test`).
+const MEMBER_RUNS: usize = 5;
+
 struct Row {
     scenario: &'static str,
     calls: BTreeMap<String, usize>,
     verdict: String,
+    /// Milliseconds per event, one value per run (only the hub and member rows).
+    ms: Vec<f64>,
+}
+
+/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
+fn out_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |t| root.join(t))
+        .join("bench")
+}
+
+/// Minimum, median and maximum of the runs (milliseconds).
+fn spread(ms: &[f64]) -> Value {
+    let mut v = ms.to_vec();
+    v.sort_by(f64::total_cmp);
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    json!({"runs": v.len(), "min": v[0], "median": median, "max": v[v.len() - 1]})
 }
 
 async fn run(
@@ -198,6 +229,7 @@ async fn run(
             scenario,
             calls,
             verdict,
+            ms: Vec::new(),
         },
         total,
     )
@@ -388,7 +420,8 @@ async fn bench() {
 
     // Hub and member accounts: a failing image of the hub, then of a member account (through
     // the assumed role: the container's first event of that account, then a warm one).
-    rows.extend(member_rows(&emu, &proxy, &through_proxy, &topic, &slack.url).await);
+    let runs = if full { MEMBER_RUNS } else { 1 };
+    rows.extend(member_rows(&emu, &proxy, &through_proxy, &topic, &slack.url, runs).await);
 
     // The critical path of the failing image.
     let find = |what: &str| spans.iter().find(|s| s.0.starts_with(what)).cloned();
@@ -412,13 +445,17 @@ async fn bench() {
         // build are not the ones to keep.
         return;
     }
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&out).expect("target/bench");
+    let out = out_dir();
+    std::fs::create_dir_all(&out).expect("the bench output directory");
     let calls: Vec<Value> = rows
         .iter()
         .map(|r| {
-            json!({"scenario": r.scenario, "verdict": r.verdict, "calls": r.calls,
-                   "total": r.calls.values().sum::<usize>()})
+            let mut row = json!({"scenario": r.scenario, "verdict": r.verdict, "calls": r.calls,
+                   "total": r.calls.values().sum::<usize>()});
+            if !r.ms.is_empty() {
+                row["ms_per_event"] = spread(&r.ms);
+            }
+            row
         })
         .collect();
     std::fs::write(
@@ -427,6 +464,7 @@ async fn bench() {
     )
     .expect("write aws-calls.json");
     let timeline = json!({
+        "runs": 1,
         "total_ms": total,
         "registry_path_ms": registry_path,
         "alerts_overlap": overlap,
@@ -439,47 +477,28 @@ async fn bench() {
     .expect("write critical-path.json");
 }
 
-/// Per-event calls (and time) of a FAIL in the hub's own account and in a member account,
-/// through `entry::handle_event` with member accounts on, the same notifiers as above.
+/// Per-event calls and time of a FAIL in the hub's own account and in a member account,
+/// through `entry::handle_event` with member accounts on, the same notifiers as above. Each of
+/// the `runs` is a new container: new clients and a new identity cache, so that its first member
+/// event assumes the role again. The calls must be the same in every run.
 async fn member_rows(
     emu: &Emulator,
     proxy: &FaultProxy,
     through_proxy: &aws_config::SdkConfig,
     topic: &str,
     slack_url: &str,
+    runs: usize,
 ) -> Vec<Row> {
     const MEMBER: &str = "111111111111";
     let options = AlertOptions {
         name_account: true,
         ..AlertOptions::default()
     };
-    let gate = Gate::new(
-        EcrRegistry::new(aws_sdk_ecr::Client::new(through_proxy), "quarantine-"),
-        Policy::default(),
-        Settings::default(),
-    )
-    .with_notifier(Box::new(SnsNotifier::new(
-        aws_sdk_sns::Client::new(through_proxy),
-        topic,
-        options.clone(),
-    )))
-    .with_notifier(Box::new(
-        SlackNotifier::new(
-            WebhookUrl::parse(slack_url).expect("url"),
-            options,
-            RetryPolicy::default(),
-        )
-        .expect("slack client"),
-    ));
     let env = |k: &str| match k {
         "MEMBER_ROLE_NAME" => Some("ecr-scan-gate-member".to_string()),
         "MEMBER_ACCOUNTS" => Some(MEMBER.to_string()),
         _ => None,
     };
-    let members = MemberConfig::from_lookup(env)
-        .expect("member config")
-        .expect("member accounts on");
-    let members = MemberRegistries::new(through_proxy, members, "quarantine-");
     let home = Home::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:gate")
         .expect("home");
     // The member's registry as the member sees it (set-up calls go to moto directly).
@@ -501,7 +520,6 @@ async fn member_rows(
         ecr: aws_sdk_ecr::Client::new(&member_config),
         config: member_config,
     };
-    let mut rows = Vec::new();
     let scenarios: [(&'static str, &Emulator, &str); 3] = [
         (
             "fail, hub's own account (member accounts on)",
@@ -515,59 +533,101 @@ async fn member_rows(
         ),
         ("fail, member account (warm container)", &member, MEMBER),
     ];
-    for (scenario, at, account) in scenarios {
-        let repo = common::unique_repo("bench-member");
-        at.create_repo(&repo).await;
-        let digest = at.push(&repo, "v1.4.2", ManifestKind::DockerV2).await;
-        at.start_scan(&repo, &digest).await;
-        let seeded = json!({
-            "registryId": account, "repositoryName": repo, "imageId": {"imageDigest": digest},
-            "imageScanStatus": {"status": "COMPLETE", "description": "seeded"},
-            "imageScanFindings": basic_findings(vec![basic_finding(
-                "CVE-2026-1000", "CRITICAL", "openssl", "3.0.11-1~deb12u1")]),
-        });
-        let (code, body) = common::http(
-            &emu.endpoint,
-            "POST",
-            "/moto-api/static/ecr/scan-finding-results",
-            Some(&json!({"results": [seeded], "region": common::REGION, "account_id": account})),
+    let mut rows: Vec<Row> = Vec::new();
+    for run in 0..runs {
+        // A new container: its own clients, its own credentials cache.
+        let gate = Gate::new(
+            EcrRegistry::new(aws_sdk_ecr::Client::new(through_proxy), "quarantine-"),
+            Policy::default(),
+            Settings::default(),
         )
-        .expect("seed");
-        assert_eq!(code, 201, "{body}");
-        let mut event = ecr_scan_event(
-            &repo,
-            &digest,
-            &["v1.4.2"],
-            json!({"CRITICAL": 1}),
-            "COMPLETE",
-        );
-        event["account"] = json!(account);
-        proxy.reset_counts();
-        let t = Instant::now();
-        let response = ecr_scan_gate::entry::app::handle_event(
-            &gate,
-            Some(&members),
-            Ok(&home),
-            &event,
-            TODAY,
-            Deadline::none(),
-            false,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{scenario}: {e}"));
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        let verdict = match &response {
-            Response::Evaluated(ev) => ev.verdict.to_string(),
-            Response::Ignored { reason } => format!("ignored: {reason}"),
-        };
-        let calls: BTreeMap<String, usize> = proxy.counts().into_iter().collect();
-        let n: usize = calls.values().sum();
-        println!("  {scenario}: {n} AWS call(s) {calls:?} -> {verdict} in {ms:.1} ms");
-        rows.push(Row {
-            scenario,
-            calls,
-            verdict,
-        });
+        .with_notifier(Box::new(SnsNotifier::new(
+            aws_sdk_sns::Client::new(through_proxy),
+            topic,
+            options.clone(),
+        )))
+        .with_notifier(Box::new(
+            SlackNotifier::new(
+                WebhookUrl::parse(slack_url).expect("url"),
+                options.clone(),
+                RetryPolicy::default(),
+            )
+            .expect("slack client"),
+        ));
+        let members = MemberConfig::from_lookup(env)
+            .expect("member config")
+            .expect("member accounts on");
+        let members = MemberRegistries::new(through_proxy, members, "quarantine-");
+        for (i, (scenario, at, account)) in scenarios.iter().enumerate() {
+            let repo = common::unique_repo("bench-member");
+            at.create_repo(&repo).await;
+            let digest = at.push(&repo, "v1.4.2", ManifestKind::DockerV2).await;
+            at.start_scan(&repo, &digest).await;
+            let seeded = json!({
+                "registryId": account, "repositoryName": repo, "imageId": {"imageDigest": digest},
+                "imageScanStatus": {"status": "COMPLETE", "description": "seeded"},
+                "imageScanFindings": basic_findings(vec![basic_finding(
+                    "CVE-2026-1000", "CRITICAL", "openssl", "3.0.11-1~deb12u1")]),
+            });
+            let (code, body) = common::http(
+                &emu.endpoint,
+                "POST",
+                "/moto-api/static/ecr/scan-finding-results",
+                Some(
+                    &json!({"results": [seeded], "region": common::REGION, "account_id": account}),
+                ),
+            )
+            .expect("seed");
+            assert_eq!(code, 201, "{body}");
+            let mut event = ecr_scan_event(
+                &repo,
+                &digest,
+                &["v1.4.2"],
+                json!({"CRITICAL": 1}),
+                "COMPLETE",
+            );
+            event["account"] = json!(account);
+            proxy.reset_counts();
+            let t = Instant::now();
+            let response = ecr_scan_gate::entry::app::handle_event(
+                &gate,
+                Some(&members),
+                Ok(&home),
+                &event,
+                TODAY,
+                Deadline::none(),
+                false,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            let verdict = match &response {
+                Response::Evaluated(ev) => ev.verdict.to_string(),
+                Response::Ignored { reason } => format!("ignored: {reason}"),
+            };
+            let calls: BTreeMap<String, usize> = proxy.counts().into_iter().collect();
+            let n: usize = calls.values().sum();
+            println!(
+                "  {scenario} (run {}/{runs}): {n} AWS call(s) {calls:?} -> {verdict} in {ms:.1} ms",
+                run + 1
+            );
+            match rows.get_mut(i) {
+                None => rows.push(Row {
+                    scenario,
+                    calls,
+                    verdict,
+                    ms: vec![ms],
+                }),
+                Some(row) => {
+                    assert_eq!(
+                        (&row.calls, &row.verdict),
+                        (&calls, &verdict),
+                        "{scenario}: the calls differ between runs"
+                    );
+                    row.ms.push(ms);
+                }
+            }
+        }
     }
     rows
 }

@@ -7,9 +7,10 @@
 //!    aws-smithy-mocks (moto does not paginate), each AWS call made to take `LATENCY`: how many
 //!    `DescribeImageScanFindings` pages were read, and how long it took, before `PutImage`.
 //!
-//! `cargo bench --bench storm_and_early_quarantine` prints the figures and writes
-//! `target/bench/storm-and-early-quarantine.json`; under `cargo test --all-targets` it runs
-//! small and writes nothing. It asserts nothing about time.
+//! One run of each. `cargo bench --bench storm_and_early_quarantine` prints the figures and
+//! writes `storm-and-early-quarantine.json` into `$CARGO_TARGET_DIR/bench` (default
+//! `target/bench`), which `scripts/bench.py report` prints; under `cargo test --all-targets` it
+//! runs small and writes nothing. It asserts nothing about time.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -61,13 +62,26 @@ fn main() {
     for &n in sizes {
         paging.push(rt.block_on(time_to_quarantine(n)));
     }
-    let out = json!({"alert_storm": storm, "time_to_quarantine": paging, "latency_ms_per_call": LATENCY.as_millis()});
+    let out = json!({"runs": 1, "alert_storm": storm, "time_to_quarantine": paging,
+                     "latency_ms_per_call": LATENCY.as_millis()});
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     if full {
-        let dir = std::path::Path::new("target/bench");
-        let _ = std::fs::create_dir_all(dir);
-        let _ = std::fs::write(dir.join("storm-and-early-quarantine.json"), out.to_string());
+        let dir = out_dir();
+        std::fs::create_dir_all(&dir).expect("the bench output directory");
+        std::fs::write(
+            dir.join("storm-and-early-quarantine.json"),
+            serde_json::to_string_pretty(&out).unwrap_or_default(),
+        )
+        .expect("write storm-and-early-quarantine.json");
     }
+}
+
+/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
+fn out_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |t| root.join(t))
+        .join("bench")
 }
 
 async fn storm(events: usize) -> Value {

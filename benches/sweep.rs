@@ -7,10 +7,12 @@
 //!    to an SQS queue on the emulator (`SendMessageBatch`, 10 per call), and from it the time
 //!    to plan a 100 000-image registry;
 //! 3. images quarantined per second by 4 instances under a PutImage quota of 2 calls a second
-//!    (the proxy answers ThrottlingException beyond it), with the function's ECR client.
+//!    (the proxy answers ThrottlingException beyond it), with the function's ECR client, and the
+//!    same burst with the SDK's standard retry (3 attempts) for comparison.
 //!
-//! `cargo bench --bench sweep` (make bench) uses 10 000 images and writes
-//! `target/bench/sweep.json`; `cargo test --all-targets` runs it small and writes nothing.
+//! One run of each. `cargo bench --bench sweep` (make bench) uses 10 000 images and writes
+//! `sweep.json` into `$CARGO_TARGET_DIR/bench` (default `target/bench`), which
+//! `scripts/bench.py report` prints; `cargo test --all-targets` runs it small and writes nothing.
 //! Not a test: it asserts nothing about time. Every loop is bounded; every server is loopback.
 
 #[path = "../tests/common/mod.rs"]
@@ -230,11 +232,64 @@ async fn bench() {
     if burst == 0 {
         return;
     }
-    // 3. A burst of failing images under a PutImage quota of 2/s, 4 instances.
+    // 3. A burst of failing images under a PutImage quota of 2/s, 4 instances: with the
+    // function's ECR client, then with the SDK's standard retry.
+    proxy.rate_limit("PutImage", 2);
+    let adaptive = burst_under_quota(&emu, &proxy, &config, burst, Retry::Function).await;
+    let standard = burst_under_quota(&emu, &proxy, &config, burst, Retry::Standard).await;
+
+    let out = out_dir();
+    std::fs::create_dir_all(&out).expect("the bench output directory");
+    let doc = json!({
+        "images": images,
+        "clean": {"calls": calls, "total_calls": total, "calls_per_image": per_image, "seconds": clean_s},
+        "enhanced": {"calls": enhanced_calls, "total_calls": enhanced_total,
+                     "calls_per_image": enhanced_per_image, "seconds": enhanced_s},
+        "stays_quarantined": {"images": stays, "put_image": put_image,
+                              "batch_get_image": batch_get_image, "calls": stays_calls},
+        "planner": {"enqueued": images, "seconds": plan_s, "images_per_second": rate,
+                    "extrapolated_100k_seconds": extrapolated},
+        "runs": 1,
+        "burst": adaptive,
+        "burst_standard_retry": standard,
+    });
+    std::fs::write(
+        out.join("sweep.json"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .expect("write sweep.json");
+}
+
+/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
+fn out_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |t| root.join(t))
+        .join("bench")
+}
+
+#[derive(Clone, Copy)]
+enum Retry {
+    /// `aws::ecr::client`: adaptive retry, as many attempts as the deadline allows.
+    Function,
+    /// The SDK's standard retry: 3 attempts.
+    Standard,
+}
+
+/// `images` failing images handed to 4 instances at once (a quarter of the queue records
+/// each), each instance with its own ECR client and retry partition (separate processes on
+/// Lambda), under the PutImage quota set on the proxy.
+async fn burst_under_quota(
+    emu: &Emulator,
+    proxy: &FaultProxy,
+    config: &aws_config::SdkConfig,
+    images: usize,
+    retry: Retry,
+) -> Value {
     let brepo = common::unique_repo("bench-burst");
     emu.create_repo(&brepo).await;
     let mut failing = Vec::new();
-    for i in 0..burst {
+    for i in 0..images {
         let d = emu
             .push(&brepo, &format!("v{i}"), ManifestKind::DockerV2)
             .await;
@@ -252,15 +307,17 @@ async fn bench() {
         emu.start_scan(&brepo, &d).await;
         failing.push(d);
     }
-    proxy.rate_limit("PutImage", 2);
     let apps: Vec<App<EcrRegistry>> = (0..4)
         .map(|instance| {
-            let ecr = ecr_scan_gate::adapters::aws::ecr::client(&config);
-            let own = ecr
-                .config()
-                .to_builder()
+            let ecr = ecr_scan_gate::adapters::aws::ecr::client(config);
+            let mut own = ecr.config().to_builder();
+            if let Retry::Standard = retry {
+                own = own.retry_config(aws_config::retry::RetryConfig::standard());
+            }
+            let own = own
                 .retry_partition(aws_sdk_ecr::config::retry::RetryPartition::new(format!(
-                    "bench-instance-{instance}"
+                    "bench-instance-{instance}-{}",
+                    brepo
                 )))
                 .build();
             App::new(Gate::new(
@@ -271,7 +328,7 @@ async fn bench() {
         })
         .collect();
     let events: Vec<Value> = failing
-        .chunks(burst.div_ceil(4))
+        .chunks(images.div_ceil(4))
         .map(|chunk| {
             json!({"Records": chunk.iter().map(|d| json!({
                 "messageId": d, "eventSource": "aws:sqs",
@@ -279,6 +336,7 @@ async fn bench() {
             })).collect::<Vec<_>>()})
         })
         .collect();
+    let throttled_before = proxy.faults_served();
     let t = Instant::now();
     let outs = futures_util::future::join_all(
         apps.iter()
@@ -305,31 +363,17 @@ async fn bench() {
             quarantined += 1;
         }
     }
-    let throttled = proxy.faults_served();
+    let throttled = proxy.faults_served() - throttled_before;
+    let (name, attempts) = match retry {
+        Retry::Function => ("the function's ECR client (adaptive retry)", "deadline"),
+        Retry::Standard => ("the SDK's standard retry (3 attempts)", "3"),
+    };
     println!(
-        "burst: {quarantined}/{burst} quarantined, {failed} batch item failures, {throttled} ThrottlingException answers, {burst_s:.1} s = {:.2} images/s under PutImage 2/s",
+        "burst, {name}: {quarantined}/{images} quarantined, {failed} batch item failures, {throttled} ThrottlingException answers, {burst_s:.1} s = {:.2} images/s under PutImage 2/s",
         quarantined as f64 / burst_s
     );
-
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&out).expect("target/bench");
-    let doc = json!({
-        "images": images,
-        "clean": {"calls": calls, "total_calls": total, "calls_per_image": per_image, "seconds": clean_s},
-        "enhanced": {"calls": enhanced_calls, "total_calls": enhanced_total,
-                     "calls_per_image": enhanced_per_image, "seconds": enhanced_s},
-        "stays_quarantined": {"images": stays, "put_image": put_image,
-                              "batch_get_image": batch_get_image, "calls": stays_calls},
-        "planner": {"enqueued": images, "seconds": plan_s, "images_per_second": rate,
-                    "extrapolated_100k_seconds": extrapolated},
-        "burst": {"images": burst, "instances": 4, "put_image_per_second": 2,
-                  "quarantined": quarantined, "batch_item_failures": failed,
-                  "throttled": throttled, "seconds": burst_s,
-                  "images_per_second": quarantined as f64 / burst_s},
-    });
-    std::fs::write(
-        out.join("sweep.json"),
-        serde_json::to_string_pretty(&doc).unwrap(),
-    )
-    .expect("write sweep.json");
+    json!({"images": images, "instances": 4, "put_image_per_second": 2, "retry": name,
+           "attempts": attempts, "quarantined": quarantined, "batch_item_failures": failed,
+           "throttled": throttled, "seconds": burst_s,
+           "images_per_second": quarantined as f64 / burst_s})
 }

@@ -2,11 +2,14 @@
 
     python scripts/bench.py run      # cold start (and the bare runtime), per event on moto, findings volume
     python scripts/bench.py run cold events   # only some parts: cold, volume, events
-    python scripts/bench.py report   # every figure (this run's, criterion's, the zip, the AWS calls)
+    python scripts/bench.py report   # every figure: scripts/bench_report.py
 
-`run` writes target/bench/runtime.json (the parts it ran); `report` reads it with target/criterion/,
-target/bench/aws-calls.json (from `cargo bench --bench aws_calls`) and the arm64 zip, prints
-the summary and writes target/bench/summary.md. `make bench` runs every step.
+`run` writes target/bench/runtime.json (the parts it ran); `report` reads it with target/criterion/
+(`cargo bench --bench evaluate`), target/bench/aws-calls.json and critical-path.json (`cargo bench
+--bench aws_calls`), storm-and-early-quarantine.json (`--bench storm_and_early_quarantine`),
+sweep.json (`--bench sweep`) and the arm64 zip (target/lambda-arm64), prints every figure and
+writes target/bench/summary.md. `make bench` runs every step. With CARGO_TARGET_DIR set, every
+`target/` above is that directory instead.
 
 The cold start also measures `examples/bare_runtime.rs` (a bare `lambda_runtime` function that
 answers a fixed JSON body), built here in release (`cargo build --release --example
@@ -22,7 +25,6 @@ Every server here listens on 127.0.0.1 only; every loop is bounded in count and 
 
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -39,10 +41,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REGION, ROOT, Services, SlackReceiver  # noqa: E402
 
-OUT = ROOT / "target" / "bench"
+# Cargo's target directory (CARGO_TARGET_DIR, relative to the repository, else target/): the
+# builds, criterion's output, the arm64 zip and this bench's output are all under it.
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+OUT = TARGET / "bench"
 # The release build that ships, copied aside by scripts/bench.sh (`cargo bench` rebuilds
 # target/release/ecr-scan-gate with the dev-dependencies' features); else the release build.
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 BOOTSTRAP = OUT / "bootstrap"
 if not BOOTSTRAP.exists():
     BOOTSTRAP = TARGET / "release" / "ecr-scan-gate"
@@ -50,7 +54,7 @@ if os.environ.get("BENCH_BOOTSTRAP"):
     BOOTSTRAP = Path(os.environ["BENCH_BOOTSTRAP"]).resolve()
 # The floor: a bare lambda_runtime function (examples/bare_runtime.rs), copied aside after its build.
 BARE = OUT / "bare_runtime"
-ZIP = ROOT / "target" / "lambda-arm64" / "ecr-scan-gate" / "bootstrap.zip"
+ZIP = TARGET / "lambda-arm64" / "ecr-scan-gate" / "bootstrap.zip"
 ACCOUNT = "123456789012"
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 EVENT_RUNS = int(os.environ.get("BENCH_EVENT_RUNS", "20"))
@@ -567,166 +571,18 @@ def findings_volume(results):
         if total == 0:
             baseline = med
         out[name] = {**med, "cpu_above_fast_path_ms": med["cpu_ms"] - baseline["cpu_ms"],
-                     "page_bytes": len(ecr.bodies[0])}
+                     "page_bytes": len(ecr.bodies[0]), "runs": VOLUME_RUNS}
         print(f"  {name}: peak RSS {med['maxrss_kb'] / 1024:.1f} MiB, process CPU {med['cpu_ms']:.1f} ms "
               f"({med['cpu_ms'] - baseline['cpu_ms']:+.1f} over the fast path), event {med['event_ms']:.1f} ms, "
               f"{med['pages']:.0f} page(s)")
     results["findings_volume"] = out
 
 
-# --- report -----------------------------------------------------------------------------------
-
-def machine():
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
-            "arch": platform.machine(), "rustc": rustc, "python": platform.python_version()}
-
-
-def criterion_estimates():
-    base = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion"
-    out = {}
-    for est in sorted(base.glob("*/*/new/estimates.json")):
-        group, bench = est.parts[-4], est.parts[-3]
-        e = json.loads(est.read_text())
-        out[f"{group}/{bench}"] = {"median_ns": e["median"]["point_estimate"],
-                                   "mean_ns": e["mean"]["point_estimate"]}
-    return out
-
-
-def fmt_ns(ns):
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.1f} µs"
-    return f"{ns:.0f} ns"
-
-
-def report():
-    results = json.loads((OUT / "runtime.json").read_text()) if (OUT / "runtime.json").exists() else {}
-    lines = []
-    say = lines.append
-    m = machine()
-    say(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']} {m['arch']}; {m['rustc']}")
-    bin_size = BOOTSTRAP.stat().st_size if BOOTSTRAP.exists() else None
-    if bin_size:
-        say(f"release bootstrap (x86_64, this machine): {bin_size / 1e6:.2f} MB")
-    if ZIP.exists():
-        z = ZIP.stat().st_size
-        say(f"arm64 zip: {z / 1e6:.2f} MB ({z} bytes) — target < 4 MB: {'met' if z < 4e6 else 'MISSED'}")
-    cs = results.get("cold_start", {})
-    for name, c in cs.items():
-        i, f = c["init_ms"], c["first_response_ms"]
-        rss = f"; peak RSS median {c['peak_rss_kb']['median'] / 1024:.2f} MiB" if c.get("peak_rss_kb") else ""
-        say(f"cold start, {name}: exec -> first /next median {i['median']:.2f} ms (min {i['min']:.2f}, "
-            f"p90 {i['p90']:.2f}, n={i['n']}); -> first response median {f['median']:.2f} ms; "
-            f"AWS connections at init: {c['aws_connections']}{rss}")
-    if cs:
-        worst = max(c["init_ms"]["median"] for c in cs.values())
-        say(f"  target init < 15 ms: {'met' if worst < 15 else 'MISSED'} (worst median {worst:.2f} ms)")
-    bare = results.get("bare_runtime")
-    if bare and cs:
-        i = bare["init_ms"]
-        rss = f"{bare['peak_rss_kb']['median'] / 1024:.2f} MiB" if bare.get("peak_rss_kb") else "?"
-        say(f"cold start, {BARE_NAME}: exec -> first /next median {i['median']:.2f} ms (min {i['min']:.2f}, "
-            f"p90 {i['p90']:.2f}, n={i['n']}); peak RSS median {rss}; binary {bare['binary_bytes'] / 1e6:.2f} MB")
-        for name, r in bare_ratios(cs, bare).items():
-            ok_i, ok_m = r["init"] <= TARGET_INIT_RATIO, r["peak_rss"] <= TARGET_RSS_RATIO
-            say(f"  gate / bare, {name}: init {r['init']:.2f}x (target <= {TARGET_INIT_RATIO}x: "
-                f"{'met' if ok_i else 'MISSED'}), peak RSS {r['peak_rss']:.2f}x (target <= "
-                f"{TARGET_RSS_RATIO}x: {'met' if ok_m else 'MISSED'})")
-    if "init_connects" in results:
-        say(f"connect() calls in a whole fast-path run (strace): {', '.join(results['init_connects']) or 'none'}")
-    pe = results.get("per_event_moto")
-    if pe:
-        say(f"per event on moto, FAIL end to end: median {pe['fail']['median']:.1f} ms, p90 {pe['fail']['p90']:.1f} ms "
-            f"(n={pe['fail']['n']}); first in a container median {pe['first_fail_in_container_ms']:.1f} ms"
-            + (f" (p90 {pe['first_fail_in_container']['p90']:.1f}, n={pe['first_fail_in_container']['n']} containers)"
-               if "first_fail_in_container" in pe else "") + "; "
-            f"actions: {'; '.join(pe['fail_actions'])}")
-        say(f"per event on moto, PASS fast path: median {pe['pass_fast_path']['median']:.3f} ms, "
-            f"p90 {pe['pass_fast_path']['p90']:.3f} ms")
-        say(f"cold start with GATE_POLICY_PARAMETER + SLACK_WEBHOOK_PARAMETER (SSM on loopback moto): "
-            f"median {pe['init_with_ssm_parameters_ms']['median']:.2f} ms")
-    for name, v in results.get("findings_volume", {}).items():
-        say(f"bootstrap, {name} (paged fake ECR, DRY_RUN): peak RSS {v['maxrss_kb'] / 1024:.1f} MiB, "
-            f"process CPU {v['cpu_ms']:.1f} ms ({v['cpu_above_fast_path_ms']:+.1f} ms over the fast path), "
-            f"invocation {v['event_ms']:.1f} ms, {v['pages']:.0f} page(s)")
-    crit = criterion_estimates()
-    for k, v in crit.items():
-        say(f"criterion {k}: median {fmt_ns(v['median_ns'])}")
-    tally10k = crit.get("evaluate/10000")  # the whole gate, SDK included
-    vol = results.get("findings_volume", {}).get("10000 findings")
-    judged = crit.get("tally/10000")
-    if tally10k and judged and vol:
-        def verdict(ok):
-            return "met" if ok else "MISSED"
-        say(f"  target 10 000 findings < 10 ms CPU: judging them {verdict(judged['median_ns'] < 10e6)} "
-            f"({fmt_ns(judged['median_ns'])}); with the SDK deserialising the 10 pages "
-            f"{verdict(tally10k['median_ns'] < 10e6)} ({fmt_ns(tally10k['median_ns'])} in process, "
-            f"{vol['cpu_above_fast_path_ms']:.1f} ms CPU in the bootstrap with HTTP)")
-        say(f"  target peak memory < 32 MB with 10 000 findings: {verdict(vol['maxrss_kb'] < 32 * 1024)} "
-            f"({vol['maxrss_kb'] / 1024:.1f} MiB)")
-    calls = OUT / "aws-calls.json"
-    if calls.exists():
-        for row in json.loads(calls.read_text()):
-            ops = ", ".join(f"{k} {n}" for k, n in sorted(row["calls"].items())) or "none"
-            say(f"AWS calls, {row['scenario']}: {row['total']} ({ops})")
-    timeline = OUT / "critical-path.json"
-    if timeline.exists():
-        t = json.loads(timeline.read_text())
-        say(f"critical path of a FAIL (moto): total {t['total_ms']:.1f} ms; "
-            + "; ".join(f"{s['what']} {s['start_ms']:.1f}–{s['end_ms']:.1f} ms" for s in t["spans"]))
-        say(f"  findings + BatchGetImage/PutImage alone: {t['registry_path_ms']:.1f} ms; the alerts ran beside "
-            f"them: {'yes' if t['alerts_overlap'] else 'NO'}")
-    sweep = OUT / "sweep.json"
-    if sweep.exists():
-        s = json.loads(sweep.read_text())
-        c, p, b = s["clean"], s["planner"], s["burst"]
-        say(f"sweep of a clean registry of {s['images']} images: {c['total_calls']} AWS calls "
-            f"({', '.join(f'{k} {n}' for k, n in sorted(c['calls'].items()))}) = {c['calls_per_image']:.4f} "
-            f"calls/image, {c['seconds']:.2f} s")
-        e = s.get("enhanced")
-        if e:
-            say(f"sweep of the same registry under enhanced scanning (no summary; Inspector's counts): "
-                f"{e['total_calls']} AWS calls ({', '.join(f'{k} {n}' for k, n in sorted(e['calls'].items()))}) "
-                f"= {e['calls_per_image']:.4f} calls/image (target <= 0.02: "
-                f"{'met' if e['calls_per_image'] <= 0.02 else 'MISSED'}), {e['seconds']:.2f} s")
-        q = s.get("stays_quarantined")
-        if q:
-            say(f"second sweep of {q['images']} images that stay quarantined: PutImage {q['put_image']}, "
-                f"BatchGetImage {q['batch_get_image']} (target 0 and 0: "
-                f"{'met' if q['put_image'] == 0 and q['batch_get_image'] == 0 else 'MISSED'}); "
-                f"{', '.join(f'{k} {n}' for k, n in sorted(q['calls'].items()))}")
-        say(f"sweep planner enqueueing {p['enqueued']} images: {p['seconds']:.2f} s = {p['images_per_second']:.0f} "
-            f"images/s; 100 000 images: {p['extrapolated_100k_seconds']:.0f} s (target: one 900 s invocation: "
-            f"{'met' if p['extrapolated_100k_seconds'] < 900 else 'MISSED'})")
-        say(f"burst of {b['images']} failing images, {b['instances']} instances, PutImage {b['put_image_per_second']}/s: "
-            f"{b['quarantined']}/{b['images']} quarantined, {b['batch_item_failures']} batch item failures, "
-            f"{b['throttled']} throttled answers, {b['seconds']:.1f} s = {b['images_per_second']:.2f} images/s")
-    text = "\n".join(lines)
-    print(text)
-    (OUT / "summary.md").write_text(text + "\n")
-    (OUT / "machine.json").write_text(json.dumps(m, indent=2) + "\n")
-
-
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     what = sys.argv[1] if len(sys.argv) > 1 else "run"
     if what == "report":
+        from bench_report import report
         return report()
     if not BOOTSTRAP.exists():
         sys.exit(f"{BOOTSTRAP} is missing: run make bench (or cargo build --release --bin ecr-scan-gate)")
