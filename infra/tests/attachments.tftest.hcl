@@ -90,7 +90,7 @@ run "root_attachments" {
   # (Slack stays off: the URL is not used).
   variables {
     lambda_zip_path         = "tests/fixtures/bootstrap.zip"
-    slack_webhook_url       = "https://hooks.slack.com/services/T0/B0/x"
+    slack_webhook_url       = "https://hooks.slack.com/services/example-not-a-secret"
     member_accounts         = ["111111111111", "222222222222"]
     organization_id         = "o-abc123defg"
     ecs_execution_role_arns = ["arn:aws:iam::123456789012:role/ecs-task-execution"]

@@ -10,23 +10,9 @@ import re
 
 import pytest
 
-from hcl_helpers import document_statements, load_module, policy_attachments, reference, resource
-from test_attachments import MODULE_DIRS, _doc
-
-
-@pytest.fixture(scope="module")
-def modules():
-    return {key: load_module(directory) for key, directory in MODULE_DIRS.items()}
-
-
-@pytest.fixture(scope="module")
-def root(modules):
-    return modules["root"]
-
-
-@pytest.fixture(scope="module")
-def member(modules):
-    return modules["member"]
+from hcl_helpers import document_statements, policy_attachments, reference, resource
+# The module fixtures (one parse of each module for the whole file) are test_attachments.py's.
+from test_attachments import _doc, member, modules, root  # noqa: F401
 
 
 def _statement_map(module: dict, attachment: str, expected: dict) -> dict[str, dict]:
