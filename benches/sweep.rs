@@ -96,7 +96,7 @@ async fn sweep(app: &App<EcrRegistry>, repo: &str) -> SweepReport {
 
 async fn bench() {
     let full = std::env::args().any(|a| a == "--bench");
-    // Under `cargo test` the burst is left out: the quota test of tests/sweep.rs covers it.
+    // Under `cargo test` the burst is left out: the quota test of tests/sweep_queue.rs covers it.
     let (images, burst): (usize, usize) = if full { (10_000, 24) } else { (50, 0) };
     let emu = Emulator::start().await;
     let proxy = FaultProxy::start(&emu.endpoint).await;

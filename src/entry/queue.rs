@@ -228,7 +228,7 @@ mod tests {
 
     /// The mapping only: an evaluation answered `Ignored` (stubbed here) is done, not a batch
     /// item failure. That a stranger's record is answered `Ignored` by the account router, with
-    /// no AWS call, is `accounts::a_queue_record_for_a_strangers_account_is_done_and_nothing_is_read_or_changed_for_it`
+    /// no AWS call, is `accounts_sweep::a_queue_record_for_a_strangers_account_is_done_and_nothing_is_read_or_changed_for_it`
     /// (the function's entry on the emulator).
     #[tokio::test]
     async fn an_ignored_record_is_done_not_a_batch_item_failure() {

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod ecs;
 pub mod inspector;
+pub mod members;
 pub mod proxy;
 pub mod summaries;
 
