@@ -14,19 +14,7 @@
 # another name than the default.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:sts::123456789012:assumed-role/deploy/ci-run-42"
-      user_id    = "AROAEXAMPLEDEPLOYROLE:ci-run-42"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  source = "./tests/mocks/hub"
   # A document without an override of its own renders "unset": every attachment
   # below must show a named one.
   mock_data "aws_iam_policy_document" {
@@ -35,48 +23,24 @@ mock_provider "aws" {
 }
 
 mock_provider "aws" {
-  alias = "member_a"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "111111111111" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  alias  = "member_a"
+  source = "./tests/mocks/member_a"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"unset\",\"Statement\":[]}" }
   }
 }
 
 mock_provider "aws" {
-  alias = "member_b"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "222222222222" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
+  alias  = "member_b"
+  source = "./tests/mocks/member_b"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"unset\",\"Statement\":[]}" }
   }
 }
 
 mock_provider "aws" {
-  alias = "hub"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  alias  = "hub"
+  source = "./tests/mocks/hub"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"unset\",\"Statement\":[]}" }
   }

@@ -5,31 +5,15 @@
 # these machines, 5.100, has no aws_ecs_service lifecycle_hook).
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  source = "./tests/mocks/hub"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}" }
   }
 }
 
 mock_provider "aws" {
-  alias = "hub"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  alias  = "hub"
+  source = "./tests/mocks/hub"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}" }
   }
@@ -41,32 +25,16 @@ mock_provider "aws" {
 }
 
 mock_provider "aws" {
-  alias = "member_a"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "111111111111" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  alias  = "member_a"
+  source = "./tests/mocks/member_a"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"events.amazonaws.com\"}}]}" }
   }
 }
 
 mock_provider "aws" {
-  alias = "member_b"
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "222222222222" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
+  alias  = "member_b"
+  source = "./tests/mocks/member_b"
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"events.amazonaws.com\"}}]}" }
   }

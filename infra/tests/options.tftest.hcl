@@ -3,19 +3,7 @@
 # defaults.tftest.hcl.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:sts::123456789012:assumed-role/deploy/ci-run-42"
-      user_id    = "AROAEXAMPLEDEPLOYROLE:ci-run-42"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
+  source = "./tests/mocks/hub"
   # The mock cannot render a policy; the tests read the statements instead.
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}" }

@@ -1,0 +1,13 @@
+# A second member account (222222222222, us-east-1) as the organisation example's
+# mocked provider sees it. A file adds its own aws_iam_policy_document mock beside it.
+mock_data "aws_caller_identity" {
+  defaults = { account_id = "222222222222" }
+}
+
+mock_data "aws_partition" {
+  defaults = { partition = "aws" }
+}
+
+mock_data "aws_region" {
+  defaults = { name = "us-east-1" }
+}
