@@ -13,6 +13,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
 RUST_AWS_DIR = REPO_ROOT / "src" / "adapters" / "aws"
 
+# The modules whose attachments the tests read (tests/infra/conftest.py parses each once).
+MEMBER_DIR = INFRA_DIR / "modules" / "member"
+TEAM_EXCEPTIONS_DIR = INFRA_DIR / "modules" / "team-exceptions"
+ORGANIZATION_DIR = INFRA_DIR / "examples" / "organization"
+EXAMPLE_DIRS = sorted(p for p in (INFRA_DIR / "examples").iterdir() if p.is_dir() and any(p.glob("*.tf")))
+MODULE_DIRS = {
+    "root": INFRA_DIR,
+    "member": MEMBER_DIR,
+    "team-exceptions": TEAM_EXCEPTIONS_DIR,
+    **{f"examples/{d.name}": d for d in EXAMPLE_DIRS},
+}
+
 # Services whose actions must equal the code's calls: the IAM service prefix of
 # each adapter, by the file stem of src/adapters/aws/*.rs up to its first `_`
 # (inspector.rs, inspector_*.rs call aws_sdk_inspector2, whose actions are inspector2:*;

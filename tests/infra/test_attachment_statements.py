@@ -11,8 +11,7 @@ import re
 import pytest
 
 from hcl_helpers import document_statements, policy_attachments, reference, resource
-# The module fixtures (one parse of each module for the whole file) are test_attachments.py's.
-from test_attachments import _doc, member, modules, root  # noqa: F401
+from test_attachments import _doc
 
 
 def _statement_map(module: dict, attachment: str, expected: dict) -> dict[str, dict]:

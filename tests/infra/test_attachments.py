@@ -24,18 +24,17 @@ import hcl2
 from hcl_helpers import (
     _OPTIONS,
     DOCUMENT_REF,
+    EXAMPLE_DIRS,
     INFRA_DIR,
+    MEMBER_DIR,
+    MODULE_DIRS,
+    ORGANIZATION_DIR,
     POLICY_ARGUMENTS,
     load_module,
     policy_attachments,
     reference,
     resource,
 )
-
-MEMBER_DIR = INFRA_DIR / "modules" / "member"
-TEAM_EXCEPTIONS_DIR = INFRA_DIR / "modules" / "team-exceptions"
-ORGANIZATION_DIR = INFRA_DIR / "examples" / "organization"
-EXAMPLE_DIRS = sorted(p for p in (INFRA_DIR / "examples").iterdir() if p.is_dir() and any(p.glob("*.tf")))
 
 DEFAULT_NAME = "ecr-scan-gate"
 
@@ -82,27 +81,6 @@ EXPECTED_ATTACHMENTS = {
 # The examples attach nothing of their own: every policy is a module's.
 EXPECTED_ATTACHMENTS.update({f"examples/{d.name}": {} for d in EXAMPLE_DIRS})
 
-MODULE_DIRS = {
-    "root": INFRA_DIR,
-    "member": MEMBER_DIR,
-    "team-exceptions": TEAM_EXCEPTIONS_DIR,
-    **{f"examples/{d.name}": d for d in EXAMPLE_DIRS},
-}
-
-
-@pytest.fixture(scope="module")
-def modules():
-    return {key: load_module(directory) for key, directory in MODULE_DIRS.items()}
-
-
-@pytest.fixture(scope="module")
-def root(modules):
-    return modules["root"]
-
-
-@pytest.fixture(scope="module")
-def member(modules):
-    return modules["member"]
 
 
 # --- 1. the wiring: every attachment, and no orphan ------------------------------------
