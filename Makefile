@@ -30,7 +30,7 @@ smoke: venv ## every file of events/ through cargo lambda watch + invoke, checke
 test-action: venv ## the GitHub Action on moto with a local build (outputs, checksum refusal, inputs = CLI flags) and the workflows
 	$(PY) -m unittest discover -s tests/action -p 'test_*.py'
 
-test-docs: ## every relative link and file path in the repository's text resolves inside it; the Rust modules import one way (Python 3 only)
+test-docs: ## every relative link, file path and named test in the repository's text resolves inside it; the Rust modules import one way (Python 3 only)
 	python3 -m unittest discover -s tests/docs -p 'test_*.py'
 
 check-infra: ## terraform fmt, checkov, and the tests of infra/

@@ -10,7 +10,10 @@ Over every file git tracks (text only; nothing under target/, .venv*/ or .git):
     the mentioning file's directory;
 (c) no file points at documents that are not in the repository: the original Japanese design,
     the product specification or the field notes it was written from (their names are in
-    OUTSIDE below), or the directory they lived in.
+    OUTSIDE below), or the directory they lived in;
+(d) a test named as `<file>::<test>` (a Rust integration test: `<file>` is tests/<file>.rs) is a
+    function of that file; `<test>…` or `<test>*` stands for the tests whose names start so, and
+    at least one must.
 
 URLs, globs (`src/adapters/aws/*.rs`), placeholders (`events/<name>.json`, `$VAR/...`) and elisions
 (`events/...`) are not references. Failures are listed as file:line, grouped by who owns the
@@ -204,14 +207,40 @@ def check_outside(name, text):
                 yield lineno, f"mentions {m.group(0)!r}: {why}"
 
 
+# (d): `file::test`, `file::prefix…` or `file::prefix_*` in backticks.
+TEST_REF = re.compile(r"`([a-z][a-z0-9_]*)::([a-z][a-z0-9_]*)(…|\*)?`")
+TEST_FN = re.compile(r"\bfn ([a-z][a-z0-9_]*)\s*[<(]")
+
+
+def test_functions():
+    """The functions of each integration test file, by the file's stem (its crate's name)."""
+    return {p.stem: set(TEST_FN.findall(p.read_text(encoding="utf-8"))) for p in (ROOT / "tests").glob("*.rs")}
+
+
+def check_test_names(name, text, functions):
+    """(d) a named integration test exists."""
+    for lineno, line in enumerate(text.splitlines(), 1):
+        for m in TEST_REF.finditer(line):
+            crate, test, elided = m.groups()
+            if crate not in functions:
+                continue  # a module path (`app::handle`), not a test file
+            if elided:
+                if not any(f.startswith(test) for f in functions[crate]):
+                    yield lineno, f"names tests {crate}::{test}{elided}: no test of tests/{crate}.rs starts so"
+            elif test not in functions[crate]:
+                yield lineno, f"names the test {crate}::{test}: tests/{crate}.rs has no such function"
+
+
 def collect():
     files = [(n, t) for n, t in tracked_files() if n != SELF]
+    functions = test_functions()
     names = [n for n, _ in files]
     pattern = path_pattern(top_level_dirs(names))
     known = all_paths(tracked_names())
     found = []
     for name, text in files:
         found += [(name, line, msg, None) for line, msg in check_outside(name, text)]
+        found += [(name, line, msg, None) for line, msg in check_test_names(name, text, functions)]
         if name.endswith(".md"):
             found += [(name, line, msg, None) for line, msg in check_markdown_links(name, text)]
         if not name.endswith((".json", ".lock")):
@@ -279,6 +308,17 @@ class TheCheckerItself(unittest.TestCase):
         self.assertEqual(len(links("[g](docs/design.md#no-such-heading)")), 1)
         self.assertEqual(links("[g](docs/design.md#part-1--the-design)"), [])
         self.assertEqual(links("```\n[g](docs/gone.md)\n```"), [])
+
+    def test_test_names(self):
+        functions = {"sweep": {"a_burst_is_quarantined", "an_inline_sweep_judges"}}
+
+        def names(text):
+            return [m for _, m in check_test_names("x", text, functions)]
+        fine = "`sweep::a_burst_is_quarantined` `sweep::an_inline_…` `sweep::a_burst_*` `app::handle` `engine::gone`"
+        self.assertEqual(names(fine), [])
+        self.assertEqual(len(names("`sweep::a_burst_is_lost`")), 1)
+        self.assertEqual(len(names("`sweep::a_queue_…`")), 1)
+        self.assertEqual(len(names("`sweep::a_queue_*`")), 1)
 
     def test_outside(self):
         bad = ["ecr-design" + ".ja.md", "NOTES" + ".md", "SPEC" + ".md", "SPEC" + " section 9", "../" + "shared/x"]
