@@ -125,6 +125,14 @@ if [[ -n "${RELEASE_URL:-}" ]]; then
     mkdir -p "$ROOT/dist" && cp "$WORK/SHA256SUMS" "$ROOT/dist/SHA256SUMS"
 fi
 
+# The value of a Terraform expression (terraform console, after init), as console prints it:
+# the last non-empty line, since warnings (e.g. an undeclared variable of a var-file) come before.
+console_value() {
+    local out
+    out="$(printf '%s\n' "$1" | terraform -chdir=infra console "${var_args[@]}")" || return 1
+    printf '%s\n' "$out" | awk 'NF { last = $0 } END { print last }'
+}
+
 # The function's architecture: LAMBDA_ARCH, else the Terraform input `architecture`
 # (terraform console, after init), else arm64 (a Terraform without that input).
 function_architecture() {
@@ -133,9 +141,7 @@ function_architecture() {
         echo "$LAMBDA_ARCH"
         return
     fi
-    out="$(printf '%s\n' 'var.architecture' | terraform -chdir=infra console "${var_args[@]}" 2>/dev/null)" || out=""
-    # The value is the last line: warnings (e.g. an undeclared variable of a var-file) come before it.
-    out="$(printf '%s\n' "$out" | awk 'NF { last = $0 } END { print last }')"
+    out="$(console_value 'var.architecture' 2>/dev/null)" || out=""
     out="${out//\"/}"
     case "$out" in
         arm64 | x86_64) echo "$out" ;;
@@ -183,13 +189,11 @@ find_checker() {
 # it depends on variables only). `terraform console` prints an HCL string.
 policy_from_terraform() {
     local out
-    out="$(printf '%s\n' 'local.gate_policy_json' | terraform -chdir=infra console "${var_args[@]}")" \
+    out="$(console_value 'local.gate_policy_json')" \
         || die "terraform console could not evaluate the policy (see above)."
     printf '%s' "$out" | python3 -c '
 import json, sys
-# The value is the last line: warnings (e.g. an undeclared variable of a var-file) come before it.
-lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
-text = lines[-1].strip() if lines else ""
+text = sys.stdin.read().strip()
 # HCL escapes interpolation markers, which JSON does not.
 value = json.loads(text.replace("$${", "${").replace("%%{", "%{"))
 sys.stdout.write(value)
