@@ -1,6 +1,5 @@
 """Fixtures of the infra tests: every module of infra/ parsed once per test file (the root module,
-modules/member, modules/team-exceptions and each example), by the keys of MODULE_DIRS. A test file
-may define its own `root` or `member` fixture instead."""
+modules/member, modules/team-exceptions and each example), by the keys of MODULE_DIRS."""
 
 from __future__ import annotations
 

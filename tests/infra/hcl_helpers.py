@@ -129,12 +129,22 @@ _COUNTED_DOC_REF = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(?
 _COUNTED_ROLE_REF = re.compile(r"aws_iam_role\.([A-Za-z0-9_]+)(?:\[0\])?\.(?:id|name|arn)")
 
 
-def _statements(document: dict) -> list[dict]:
+def statements_of(document: dict) -> list[dict]:
+    """The statements of a policy document as written, dynamic ones included."""
     statements = list(document.get("statement", []))
     for dynamic in document.get("dynamic", []):
         if "statement" in dynamic:
             statements.extend(dynamic["statement"].get("content", []))
     return statements
+
+
+def conditions_of(statement: dict) -> list[dict]:
+    """The condition blocks of a statement as written, dynamic ones included."""
+    conditions = list(statement.get("condition", []))
+    for dynamic in statement.get("dynamic", []):
+        if "condition" in dynamic:
+            conditions.extend(dynamic["condition"].get("content", []))
+    return conditions
 
 
 def function_role_name(module: dict) -> str:
@@ -155,7 +165,7 @@ def function_role_statements(module: dict) -> list[dict]:
             continue
         doc_match = _DOC_REF.search(str(body.get("policy", "")))
         assert doc_match, f"aws_iam_role_policy.{name} must take its policy from an aws_iam_policy_document"
-        statements.extend(_statements(data_source(module, "aws_iam_policy_document", doc_match.group(1))))
+        statements.extend(statements_of(data_source(module, "aws_iam_policy_document", doc_match.group(1))))
         attached += 1
     assert attached > 0, f"no aws_iam_role_policy attached to aws_iam_role.{role}"
     for name, body in module["resource"].get("aws_iam_role_policy_attachment", {}).items():
@@ -177,7 +187,7 @@ def role_policies(module: dict, role: str) -> list[tuple[str, list[dict]]]:
             continue
         doc_match = _COUNTED_DOC_REF.search(str(body.get("policy", "")))
         assert doc_match, f"aws_iam_role_policy.{name} must take its policy from an aws_iam_policy_document"
-        found.append((name, _statements(data_source(module, "aws_iam_policy_document", doc_match.group(1)))))
+        found.append((name, statements_of(data_source(module, "aws_iam_policy_document", doc_match.group(1)))))
     return found
 
 
@@ -319,7 +329,7 @@ def document_statements(module: dict, ref: str) -> list[dict]:
     match = re.fullmatch(r'data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\["([^"]+)"\])?', ref)
     assert match, f"not a policy document: {ref!r}"
     document = data_source(module, "aws_iam_policy_document", match.group(1))
-    statements = _statements(document)
+    statements = statements_of(document)
     key = match.group(2)
     if key is None:
         assert "for_each" not in document, f"{ref} has for_each: name one of its keys"

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from hcl_helpers import document_statements, policy_attachments, reference, resource
+from hcl_helpers import conditions_of, document_statements, policy_attachments, reference, resource
 from test_attachments import _doc
 
 
@@ -29,12 +29,8 @@ def _statement_map(module: dict, attachment: str, expected: dict) -> dict[str, d
 
 def _conditions(statement: dict) -> dict[str, tuple[str, object]]:
     """variable -> (test, values) of a statement's conditions, dynamic ones included."""
-    conditions = list(statement.get("condition", []))
-    for dynamic in statement.get("dynamic", []):
-        if "condition" in dynamic:
-            conditions.extend(dynamic["condition"]["content"])
     found = {}
-    for condition in conditions:
+    for condition in conditions_of(statement):
         assert condition["variable"] not in found, condition
         found[condition["variable"]] = (condition["test"], condition["values"])
     return found

@@ -7,36 +7,9 @@ import re
 
 import pytest
 
-from hcl_helpers import INFRA_DIR, REPO_ROOT, block, data_source, load_module, resource
+from hcl_helpers import INFRA_DIR, MEMBER_DIR, REPO_ROOT, block, conditions_of, data_source, load_module, resource, statements_of
 
-MEMBER_DIR = INFRA_DIR / "modules" / "member"
 ACCOUNTS_RS = REPO_ROOT / "src" / "engine" / "accounts.rs"
-
-
-@pytest.fixture(scope="module")
-def root():
-    return load_module()
-
-
-@pytest.fixture(scope="module")
-def member():
-    return load_module(MEMBER_DIR)
-
-
-def _statements(document: dict) -> list[dict]:
-    statements = list(document.get("statement", []))
-    for dynamic in document.get("dynamic", []):
-        if "statement" in dynamic:
-            statements.extend(dynamic["statement"]["content"])
-    return statements
-
-
-def _conditions(statement: dict) -> list[dict]:
-    conditions = list(statement.get("condition", []))
-    for dynamic in statement.get("dynamic", []):
-        if "condition" in dynamic:
-            conditions.extend(dynamic["condition"]["content"])
-    return conditions
 
 
 _DOC = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(?:\[[^\]]+\])?\.json")
@@ -69,12 +42,12 @@ def test_policy_revision_is_the_hash_of_the_stored_text(root):
 
 
 def test_only_the_writers_may_encrypt_the_policy(root):
-    statements = {s["sid"]: s for s in _statements(data_source(root, "aws_iam_policy_document", "kms"))}
+    statements = {s["sid"]: s for s in statements_of(data_source(root, "aws_iam_policy_document", "kms"))}
     deny = statements["DenyPolicyParameterWritesExceptWriters"]
     assert deny["effect"] == "Deny"
     assert set(deny["actions"]) == {"kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
     assert deny["principals"] == [{"type": "AWS", "identifiers": ["*"]}]
-    conditions = {c["variable"]: c for c in _conditions(deny)}
+    conditions = {c["variable"]: c for c in conditions_of(deny)}
     assert conditions["kms:EncryptionContext:PARAMETER_ARN"]["values"] == ["${local.gate_policy_parameter_arn}"]
     assert conditions["aws:userid"] == {"test": "StringNotLike", "variable": "aws:userid", "values": ["${local.policy_writer_user_id}"]}
     assert conditions["aws:PrincipalArn"]["test"] == "ArnNotEquals"
@@ -89,7 +62,7 @@ def test_only_the_writers_may_encrypt_the_policy(root):
 
 
 def test_the_key_cloudwatch_statement_is_this_account_only(root):
-    statements = {s["sid"]: s for s in _statements(data_source(root, "aws_iam_policy_document", "kms"))}
+    statements = {s["sid"]: s for s in statements_of(data_source(root, "aws_iam_policy_document", "kms"))}
     assert statements["AllowCloudWatchAlarms"]["condition"] == [
         {"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${local.account_id}"]}
     ]
@@ -109,12 +82,12 @@ def test_the_default_bus_policy_is_never_replaced(root):
 
 
 def test_hub_bus_admits_scan_events_only(root):
-    statements = _statements(data_source(root, "aws_iam_policy_document", "hub_bus"))
+    statements = statements_of(data_source(root, "aws_iam_policy_document", "hub_bus"))
     assert {s["sid"] for s in statements} == {"AllowMemberAccountsPutScanEvents", "AllowOrganizationPutScanEvents"}
     for statement in statements:
         assert statement["actions"] == ["events:PutEvents"]
         assert statement["resources"] == ["${local.hub_bus_arn}"]
-        conditions = {c["variable"]: c for c in _conditions(statement)}
+        conditions = {c["variable"]: c for c in conditions_of(statement)}
         assert conditions["events:source"] == {
             "test": "ForAllValues:StringEquals",
             "variable": "events:source",
@@ -135,7 +108,7 @@ def test_rules_on_the_hub_bus_are_covered_by_key_and_dead_letter_queue(root):
     queue admits those rules too."""
     assert root["locals"]["hub_bus_name"] == "${var.name}-hub"
     assert root["locals"]["event_rule_arn_pattern"].endswith(":rule/${var.name}-*")
-    dlq = {s.get("sid"): s for s in _statements(data_source(root, "aws_iam_policy_document", "dlq"))}
+    dlq = {s.get("sid"): s for s in statements_of(data_source(root, "aws_iam_policy_document", "dlq"))}
     values = dlq["AllowEventBridgeDeadLetters"]["condition"][0]["values"]
     assert "aws_cloudwatch_event_rule.gate" in values and "aws_cloudwatch_event_rule.forwarded" in values
     target = resource(root, "aws_cloudwatch_event_target", "forwarded")
@@ -180,9 +153,9 @@ def test_every_member_role_takes_a_boundary(member):
 def _service_trusts(module: dict) -> dict[str, list[dict]]:
     trusts = {}
     for name, document in module["data"].get("aws_iam_policy_document", {}).items():
-        for statement in _statements(document):
+        for statement in statements_of(document):
             if "sts:AssumeRole" in statement.get("actions", []) and any(p["type"] == "Service" for p in statement.get("principals", [])):
-                trusts[name] = _conditions(statement)
+                trusts[name] = conditions_of(statement)
     return trusts
 
 
@@ -256,7 +229,7 @@ def _denies_insecure_transport(document: dict) -> bool:
         s.get("effect") == "Deny"
         and s.get("principals") == [{"type": "*", "identifiers": ["*"]}]
         and {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]} in s.get("condition", [])
-        for s in _statements(document)
+        for s in statements_of(document)
     )
 
 
@@ -286,7 +259,7 @@ def test_chatbot_least_privilege(root):
     assert attachment["policy_arn"] == "${aws_iam_policy.chatbot_read_only[0].arn}"
     policy = resource(root, "aws_iam_policy", "chatbot_read_only")
     document = _document_of(root, policy["policy"])
-    for statement in _statements(document):
+    for statement in statements_of(document):
         assert statement.get("effect", "Allow") == "Allow"
         for action in statement["actions"]:
             assert re.match(r"^(cloudwatch|logs):(Describe|Get|List|Filter)", action), action

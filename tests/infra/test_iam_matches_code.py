@@ -26,6 +26,7 @@ from hcl_helpers import (
     ACTION_OF_OPERATION,
     COMPARED_SERVICES,
     INFRA_DIR,
+    MEMBER_DIR,
     RUST_AWS_DIR,
     SERVICE_OF_STEM,
     code_actions,
@@ -304,7 +305,7 @@ def test_describe_service_revisions_on_this_account_only(module):
 def test_member_role_archives_only_when_asked():
     """The member role mirrors the hub's ECR actions: UpdateImageStorageClass only with
     archive_enabled (off by default), on the same repositories as the rest."""
-    member = load_module(INFRA_DIR / "modules" / "member")
+    member = load_module(MEMBER_DIR)
     actions = member["locals"]["gate_ecr_actions"]
     assert 'var.archive_enabled ? ["ecr:UpdateImageStorageClass"] : []' in actions
     assert actions.count("ecr:UpdateImageStorageClass") == 1
@@ -380,7 +381,7 @@ def test_member_role_actions_match_code():
     else: its ECR and Inspector actions are the code's ECR and Inspector calls (plus the
     enhanced-scanning reads that come with DescribeImageScanFindings). The hub-only calls
     (SNS, SSM, SQS, the ECS hook) are not the member's."""
-    member = load_module(INFRA_DIR / "modules" / "member")
+    member = load_module(MEMBER_DIR)
     granted = compared_actions(_member_actions(member))
     member_services = ("ecr", "inspector2")
     called = {a for a in code_actions() if a.split(":", 1)[0] in member_services}
@@ -396,7 +397,7 @@ def test_member_role_actions_match_code():
 def test_member_role_actions_are_scoped_to_the_repository_patterns():
     """The member role's ECR statements are on the repositories of repository_patterns (in
     role_regions), the sweep's DescribeRepositories on the regions' repositories."""
-    member = load_module(INFRA_DIR / "modules" / "member")
+    member = load_module(MEMBER_DIR)
     document = data_source(member, "aws_iam_policy_document", "member")
     ecr = {s["sid"]: s for s in document["statement"] if s["actions"] == "${local.gate_ecr_actions}" or any(a.startswith("ecr:") for a in s["actions"])}
     assert set(ecr) == {"EcrGateActions", "EcrDescribeRepositories"}, set(ecr)

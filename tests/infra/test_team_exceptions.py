@@ -13,20 +13,14 @@ import re
 
 import pytest
 
-from hcl_helpers import INFRA_DIR, REPO_ROOT, data_source, function_role_statements, load_module, resource
+from hcl_helpers import INFRA_DIR, REPO_ROOT, TEAM_EXCEPTIONS_DIR, data_source, function_role_statements, load_module, resource
 
-MODULE_DIR = INFRA_DIR / "modules" / "team-exceptions"
 ARN_PREFIX = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter"
 
 
 @pytest.fixture(scope="module")
-def root():
-    return load_module()
-
-
-@pytest.fixture(scope="module")
 def team():
-    return load_module(MODULE_DIR)
+    return load_module(TEAM_EXCEPTIONS_DIR)
 
 
 def _dynamic(root, sid):
@@ -159,7 +153,7 @@ def test_policy_variables_allow_the_advanced_limit(root, variable, fragment):
 
 def test_module_files():
     for name in ("versions.tf", "variables.tf", "main.tf", "outputs.tf", "README.md"):
-        assert (MODULE_DIR / name).is_file(), name
+        assert (TEAM_EXCEPTIONS_DIR / name).is_file(), name
 
 
 def test_team_parameter_is_path_and_team(team):
@@ -209,7 +203,7 @@ def test_team_module_grants_nothing_else(team):
     assert attachment["count"] == "${var.role_name == null ? 0 : 1}"
     assert attachment["role"] == "${var.role_name}"
     assert attachment["policy_arn"] == "${aws_iam_policy.this.arn}"
-    text = (MODULE_DIR / "main.tf").read_text(encoding="utf-8")
+    text = (TEAM_EXCEPTIONS_DIR / "main.tf").read_text(encoding="utf-8")
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     assert '"*"' not in code and ":*" not in code
 
@@ -251,7 +245,7 @@ def test_docs():
     for fragment in ("exceptions_parameter_path", "EXCEPTIONS_PARAMETER_PATH", "ssm:GetParametersByPath",
                      "modules/team-exceptions", "Advanced", "8192", "4096"):
         assert fragment in readme, f"infra/README.md does not mention {fragment}"
-    module_readme = (MODULE_DIR / "README.md").read_text(encoding="utf-8")
+    module_readme = (TEAM_EXCEPTIONS_DIR / "README.md").read_text(encoding="utf-8")
     for fragment in ("repositories", "ssm:PutParameter", "ignore_changes", "aws ssm put-parameter",
                      "policy validate --exceptions", "kms_key_arn", "aws/ssm", "role_name"):
         assert fragment in module_readme, f"modules/team-exceptions/README.md does not mention {fragment}"
