@@ -124,15 +124,7 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
     let summaries = Summaries::default();
     summaries.install(&proxy, None);
     let sqs = emu.sqs();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(common::unique_repo("acct-sweep-q"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("queue url")
-        .to_string();
+    let queue_url = common::new_queue(&sqs, "acct-sweep-q").await;
     let app = hub_app(&proxy)
         .await
         .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
@@ -146,16 +138,9 @@ async fn a_queued_sweep_of_a_member_names_the_account_and_region_and_the_queue_a
     let r = swept(app::handle(&app, &input, cx(&home)).await.expect("swept"));
     assert_eq!((r.images, r.enqueued), (1, Some(1)), "{r:?}");
     assert_eq!(member.tags(&repo, &digest).await, vec!["v1".to_string()]);
-    let got = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
-    let messages = got.messages();
-    assert_eq!(messages.len(), 1);
-    let body = messages[0].body().expect("body").to_string();
+    let mut bodies = common::take_bodies(&sqs, &queue_url).await;
+    assert_eq!(bodies.len(), 1);
+    let body = bodies.remove(0);
     let sent: Value = serde_json::from_str(&body).expect("JSON body");
     assert_eq!(
         sent,

@@ -32,18 +32,13 @@ use fakes::RecordingNotifier;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// The function's SDK configuration as `main` loads it, pointed at the proxy.
-async fn function_config(proxy: &FaultProxy) -> aws_config::SdkConfig {
-    common::function_config(&proxy.endpoint).await
-}
-
 /// The gate as `main` builds it, through the proxy: its ECR client (`aws::ecr::client`) and
 /// Inspector client on the function's configuration.
 async fn gate_through(
     proxy: &FaultProxy,
     notifier: Option<RecordingNotifier>,
 ) -> Gate<EcrRegistry> {
-    let config = function_config(proxy).await;
+    let config = common::function_config(&proxy.endpoint).await;
     // `aws::ecr::client` is this with the partition "ecr".
     let gate = Gate::new(
         EcrRegistry::new(
@@ -65,7 +60,7 @@ async fn gate_through(
 #[tokio::test]
 async fn the_function_clients_carry_the_attempts_and_timeouts_the_documentation_promises() {
     let proxy = FaultProxy::start("http://127.0.0.1:9").await;
-    let config = function_config(&proxy).await;
+    let config = common::function_config(&proxy.endpoint).await;
     let ecr = ecr_scan_gate::adapters::aws::ecr::client(&config);
     let retry = ecr.config().retry_config().expect("ECR retry");
     assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
@@ -303,7 +298,7 @@ async fn sns_throttling_is_retried_within_3_attempts_and_a_persistent_one_fails_
     let topic = emu
         .topic_with_queue(&common::unique_repo("rel-sns"), None)
         .await;
-    let config = function_config(&proxy).await;
+    let config = common::function_config(&proxy.endpoint).await;
     let gate = gate_through(&proxy, None)
         .await
         .with_notifier(Box::new(SnsNotifier::new(

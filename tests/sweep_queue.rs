@@ -29,7 +29,7 @@ async fn with_a_queue_the_sweep_enqueues_only_what_needs_a_closer_look_and_the_q
     w.image("clean", 0, 1).await;
     let critical = w.image("bad", 2, 0).await;
     let sqs = w.emu.sqs();
-    let queue_url = new_queue(&sqs, "sweep-q").await;
+    let queue_url = common::new_queue(&sqs, "sweep-q").await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await)
         .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
@@ -50,23 +50,16 @@ async fn with_a_queue_the_sweep_enqueues_only_what_needs_a_closer_look_and_the_q
     assert_eq!(v["outcome"], "swept");
     assert!(v.get("evaluated").is_none() && v.get("verdicts").is_none());
 
-    let got = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let messages = got.messages();
-    assert_eq!(messages.len(), 1);
-    let sent: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let bodies = common::take_bodies(&sqs, &queue_url).await;
+    assert_eq!(bodies.len(), 1);
+    let sent: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(
         sent,
         json!({"repository": w.repo, "digest": critical, "sweep": true})
     );
 
     // Lambda's part: the SQS event with that body.
-    let event = sqs_event(&[("m-1", messages[0].body().unwrap().to_string())]);
+    let event = sqs_event(&[("m-1", bodies[0].clone())]);
     let out = run(&app, &event, Deadline::none()).await;
     assert_eq!(batch_failures(&out), Vec::<String>::new());
     assert_eq!(
@@ -405,30 +398,10 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
     }
     // Through the proxy, which holds the first SendMessageBatch.
     let sqs = aws_sdk_sqs::Client::new(&common::function_config(&w.proxy.endpoint).await);
-    let queue_url = new_queue(&sqs, "sweep-resume-q").await;
+    let queue_url = common::new_queue(&sqs, "sweep-resume-q").await;
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await)
         .with_sweep_queue(Box::new(SqsSweepQueue::new(sqs.clone(), &queue_url)));
-    let receive = || async {
-        let got = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let mut bodies = Vec::new();
-        for m in got.messages() {
-            bodies.push(m.body().unwrap().to_string());
-            sqs.delete_message()
-                .queue_url(&queue_url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        bodies
-    };
 
     // The first page's messages are held at the proxy until the deadline leaves no time for
     // another page: the sweep stops after one image.
@@ -457,7 +430,7 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
     assert_eq!(cursor.repository, w.repo);
     assert!(cursor.token.is_some(), "it stopped inside the repository");
 
-    let first = receive().await;
+    let first = common::take_bodies(&sqs, &queue_url).await;
     assert_eq!(first.len(), 2, "one image and the continuation: {first:?}");
     let records: Vec<(String, String)> = first
         .iter()
@@ -471,7 +444,7 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
     let out = run(&app, &sqs_event(&refs), Deadline::none()).await;
     assert_eq!(batch_failures(&out), Vec::<String>::new());
 
-    let rest = receive().await;
+    let rest = common::take_bodies(&sqs, &queue_url).await;
     let mut enqueued: Vec<String> = first
         .iter()
         .chain(&rest)

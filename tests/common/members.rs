@@ -65,19 +65,10 @@ pub fn signed_by(request: &Recorded) -> String {
 /// The hub function's own credentials (what its execution role gives it, in the emulator).
 pub const HUB_KEY_ID: &str = "hubfunctionkey";
 
-/// The hub function's SDK configuration as `main` loads it (`aws::load_sdk_config`: its HTTP
-/// client, timeouts and retries), pointed at the proxy with the region and the credentials
-/// that the Lambda environment gives it.
+/// The hub function's SDK configuration as `main` loads it, pointed at the proxy, signing with
+/// the hub's own credentials.
 pub async fn hub_config(proxy: &FaultProxy) -> aws_config::SdkConfig {
-    ecr_scan_gate::adapters::aws::load_sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .region(aws_config::Region::new(super::REGION))
-        .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
-            aws_sdk_ecr::config::Credentials::new(HUB_KEY_ID, "test", None, None, "tests"),
-        ))
-        .build()
+    super::function_config_as(&proxy.endpoint, HUB_KEY_ID).await
 }
 
 /// The hub's own registry, with the ECR client `main` builds (`ecr::client`).

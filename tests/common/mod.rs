@@ -127,13 +127,19 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 /// timeouts and retries), pointed at `endpoint` with the region and the credentials the Lambda
 /// environment would give.
 pub async fn function_config(endpoint: &str) -> aws_config::SdkConfig {
+    function_config_as(endpoint, "test").await
+}
+
+/// `function_config` whose credentials have the access key id `key_id`, so that a test can tell
+/// at the proxy which credentials signed a request.
+pub async fn function_config_as(endpoint: &str, key_id: &str) -> aws_config::SdkConfig {
     ecr_scan_gate::adapters::aws::load_sdk_config()
         .await
         .to_builder()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
-            aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"),
+            aws_sdk_ecr::config::Credentials::new(key_id, "test", None, None, "tests"),
         ))
         .build()
 }
@@ -143,6 +149,41 @@ pub async fn function_config(endpoint: &str) -> aws_config::SdkConfig {
 /// whose retry tokens and client-side rate one test's throttling must not drain for another.
 pub fn function_ecr(config: &aws_config::SdkConfig, instance: &str) -> aws_sdk_ecr::Client {
     ecr_scan_gate::adapters::aws::ecr::client_in_partition(config, &format!("ecr-{instance}"))
+}
+
+/// A new queue on the emulator (through `sqs`, whose endpoint may be a proxy), for the sweep to
+/// send to.
+pub async fn new_queue(sqs: &aws_sdk_sqs::Client, stem: &str) -> String {
+    sqs.create_queue()
+        .queue_name(unique_repo(stem))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .expect("queue url")
+        .to_string()
+}
+
+/// The bodies of the messages waiting in the queue (up to 10), each deleted once read.
+pub async fn take_bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let got = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive messages");
+    let mut bodies = Vec::new();
+    for m in got.messages() {
+        bodies.push(m.body().expect("a message body").to_string());
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(m.receipt_handle().expect("a receipt handle"))
+            .send()
+            .await
+            .expect("delete message");
+    }
+    bodies
 }
 
 pub struct Emulator {

@@ -156,18 +156,6 @@ pub fn batch_failures(output: &Output) -> Vec<String> {
         .collect()
 }
 
-/// A new queue on the emulator (through `sqs`), for the sweep to send to.
-pub async fn new_queue(sqs: &aws_sdk_sqs::Client, stem: &str) -> String {
-    sqs.create_queue()
-        .queue_name(crate::common::unique_repo(stem))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string()
-}
-
 pub fn body(repo: &str, digest: &str) -> String {
     json!({"repository": repo, "digest": digest, "sweep": true}).to_string()
 }
