@@ -19,6 +19,7 @@
 mod alert_support;
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use alert_support::{Reply, SlackReceiver};
 use common::proxy::FaultProxy;
@@ -181,14 +182,6 @@ struct Row {
     verdict: String,
     /// Milliseconds per event, one value per run (only the hub and member rows).
     ms: Vec<f64>,
-}
-
-/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
-fn out_dir() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), |t| root.join(t))
-        .join("bench")
 }
 
 /// Minimum, median and maximum of the runs (milliseconds).
@@ -445,8 +438,6 @@ async fn bench() {
         // build are not the ones to keep.
         return;
     }
-    let out = out_dir();
-    std::fs::create_dir_all(&out).expect("the bench output directory");
     let calls: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -458,11 +449,7 @@ async fn bench() {
             row
         })
         .collect();
-    std::fs::write(
-        out.join("aws-calls.json"),
-        serde_json::to_string_pretty(&calls).unwrap(),
-    )
-    .expect("write aws-calls.json");
+    support::write_figures("aws-calls.json", &Value::from(calls));
     let timeline = json!({
         "runs": 1,
         "total_ms": total,
@@ -470,11 +457,7 @@ async fn bench() {
         "alerts_overlap": overlap,
         "spans": spans.iter().map(|(w, a, b)| json!({"what": w, "start_ms": a, "end_ms": b})).collect::<Vec<_>>(),
     });
-    std::fs::write(
-        out.join("critical-path.json"),
-        serde_json::to_string_pretty(&timeline).unwrap(),
-    )
-    .expect("write critical-path.json");
+    support::write_figures("critical-path.json", &timeline);
 }
 
 /// Per-event calls and time of a FAIL in the hub's own account and in a member account,

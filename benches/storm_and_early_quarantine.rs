@@ -16,6 +16,7 @@
 mod common;
 #[path = "../tests/fakes/mod.rs"]
 mod fakes;
+mod support;
 
 use aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput;
 use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsOutput;
@@ -66,22 +67,8 @@ fn main() {
                      "latency_ms_per_call": LATENCY.as_millis()});
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     if full {
-        let dir = out_dir();
-        std::fs::create_dir_all(&dir).expect("the bench output directory");
-        std::fs::write(
-            dir.join("storm-and-early-quarantine.json"),
-            serde_json::to_string_pretty(&out).unwrap_or_default(),
-        )
-        .expect("write storm-and-early-quarantine.json");
+        support::write_figures("storm-and-early-quarantine.json", &out);
     }
-}
-
-/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
-fn out_dir() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), |t| root.join(t))
-        .join("bench")
 }
 
 async fn storm(events: usize) -> Value {

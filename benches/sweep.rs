@@ -17,6 +17,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use common::proxy::FaultProxy;
 use common::summaries::Summaries;
@@ -238,8 +239,6 @@ async fn bench() {
     let adaptive = burst_under_quota(&emu, &proxy, &config, burst, Retry::Function).await;
     let standard = burst_under_quota(&emu, &proxy, &config, burst, Retry::Standard).await;
 
-    let out = out_dir();
-    std::fs::create_dir_all(&out).expect("the bench output directory");
     let doc = json!({
         "images": images,
         "clean": {"calls": calls, "total_calls": total, "calls_per_image": per_image, "seconds": clean_s},
@@ -253,19 +252,7 @@ async fn bench() {
         "burst": adaptive,
         "burst_standard_retry": standard,
     });
-    std::fs::write(
-        out.join("sweep.json"),
-        serde_json::to_string_pretty(&doc).unwrap(),
-    )
-    .expect("write sweep.json");
-}
-
-/// Where `make bench` keeps its figures: `$CARGO_TARGET_DIR/bench`, else `target/bench`.
-fn out_dir() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), |t| root.join(t))
-        .join("bench")
+    support::write_figures("sweep.json", &doc);
 }
 
 #[derive(Clone, Copy)]

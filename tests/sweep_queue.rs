@@ -127,7 +127,8 @@ async fn a_failed_action_fails_only_its_own_record() {
     let alerts = RecordingNotifier::new("sns");
     let app = App::new(w.gate(&alerts).await);
     // Refused, not throttled: the function's client does not retry a refusal, so the record
-    // fails at once instead of after its 100 attempts.
+    // fails at once instead of after its 100 attempts. The refusal as the ECR User Guide,
+    // "Troubleshooting Amazon ECR error messages", shows it: HTTP 403, AccessDeniedException.
     w.proxy.inject(Some("PutImage"), Fault::AccessDenied, 1000);
     let event = sqs_event(&[
         ("m-bad", body(&w.repo, &bad)),
