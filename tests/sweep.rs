@@ -159,22 +159,7 @@ async fn an_inline_sweep_near_its_deadline_says_complete_false_and_how_far_it_go
     // Time to list, not to start an evaluation: the listing is held at the proxy until less than
     // an evaluation's reserve is left, then answered. No margin of the clock decides it.
     let deadline = Deadline::at(Instant::now() + INLINE_RESERVE + Duration::from_secs(2));
-    let listing = w.proxy.hold("DescribeImages");
-    let sweep = {
-        let input = w.sweep_input();
-        let app = &app;
-        async move { run(app, &input, deadline).await }
-    };
-    let release = async {
-        tokio::time::timeout(Duration::from_secs(60), listing.arrived())
-            .await
-            .expect("the sweep lists the repository");
-        while deadline.allows(INLINE_RESERVE) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        listing.release();
-    };
-    let (out, ()) = tokio::join!(sweep, release);
+    let out = sweep_held_until(&app, &w, "DescribeImages", deadline, INLINE_RESERVE).await;
     let r = swept(out);
     assert!(!r.complete);
     assert_eq!(r.images, 2, "listed");

@@ -408,22 +408,7 @@ async fn a_queued_sweep_stopped_by_its_deadline_goes_on_from_where_it_stopped() 
     // another page: the sweep stops after one image.
     // 5 s beyond the listing's reserve: time to list the first page, even on a loaded runner.
     let deadline = Deadline::at(Instant::now() + LISTING_RESERVE + Duration::from_secs(5));
-    let hold = w.proxy.hold("SendMessageBatch");
-    let sweep = {
-        let input = w.sweep_input();
-        let app = &app;
-        async move { run(app, &input, deadline).await }
-    };
-    let release = async {
-        tokio::time::timeout(Duration::from_secs(60), hold.arrived())
-            .await
-            .expect("the first page is enqueued");
-        while deadline.allows(LISTING_RESERVE) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        hold.release();
-    };
-    let (out, ()) = tokio::join!(sweep, release);
+    let out = sweep_held_until(&app, &w, "SendMessageBatch", deadline, LISTING_RESERVE).await;
     let r = swept(out);
     assert!(!r.complete && r.continued, "{r:?}");
     assert_eq!(r.enqueued, Some(1), "{r:?}");

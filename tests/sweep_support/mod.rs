@@ -17,6 +17,7 @@ use ecr_scan_gate::entry::app::{App, Context, Output, RegistryOutcome};
 use ecr_scan_gate::entry::sweep::report::SweepReport;
 use ecr_scan_gate::policy::document::Policy;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub const NOW_S: i64 = 1_795_746_208; // 2026-11-27
 
@@ -110,6 +111,30 @@ pub fn cx(deadline: Deadline) -> Context<'static> {
         deadline,
         home: Err("no function ARN: one account"),
     }
+}
+
+/// The sweep of `w` with `deadline`, its first `operation` request held at the proxy until the
+/// deadline leaves less than `reserve`, then answered: the order is the test's, not the clock's.
+pub async fn sweep_held_until(
+    app: &App<EcrRegistry>,
+    w: &World,
+    operation: &str,
+    deadline: Deadline,
+    reserve: Duration,
+) -> Output {
+    let held = w.proxy.hold(operation);
+    let input = w.sweep_input();
+    let release = async {
+        tokio::time::timeout(Duration::from_secs(60), held.arrived())
+            .await
+            .unwrap_or_else(|_| panic!("the sweep made no {operation} request"));
+        while deadline.allows(reserve) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        held.release();
+    };
+    let (out, ()) = tokio::join!(run(app, &input, deadline), release);
+    out
 }
 
 pub async fn run(app: &App<EcrRegistry>, input: &Value, deadline: Deadline) -> Output {
